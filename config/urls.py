@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from negotiation.views import accounts as account_views
+from negotiation.views import health
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("accounts/signup/", account_views.signup, name="signup"),
+    path("team/", account_views.team, name="team"),
+    path(
+        "team/<int:team_id>/rotate-code/",
+        account_views.team_rotate_code,
+        name="team-rotate-code",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("deals/", include("negotiation.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Forms check the shape of input; the services enforce the rules."""

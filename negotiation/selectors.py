@@ -1,0 +1,214 @@
+"""Reads: each selector fetches what one page needs, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch, QuerySet
+
+from negotiation.access import DealAccess
+from negotiation.models import (
+    AnchorEntry,
+    Deal,
+    EvidenceItem,
+    Issue,
+    Membership,
+    Party,
+    Preparation,
+    PriorityEntry,
+)
+
+
+def deals_for_user(user: AbstractBaseUser) -> QuerySet[Deal]:
+    """The deal list: what the user may open, with what the list shows."""
+    return (
+        Deal.objects.visible_to(user)
+        .select_related("team", "owner")
+        .annotate(issue_count=Count("issues", distinct=True))
+        .order_by("status", "-updated_at")
+    )
+
+
+def memberships_of(user: AbstractBaseUser) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("team")
+
+
+def deal_issues(deal: Deal) -> list[Issue]:
+    return list(deal.issues.all())
+
+
+@dataclass
+class SectionProgress:
+    key: str
+    label: str
+    done: bool
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReadinessVerdict:
+    reviewed: bool
+    ready: bool
+    headline: str
+    reasons: list[str]
+
+
+@dataclass
+class PreparationView:
+    """Everything the preparation pages show for one side, already fetched."""
+
+    party: Party
+    preparation: Preparation
+    issues: list[Issue]
+    priorities: dict[int, PriorityEntry]
+    anchors: dict[int, AnchorEntry]
+    evidence: list[EvidenceItem]
+    sections: list[SectionProgress]
+    readiness: ReadinessVerdict
+
+    @property
+    def percent_done(self) -> int:
+        if not self.sections:
+            return 0
+        done = sum(1 for section in self.sections if section.done)
+        return round(100 * done / len(self.sections))
+
+    @property
+    def missing_sections(self) -> list[SectionProgress]:
+        return [section for section in self.sections if not section.done]
+
+    def matrix_rows(self) -> list[tuple[Issue, PriorityEntry | None]]:
+        return [(issue, self.priorities.get(issue.pk)) for issue in self.issues]
+
+    def anchor_rows(self) -> list[tuple[Issue, AnchorEntry | None]]:
+        return [(issue, self.anchors.get(issue.pk)) for issue in self.issues]
+
+
+READINESS_REASONS = {
+    "zero_sum_signals": (
+        "They signal a win-lose stance and resist openness. Test with a few "
+        "structured questions first; if nothing opens up, protect your minimum "
+        "terms instead of sharing."
+    ),
+    "sensitive_data_at_stake": (
+        "Working jointly would expose sensitive or proprietary data. Decide what "
+        "stays out of the room before you invite them, or choose another approach."
+    ),
+    "crisis_deadline": (
+        "A deadline or crisis leaves no time to explore together. Agree the "
+        "process steps first, or settle the urgent part separately."
+    ),
+}
+
+
+def readiness_verdict(preparation: Preparation) -> ReadinessVerdict:
+    """The readiness check's recommendation ("do not use when…")."""
+    flags = preparation.readiness_flags
+    reviewed = preparation.readiness_reviewed_at is not None
+    if flags:
+        return ReadinessVerdict(
+            reviewed=reviewed,
+            ready=False,
+            headline="Hold off on a collaborative session for now.",
+            reasons=[READINESS_REASONS[flag] for flag in flags],
+        )
+    if not reviewed:
+        return ReadinessVerdict(
+            reviewed=False,
+            ready=False,
+            headline="Run the readiness check before you invite the other side.",
+            reasons=[],
+        )
+    return ReadinessVerdict(
+        reviewed=True,
+        ready=True,
+        headline="Good to go: nothing here argues against working jointly.",
+        reasons=[],
+    )
+
+
+def _progress(
+    preparation: Preparation,
+    issues: list[Issue],
+    priorities: dict[int, PriorityEntry],
+    anchors: dict[int, AnchorEntry],
+    evidence: list[EvidenceItem],
+) -> list[SectionProgress]:
+    def missing(pairs: list[tuple[str, object]]) -> list[str]:
+        return [label for label, value in pairs if value in ("", None)]
+
+    walkaway = missing(
+        [
+            ("BATNA", preparation.batna),
+            ("reservation point", preparation.reservation_point),
+        ]
+    )
+    target = missing([("target outcome", preparation.target_outcome)])
+    unranked = [issue.name for issue in issues if issue.pk not in priorities]
+    counterparty = missing(
+        [
+            ("their constraints", preparation.their_constraints),
+            ("their decision path", preparation.their_decision_path),
+            ("their pressures", preparation.their_pressures),
+            ("what success means for them", preparation.their_success),
+        ]
+    )
+    return [
+        SectionProgress("issues", "Issues mapped", bool(issues),
+                        [] if issues else ["at least one issue"]),
+        SectionProgress("walkaway", "BATNA & reservation point", not walkaway,
+                        walkaway),
+        SectionProgress("target", "Target outcome", not target, target),
+        SectionProgress("matrix", "Priority & tradeables matrix",
+                        bool(issues) and not unranked,
+                        [f"importance of {name}" for name in unranked]),
+        SectionProgress("counterparty", "Counterparty map", not counterparty,
+                        counterparty),
+        SectionProgress("evidence", "Evidence pack", bool(evidence),
+                        [] if evidence else ["at least one piece of evidence"]),
+        SectionProgress("anchors", "Anchor worksheet", bool(anchors),
+                        [] if anchors else ["a credible range for a key issue"]),
+        SectionProgress("readiness", "Readiness check",
+                        preparation.readiness_reviewed_at is not None,
+                        [] if preparation.readiness_reviewed_at
+                        else ["review the readiness check"]),
+    ]  # fmt: skip
+
+
+def preparation_view(access: DealAccess, party: Party) -> PreparationView:
+    """One side's preparation, for a viewer allowed to read it.
+
+    The permission check lives here too, so no caller can forget it.
+    """
+    if not access.can_read_private(party):
+        raise PermissionDenied
+    preparation = Preparation.objects.get(party=party)
+    issues = list(
+        Issue.objects.filter(deal_id=party.deal_id).prefetch_related(
+            Prefetch(
+                "priorities",
+                queryset=PriorityEntry.objects.filter(party=party),
+                to_attr="own_priority",
+            ),
+            Prefetch(
+                "anchors",
+                queryset=AnchorEntry.objects.filter(party=party),
+                to_attr="own_anchor",
+            ),
+        )
+    )
+    priorities = {i.pk: i.own_priority[0] for i in issues if i.own_priority}
+    anchors = {i.pk: i.own_anchor[0] for i in issues if i.own_anchor}
+    evidence = list(EvidenceItem.objects.filter(party=party))
+    return PreparationView(
+        party=party,
+        preparation=preparation,
+        issues=issues,
+        priorities=priorities,
+        anchors=anchors,
+        evidence=evidence,
+        sections=_progress(preparation, issues, priorities, anchors, evidence),
+        readiness=readiness_verdict(preparation),
+    )

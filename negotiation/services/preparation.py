@@ -1,0 +1,180 @@
+"""Writes to a side's private preparation.
+
+Only the side's own participants may write here (``DealAccess.can_prepare``);
+a manager reviews but does not edit. Private edits append no ``DealEvent``:
+the deal's log is replayed to both sides, and these facts belong to one.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from negotiation.access import DealAccess
+from negotiation.models import (
+    AnchorEntry,
+    EvidenceItem,
+    Issue,
+    Party,
+    Preparation,
+    PriorityEntry,
+)
+from negotiation.services.base import EditConflict, check_version, save_versioned
+
+# The parts of ``Preparation`` each section of the preparation pages edits.
+PREPARATION_SECTIONS: dict[str, tuple[str, ...]] = {
+    "walkaway": ("batna", "reservation_point", "reservation_value", "target_outcome"),
+    "counterparty": (
+        "their_constraints",
+        "their_decision_path",
+        "their_pressures",
+        "their_success",
+    ),
+    "readiness": (
+        "zero_sum_signals",
+        "sensitive_data_at_stake",
+        "crisis_deadline",
+        "readiness_notes",
+    ),
+}
+
+
+def _own_party(access: DealAccess) -> Party:
+    if not access.can_prepare or access.party is None:
+        raise PermissionDenied("Only your own side can edit its preparation.")
+    return access.party
+
+
+def _own_issue(access: DealAccess, issue_id: int) -> Issue:
+    try:
+        return Issue.objects.get(pk=issue_id, deal=access.deal)
+    except Issue.DoesNotExist:
+        raise ValidationError("That issue is not on this deal's agenda.") from None
+
+
+@transaction.atomic
+def preparation_update(
+    *, access: DealAccess, section: str, version: int, **changes
+) -> Preparation:
+    """Save one section of the viewer's own side's preparation."""
+    party = _own_party(access)
+    allowed = PREPARATION_SECTIONS.get(section)
+    if allowed is None or set(changes) - set(allowed):
+        raise ValidationError("Unknown preparation fields.")
+    preparation = Preparation.objects.select_for_update().get(party=party)
+    check_version(preparation, version)
+    for field, value in changes.items():
+        setattr(preparation, field, value)
+    fields = list(changes)
+    if section == "readiness":
+        preparation.readiness_reviewed_at = timezone.now()
+        fields.append("readiness_reviewed_at")
+    save_versioned(preparation, fields=fields)
+    return preparation
+
+
+@transaction.atomic
+def priority_set(
+    *,
+    access: DealAccess,
+    issue_id: int,
+    version: int | None,
+    importance: int,
+    can_give: str = "",
+    want_get: str = "",
+    ideal_outcome: str = "",
+) -> PriorityEntry:
+    """Create or edit the matrix row for one issue.
+
+    ``version`` is None when the editor saw no row yet; if someone else created
+    it meanwhile, that is a conflict like any other stale edit.
+    """
+    party = _own_party(access)
+    issue = _own_issue(access, issue_id)
+    entry = (
+        PriorityEntry.objects.select_for_update()
+        .filter(party=party, issue=issue)
+        .first()
+    )
+    values = {
+        "importance": importance,
+        "can_give": can_give,
+        "want_get": want_get,
+        "ideal_outcome": ideal_outcome,
+    }
+    if entry is None:
+        entry = PriorityEntry(party=party, issue=issue, **values)
+        entry.full_clean()
+        entry.save()
+        return entry
+    if version is None:
+        raise EditConflict(entry)
+    check_version(entry, version)
+    for field, value in values.items():
+        setattr(entry, field, value)
+    save_versioned(entry, fields=list(values))
+    return entry
+
+
+@transaction.atomic
+def anchor_set(
+    *,
+    access: DealAccess,
+    issue_id: int,
+    version: int | None,
+    low: Decimal | None = None,
+    high: Decimal | None = None,
+    opening_position: str = "",
+    benchmark: str = "",
+) -> AnchorEntry:
+    """Create or edit the anchor worksheet's row for one issue."""
+    party = _own_party(access)
+    issue = _own_issue(access, issue_id)
+    entry = (
+        AnchorEntry.objects.select_for_update().filter(party=party, issue=issue).first()
+    )
+    values = {
+        "low": low,
+        "high": high,
+        "opening_position": opening_position,
+        "benchmark": benchmark,
+    }
+    if entry is None:
+        entry = AnchorEntry(party=party, issue=issue, **values)
+        entry.full_clean()
+        entry.save()
+        return entry
+    if version is None:
+        raise EditConflict(entry)
+    check_version(entry, version)
+    for field, value in values.items():
+        setattr(entry, field, value)
+    save_versioned(entry, fields=list(values))
+    return entry
+
+
+@transaction.atomic
+def evidence_add(
+    *,
+    access: DealAccess,
+    kind: str,
+    title: str,
+    detail: str = "",
+    url: str = "",
+) -> EvidenceItem:
+    party = _own_party(access)
+    item = EvidenceItem(party=party, kind=kind, title=title, detail=detail, url=url)
+    item.full_clean()
+    item.save()
+    return item
+
+
+@transaction.atomic
+def evidence_remove(*, access: DealAccess, evidence_id: int) -> None:
+    party = _own_party(access)
+    deleted, _ = EvidenceItem.objects.filter(pk=evidence_id, party=party).delete()
+    if not deleted:
+        raise ValidationError("That evidence item does not exist.")

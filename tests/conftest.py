@@ -1,0 +1,30 @@
+import pytest
+
+from negotiation.access import deal_access_for_user
+from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
+
+
+@pytest.fixture
+def rep(db):
+    """A rep on a team, with a known password."""
+    return MembershipFactory(user=UserFactory(username="rep")).user
+
+
+@pytest.fixture
+def deal(rep):
+    """A deal owned by ``rep`` with two issues on its agenda."""
+    deal = make_deal(owner=rep, title="Acme renewal")
+    IssueFactory(deal=deal, name="Price", unit="EUR", position=0)
+    IssueFactory(deal=deal, name="Payment terms", unit="days", position=1)
+    return deal
+
+
+@pytest.fixture
+def host_access(rep, deal):
+    return deal_access_for_user(rep, deal.pk)
+
+
+@pytest.fixture
+def rep_client(client, rep):
+    client.force_login(rep)
+    return client
