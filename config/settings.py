@@ -129,9 +129,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "negotiation:deal-list"
 LOGOUT_REDIRECT_URL = "home"
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-)
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+        )
+    }
+}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Parley <parley@localhost>")
 
 # --- Locale ----------------------------------------------------------------
@@ -142,7 +146,8 @@ USE_TZ = True
 
 # --- Static files ----------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -155,8 +160,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Security --------------------------------------------------------------
-# Share links carry a token in their URL: never let it leak through a Referer.
-SECURE_REFERRER_POLICY = "no-referrer"
+# Never send a Referer to another site. Responses to share-link URLs (which
+# carry a token) send "no-referrer" themselves. Pages with forms cannot: under
+# "no-referrer" browsers send `Origin: null` with every POST, which Django's
+# CSRF origin check rightly refuses.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CSP = {

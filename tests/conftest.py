@@ -4,6 +4,12 @@ from negotiation.access import deal_access_for_user
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashing costs ~0.3 s a user; tests need the behaviour, not the cost."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def rep(db):
     """A rep on a team, with a known password."""

@@ -29,12 +29,15 @@ class EditConflict(ValidationError):
 
 
 def check_version(obj: models.Model, expected: int | None) -> None:
-    """Refuse the edit when ``expected`` is not the object's current version.
+    """Refuse the edit unless ``expected`` is the object's current version.
+
+    An edit that names no version at all is refused too: it cannot prove it
+    was made on what is stored now.
 
     ``obj`` must have been read under ``select_for_update`` in the caller's
     transaction, so no other edit can slip in between the check and the save.
     """
-    if expected is not None and expected != obj.version:
+    if expected != obj.version:
         raise EditConflict(obj)
 
 

@@ -1,0 +1,95 @@
+"""The seed_demo contract: idempotent, and its private values stay on their side."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from negotiation.models import Deal, DealEvent, Membership, Party, PriorityEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> dict:
+    out = StringIO()
+    call_command("seed_demo", "--json", "--base-url", "http://testserver", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_seed_demo_prints_the_contract():
+    data = seed()
+    assert set(data) >= {"host", "deal_url", "invite_url", "private"}
+    assert data["host"] == {"username": "demo-rep", "password": "parley-demo-rep"}
+    assert data["deal_url"].startswith("http://testserver/deals/")
+    assert set(data["private"]) == {"host", "counterpart"}
+    assert all(len(values) >= 4 for values in data["private"].values())
+
+
+def test_seed_demo_is_idempotent():
+    first = seed()
+    counts = (
+        Deal.objects.count(),
+        Membership.objects.count(),
+        DealEvent.objects.count(),
+        PriorityEntry.objects.count(),
+    )
+    assert seed() == first
+    assert counts == (
+        Deal.objects.count(),
+        Membership.objects.count(),
+        DealEvent.objects.count(),
+        PriorityEntry.objects.count(),
+    )
+
+
+def test_both_sides_are_prepared():
+    seed()
+    deal = Deal.objects.get()
+    for party in deal.parties.all():
+        assert party.preparation.batna
+        assert party.preparation.reservation_value is not None
+        assert party.priorities.exists()
+        assert party.evidence.exists()
+    assert deal.issues.count() >= 4
+
+
+def test_demo_rep_sees_own_private_values_and_never_the_counterparts(client):
+    data = seed()
+    assert client.login(**data["host"])
+    deal = Deal.objects.get()
+    pages = [
+        "/deals/",
+        data["deal_url"].removeprefix("http://testserver"),
+        f"/deals/{deal.pk}/issues/",
+        f"/deals/{deal.pk}/edit/",
+        f"/deals/{deal.pk}/prep/",
+    ] + [
+        f"/deals/{deal.pk}/prep/{section}/"
+        for section in (
+            "walkaway", "counterparty", "readiness", "matrix", "anchors", "evidence"
+        )
+    ]  # fmt: skip
+    everything = ""
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        everything += response.content.decode()
+    for value in data["private"]["counterpart"]:
+        assert value not in everything
+    for value in data["private"]["host"]:
+        assert value in everything, value
+
+
+def test_demo_manager_reviews_host_side_only(client):
+    data = seed()
+    assert client.login(**data["manager"])
+    deal = Deal.objects.get()
+    assert deal.parties.get(side=Party.Side.HOST).preparation.batna
+    everything = "".join(
+        client.get(page).content.decode()
+        for page in (f"/deals/{deal.pk}/", f"/deals/{deal.pk}/prep/walkaway/")
+    )
+    assert data["private"]["host"][0] in everything
+    for value in data["private"]["counterpart"]:
+        assert value not in everything
