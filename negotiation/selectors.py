@@ -155,6 +155,10 @@ def _progress(
             ("what success means for them", preparation.their_success),
         ]
     )
+    has_anchor = any(
+        a.low is not None or a.high is not None or a.opening_position
+        for a in anchors.values()
+    )
     return [
         SectionProgress("issues", "Issues mapped", bool(issues),
                         [] if issues else ["at least one issue"]),
@@ -168,8 +172,8 @@ def _progress(
                         counterparty),
         SectionProgress("evidence", "Evidence pack", bool(evidence),
                         [] if evidence else ["at least one piece of evidence"]),
-        SectionProgress("anchors", "Anchor worksheet", bool(anchors),
-                        [] if anchors else ["a credible range for a key issue"]),
+        SectionProgress("anchors", "Anchor worksheet", has_anchor,
+                        [] if has_anchor else ["a credible range for a key issue"]),
         SectionProgress("readiness", "Readiness check",
                         preparation.readiness_reviewed_at is not None,
                         [] if preparation.readiness_reviewed_at

@@ -1,12 +1,313 @@
-"""Being built: the private preparation pages (overview, sections, matrix, anchors,
-evidence). Until then every route answers 404."""
+"""A side's private preparation: overview, sections, matrix, anchors, evidence.
 
-from django.http import Http404
+The side is never taken from the URL: it is the viewer's own, or for a
+reviewing manager the host side (``DealAccess.private_party``), and the
+selector checks again that the viewer may read it. Managers and closed deals
+get the same pages read-only; their POSTs are refused with 403.
+
+Plain forms with POST-redirect-GET: a failed POST renders the page again with
+status 422, the user's input and the errors; a stale edit shows the values
+saved meanwhile and overwrites nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from negotiation.access import DealAccess, deal_access_for_user
+from negotiation.forms.preparation import (
+    AnchorForm,
+    CounterpartyForm,
+    EvidenceForm,
+    IssueRowForm,
+    PriorityForm,
+    ReadinessForm,
+    VersionedForm,
+    WalkawayForm,
+)
+from negotiation.models import Issue
+from negotiation.selectors import PreparationView, SectionProgress, preparation_view
+from negotiation.services import preparation as prep_services
+from negotiation.services.base import EditConflict
+from negotiation.views.common import HtmxHttpRequest, add_service_errors
+
+# The preparation pages in the order the method works through them.
+PAGES: dict[str, str] = {
+    "walkaway": "Walk-away",
+    "matrix": "Priority matrix",
+    "counterparty": "Counterparty map",
+    "evidence": "Evidence pack",
+    "anchors": "Anchor worksheet",
+    "readiness": "Readiness check",
+}
+# Pages that edit fields of ``Preparation`` through ``preparation_update``.
+SECTION_FORMS: dict[str, type[VersionedForm]] = {
+    "walkaway": WalkawayForm,
+    "counterparty": CounterpartyForm,
+    "readiness": ReadinessForm,
+}
+# Pages that edit one row per issue of the deal.
+ROW_FORMS: dict[str, type[IssueRowForm]] = {
+    "matrix": PriorityForm,
+    "anchors": AnchorForm,
+}
+# Which progress items of the selector each page completes.
+PAGE_PROGRESS: dict[str, tuple[str, ...]] = {
+    "walkaway": ("walkaway", "target"),
+    "matrix": ("matrix",),
+    "counterparty": ("counterparty",),
+    "evidence": ("evidence",),
+    "anchors": ("anchors",),
+    "readiness": ("readiness",),
+}
+
+Conflict = list[tuple[str, str]]
 
 
-def _todo(*args, **kwargs):
-    raise Http404
+@dataclass
+class NavItem:
+    key: str
+    label: str
+    url: str
+    done: bool
 
 
-overview = section = priority_save = anchor_save = _todo
-evidence_add = evidence_delete = _todo
+@dataclass
+class ChecklistItem:
+    progress: SectionProgress
+    url: str
+
+
+@dataclass
+class IssueRow:
+    issue: Issue
+    entry: models.Model | None
+    form: IssueRowForm | None  # None when the viewer reviews read-only
+    conflict: Conflict | None = None
+
+
+def _page_url(deal_id: int, page: str) -> str:
+    return reverse("negotiation:prep-section", args=[deal_id, page])
+
+
+def _require_preparer(access: DealAccess) -> None:
+    """Refuse a write early, before any input is parsed or echoed back."""
+    if not access.can_prepare:
+        raise PermissionDenied("Only your own side can edit its preparation.")
+
+
+def _navigation(deal_id: int, prep: PreparationView) -> list[NavItem]:
+    done = {section.key: section.done for section in prep.sections}
+    return [
+        NavItem(key, label, _page_url(deal_id, key),
+                all(done.get(item, False) for item in PAGE_PROGRESS[key]))
+        for key, label in PAGES.items()
+    ]  # fmt: skip
+
+
+def _checklist(deal_id: int, prep: PreparationView) -> list[ChecklistItem]:
+    def url(key: str) -> str:
+        if key == "issues":
+            return reverse("negotiation:issue-list", args=[deal_id])
+        page = next(page for page, keys in PAGE_PROGRESS.items() if key in keys)
+        return _page_url(deal_id, page)
+
+    return [ChecklistItem(section, url(section.key)) for section in prep.sections]
+
+
+def _issue_rows(
+    access: DealAccess,
+    page: str,
+    prep: PreparationView,
+    bound: IssueRow | None,
+) -> list[IssueRow]:
+    """One row per issue, each with its own form; ``bound`` replaces its issue's."""
+    pairs = prep.matrix_rows() if page == "matrix" else prep.anchor_rows()
+    form_class = ROW_FORMS[page]
+    rows = []
+    for issue, entry in pairs:
+        if bound is not None and bound.issue.pk == issue.pk:
+            rows.append(IssueRow(issue, entry, bound.form, bound.conflict))
+            continue
+        form = None
+        if access.can_prepare:
+            initial = form_class.initial_from(entry)
+            form = form_class(issue=issue, initial=initial)
+        rows.append(IssueRow(issue, entry, form))
+    return rows
+
+
+def _render_page(
+    request: HtmxHttpRequest,
+    access: DealAccess,
+    page: str,
+    *,
+    status: int = 200,
+    form: VersionedForm | None = None,
+    conflict: Conflict | None = None,
+    bound_row: IssueRow | None = None,
+    evidence_form: EvidenceForm | None = None,
+) -> HttpResponse:
+    """Render one section page, with a submitted form in place if there is one."""
+    prep = preparation_view(access, access.private_party())
+    context: dict[str, Any] = {
+        "access": access,
+        "deal": access.deal,
+        "prep": prep,
+        "page": page,
+        "page_label": PAGES[page],
+        "page_url": _page_url(access.deal.pk, page),
+        "nav": _navigation(access.deal.pk, prep),
+        "progress": [s for s in prep.sections if s.key in PAGE_PROGRESS[page]],
+        "conflict": conflict,
+    }
+    if page in SECTION_FORMS and access.can_prepare:
+        form_class = SECTION_FORMS[page]
+        if form is None:
+            form = form_class(initial=form_class.initial_from(prep.preparation))
+        context["form"] = form
+    if page in ROW_FORMS:
+        context["rows"] = _issue_rows(access, page, prep, bound_row)
+    if page == "evidence" and access.can_prepare:
+        context["evidence_form"] = (
+            EvidenceForm() if evidence_form is None else evidence_form
+        )
+    template = f"negotiation/prep/{page}.html"
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def overview(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
+    """Progress, the readiness verdict and a summary of every section."""
+    access = deal_access_for_user(request.user, deal_id)
+    prep = preparation_view(access, access.private_party())
+    context = {
+        "access": access,
+        "deal": access.deal,
+        "prep": prep,
+        "page": "overview",
+        "nav": _navigation(deal_id, prep),
+        "checklist": _checklist(deal_id, prep),
+    }
+    return render(request, "negotiation/prep/overview.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def section(request: HtmxHttpRequest, deal_id: int, section: str) -> HttpResponse:
+    """One section page; walk-away, counterparty and readiness save here."""
+    if section not in PAGES:
+        raise Http404("No such preparation section.")
+    access = deal_access_for_user(request.user, deal_id)
+    if request.method == "GET":
+        return _render_page(request, access, section)
+    if section not in SECTION_FORMS:
+        # Rows and evidence items have their own URLs to post to.
+        return HttpResponseNotAllowed(["GET"])
+    _require_preparer(access)
+    form = SECTION_FORMS[section](request.POST)
+    conflict = None
+    if form.is_valid():
+        try:
+            prep_services.preparation_update(
+                access=access,
+                section=section,
+                version=form.cleaned_data["version"],
+                **form.changes(),
+            )
+        except EditConflict as error:
+            conflict = form.show_conflict(error)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{PAGES[section]} saved.")
+            return redirect(_page_url(deal_id, section))
+    return _render_page(
+        request, access, section, status=422, form=form, conflict=conflict
+    )
+
+
+def _save_row(
+    request: HtmxHttpRequest, deal_id: int, issue_id: int, page: str
+) -> HttpResponse:
+    """Save one issue's row of the matrix or the anchor worksheet."""
+    access = deal_access_for_user(request.user, deal_id)
+    _require_preparer(access)
+    issue = get_object_or_404(Issue, pk=issue_id, deal=access.deal)
+    form = ROW_FORMS[page](request.POST, issue=issue)
+    save = prep_services.priority_set if page == "matrix" else prep_services.anchor_set
+    conflict = None
+    if form.is_valid():
+        try:
+            save(access=access, issue_id=issue.pk, **form.cleaned_data)
+        except EditConflict as error:
+            conflict = form.show_conflict(error)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{PAGES[page]}: “{issue.name}” saved.")
+            return redirect(f"{_page_url(deal_id, page)}#issue-{issue.pk}")
+    row = IssueRow(issue, None, form, conflict)
+    return _render_page(request, access, page, status=422, bound_row=row)
+
+
+@login_required
+@require_POST
+def priority_save(
+    request: HtmxHttpRequest, deal_id: int, issue_id: int
+) -> HttpResponse:
+    """Save one issue's row of the priority & tradeables matrix."""
+    return _save_row(request, deal_id, issue_id, "matrix")
+
+
+@login_required
+@require_POST
+def anchor_save(request: HtmxHttpRequest, deal_id: int, issue_id: int) -> HttpResponse:
+    """Save one issue's opening range on the anchor worksheet."""
+    return _save_row(request, deal_id, issue_id, "anchors")
+
+
+@login_required
+@require_POST
+def evidence_add(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
+    """Add a piece of evidence to this side's pack."""
+    access = deal_access_for_user(request.user, deal_id)
+    _require_preparer(access)
+    form = EvidenceForm(request.POST)
+    if form.is_valid():
+        try:
+            item = prep_services.evidence_add(access=access, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"“{item.title}” added to the evidence pack.")
+            return redirect(_page_url(deal_id, "evidence"))
+    return _render_page(request, access, "evidence", status=422, evidence_form=form)
+
+
+@login_required
+@require_POST
+def evidence_delete(
+    request: HtmxHttpRequest, deal_id: int, evidence_id: int
+) -> HttpResponse:
+    """Remove a piece of evidence from this side's pack."""
+    access = deal_access_for_user(request.user, deal_id)
+    _require_preparer(access)
+    try:
+        prep_services.evidence_remove(access=access, evidence_id=evidence_id)
+    except ValidationError:
+        messages.error(request, "That item was not in your evidence pack any more.")
+    else:
+        messages.success(request, "Evidence removed.")
+    return redirect(_page_url(deal_id, "evidence"))

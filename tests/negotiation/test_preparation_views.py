@@ -1,0 +1,610 @@
+"""The private preparation pages: each section saves and shows, bad input and
+stale edits change nothing, and nobody but the side itself (and, read-only, its
+team's managers) ever reaches them."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from negotiation.models import (
+    AnchorEntry,
+    Deal,
+    EvidenceItem,
+    Preparation,
+    PriorityEntry,
+)
+from negotiation.services import preparation as prep_services
+from tests.factories import IssueFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def section_url(deal: Deal, section: str) -> str:
+    return reverse("negotiation:prep-section", args=[deal.pk, section])
+
+
+def overview_url(deal: Deal) -> str:
+    return reverse("negotiation:prep", args=[deal.pk])
+
+
+def host_prep(deal: Deal) -> Preparation:
+    return Preparation.objects.get(party__deal=deal, party__side="host")
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+# --- Overview and progress ----------------------------------------------------
+
+
+def test_overview_of_a_fresh_deal_lists_what_is_still_empty(rep_client, deal):
+    response = rep_client.get(overview_url(deal))
+
+    assert response.status_code == 200
+    page = html(response)
+    assert "Only your side sees this" in page
+    assert "Still empty: BATNA, reservation point" in page
+    assert "importance of Price, importance of Payment terms" in page
+    # Only "Issues mapped" of the eight checklist items is done.
+    assert response.context["prep"].percent_done == 12
+    assert 'value="12" max="100"' in page
+    assert "Run the readiness check before you invite the other side." in page
+
+
+def test_overview_checklist_links_to_each_section_page(rep_client, deal):
+    page = html(rep_client.get(overview_url(deal)))
+
+    for section in ("walkaway", "matrix", "counterparty", "evidence", "anchors"):
+        assert f'href="{section_url(deal, section)}"' in page
+    assert f'href="{reverse("negotiation:issue-list", args=[deal.pk])}"' in page
+
+
+def test_every_page_is_marked_private_and_links_to_every_section(rep_client, deal):
+    for url in [overview_url(deal)] + [
+        section_url(deal, s)
+        for s in ("walkaway", "counterparty", "readiness", "matrix", "anchors")
+    ]:
+        page = html(rep_client.get(url))
+        assert "Only your side sees this" in page, url
+        assert 'class="private-note"' in page
+        assert f'href="{section_url(deal, "evidence")}"' in page
+        assert f'href="{overview_url(deal)}"' in page
+
+
+# --- Walk-away ----------------------------------------------------------------
+
+
+def test_saving_the_walkaway_shows_it_and_clears_it_from_the_checklist(
+    rep_client, deal
+):
+    response = rep_client.post(
+        section_url(deal, "walkaway"),
+        {
+            "version": "1",
+            "batna": "Renew with Globex at list price",
+            "reservation_point": "Three-year term at 92k a year",
+            "reservation_value": "92000",
+            "target_outcome": "Three years at 105k with a pilot",
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(section_url(deal, "walkaway"), 302)]
+    assert "Walk-away saved." in html(response)
+    prep = host_prep(deal)
+    assert prep.batna == "Renew with Globex at list price"
+    assert prep.reservation_value == Decimal("92000")
+    assert prep.version == 2
+    overview = html(rep_client.get(overview_url(deal)))
+    assert "Renew with Globex at list price" in overview
+    assert "92,000" in overview
+    assert "Still empty: BATNA" not in overview
+
+
+def test_a_walkaway_figure_that_is_not_a_number_is_refused(rep_client, deal):
+    response = rep_client.post(
+        section_url(deal, "walkaway"),
+        {"version": "1", "batna": "Keep the old vendor", "reservation_value": "abc"},
+    )
+
+    assert response.status_code == 422
+    assert "Enter a number" in html(response)
+    # The user's input is still in the form.
+    assert "Keep the old vendor" in html(response)
+    prep = host_prep(deal)
+    assert prep.batna == ""
+    assert prep.reservation_value is None
+    assert prep.version == 1
+
+
+def test_a_stale_walkaway_edit_shows_the_saved_values_and_overwrites_nothing(
+    rep_client, deal, host_access
+):
+    # A colleague on the same side saves first.
+    prep_services.preparation_update(
+        access=host_access, section="walkaway", version=1, batna="Colleague's BATNA"
+    )
+
+    response = rep_client.post(
+        section_url(deal, "walkaway"),
+        {"version": "1", "batna": "My own BATNA"},
+    )
+
+    assert response.status_code == 422
+    page = html(response)
+    assert 'class="conflict"' in page
+    assert "Someone saved a newer version" in page
+    assert "Colleague&#x27;s BATNA" in page  # the value saved now
+    assert "My own BATNA" in page  # the attempted value, still in the form
+    assert host_prep(deal).batna == "Colleague's BATNA"
+    # Saving again from the conflict page is a deliberate overwrite.
+    assert response.context["form"]["version"].value() == "2"
+
+
+def test_user_text_is_escaped(rep_client, deal, host_access):
+    prep_services.preparation_update(
+        access=host_access,
+        section="walkaway",
+        version=1,
+        batna="<script>alert(1)</script>",
+    )
+
+    for url in (overview_url(deal), section_url(deal, "walkaway")):
+        page = html(rep_client.get(url))
+        assert "<script>alert(1)</script>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+# --- Counterparty map ---------------------------------------------------------
+
+
+def test_saving_the_counterparty_map_shows_it(rep_client, deal):
+    response = rep_client.post(
+        section_url(deal, "counterparty"),
+        {
+            "version": "1",
+            "their_constraints": "Budget frozen until Q3",
+            "their_decision_path": "CFO signs above 50k",
+            "their_pressures": "Audit finding on their current tool",
+            "their_success": "A rollout they can show the board",
+        },
+    )
+
+    assert response.status_code == 302
+    assert host_prep(deal).their_decision_path == "CFO signs above 50k"
+    overview = html(rep_client.get(overview_url(deal)))
+    assert "CFO signs above 50k" in overview
+    assert "Still empty: their constraints" not in overview
+
+
+# --- Readiness check ----------------------------------------------------------
+
+
+def test_a_ticked_readiness_flag_shows_the_recommendation(rep_client, deal):
+    response = rep_client.post(
+        section_url(deal, "readiness"),
+        {"version": "1", "crisis_deadline": "on", "readiness_notes": "Go-live in 5d"},
+    )
+    assert response.status_code == 302
+
+    prep = host_prep(deal)
+    assert prep.crisis_deadline
+    assert not prep.zero_sum_signals
+    assert prep.readiness_reviewed_at is not None
+    for url in (overview_url(deal), section_url(deal, "readiness")):
+        page = html(rep_client.get(url))
+        assert "Hold off on a collaborative session for now." in page
+        assert "A deadline or crisis leaves no time to explore together." in page
+        assert "Go-live in 5d" in page
+
+
+def test_a_clear_readiness_check_says_good_to_go(rep_client, deal):
+    rep_client.post(section_url(deal, "readiness"), {"version": "1"})
+
+    page = html(rep_client.get(overview_url(deal)))
+    assert "Good to go" in page
+    assert "Hold off" not in page
+    assert "review the readiness check" not in page
+
+
+# --- Priority matrix ----------------------------------------------------------
+
+
+def test_the_matrix_shows_a_row_form_per_issue(rep_client, deal):
+    page = html(rep_client.get(section_url(deal, "matrix")))
+
+    for issue in deal.issues.all():
+        assert f'id="issue-{issue.pk}"' in page
+        assert reverse("negotiation:prep-priority", args=[deal.pk, issue.pk]) in page
+        assert f'id="id_issue{issue.pk}_importance"' in page
+    assert "5 · essential" in page
+
+
+def test_saving_a_matrix_row_creates_then_updates_it(rep_client, deal):
+    issue = deal.issues.get(name="Price")
+    url = reverse("negotiation:prep-priority", args=[deal.pk, issue.pk])
+
+    response = rep_client.post(
+        url,
+        {
+            "version": "",
+            "importance": "5",
+            "can_give": "A longer term",
+            "want_get": "Upfront payment",
+            "ideal_outcome": "105k",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{section_url(deal, 'matrix')}#issue-{issue.pk}"
+    entry = PriorityEntry.objects.get(issue=issue)
+    assert (entry.importance, entry.version) == (5, 1)
+
+    response = rep_client.post(url, {"version": "1", "importance": "4"})
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.importance, entry.version, entry.can_give) == (4, 2, "")
+    page = html(rep_client.get(section_url(deal, "matrix")))
+    assert "Importance 4 / 5" in page
+    assert '<option value="4" selected>' in page
+    assert f'name="version" value="2" id="id_issue{issue.pk}_version"' in page
+
+
+def test_an_importance_outside_the_scale_is_refused(rep_client, deal):
+    issue = deal.issues.first()
+
+    response = rep_client.post(
+        reverse("negotiation:prep-priority", args=[deal.pk, issue.pk]),
+        {"version": "", "importance": "9", "can_give": "Anything"},
+    )
+
+    assert response.status_code == 422
+    assert "Choose an importance from 1 (nice to have) to 5 (essential)." in html(
+        response
+    )
+    assert "Anything" in html(response)
+    assert not PriorityEntry.objects.exists()
+
+
+def test_a_matrix_row_created_meanwhile_is_a_conflict(rep_client, deal, host_access):
+    issue = deal.issues.first()
+    prep_services.priority_set(
+        access=host_access, issue_id=issue.pk, version=None, importance=2
+    )
+
+    response = rep_client.post(
+        reverse("negotiation:prep-priority", args=[deal.pk, issue.pk]),
+        {"version": "", "importance": "5", "want_get": "Mine"},
+    )
+
+    assert response.status_code == 422
+    page = html(response)
+    assert 'class="conflict"' in page
+    assert "2 · useful" in page  # what is saved now
+    assert "Mine" in page
+    entry = PriorityEntry.objects.get(issue=issue)
+    assert (entry.importance, entry.want_get, entry.version) == (2, "", 1)
+
+
+def test_saving_again_after_a_conflict_is_a_deliberate_overwrite(
+    rep_client, deal, host_access
+):
+    issue = deal.issues.first()
+    prep_services.priority_set(
+        access=host_access, issue_id=issue.pk, version=None, importance=2
+    )
+    url = reverse("negotiation:prep-priority", args=[deal.pk, issue.pk])
+    conflict = rep_client.post(url, {"version": "", "importance": "5"})
+    assert conflict.status_code == 422
+
+    # The form came back carrying the current version: submitting it again saves.
+    form = conflict.context["rows"][0].form
+    response = rep_client.post(
+        url, {"version": form["version"].value(), "importance": "5"}
+    )
+
+    assert response.status_code == 302
+    entry = PriorityEntry.objects.get(issue=issue)
+    assert (entry.importance, entry.version) == (5, 2)
+
+
+def test_a_matrix_row_of_an_issue_of_another_deal_is_not_found(
+    rep_client, deal, other_deal
+):
+    foreign_issue = other_deal.issues.get()
+
+    response = rep_client.post(
+        reverse("negotiation:prep-priority", args=[deal.pk, foreign_issue.pk]),
+        {"version": "", "importance": "3"},
+    )
+
+    assert response.status_code == 404
+    assert not PriorityEntry.objects.exists()
+
+
+def test_the_matrix_page_runs_a_fixed_number_of_queries(
+    rep_client, deal, django_assert_max_num_queries
+):
+    url = section_url(deal, "matrix")
+    rep_client.get(url)  # warm up: session, user
+    with django_assert_max_num_queries(20) as few:
+        rep_client.get(url)
+    for position in range(2, 10):
+        IssueFactory(deal=deal, position=position)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        rep_client.get(url)
+
+
+# --- Anchor worksheet ---------------------------------------------------------
+
+
+def test_saving_an_anchor_shows_the_range(rep_client, deal):
+    issue = deal.issues.get(name="Price")
+
+    response = rep_client.post(
+        reverse("negotiation:prep-anchor", args=[deal.pk, issue.pk]),
+        {
+            "version": "",
+            "low": "98000",
+            "high": "115000",
+            "opening_position": "115k for three years",
+            "benchmark": "Gartner median for 200 seats",
+        },
+    )
+
+    assert response.status_code == 302
+    entry = AnchorEntry.objects.get(issue=issue)
+    assert (entry.low, entry.high) == (Decimal("98000"), Decimal("115000"))
+    for url in (overview_url(deal), section_url(deal, "anchors")):
+        page = html(rep_client.get(url))
+        assert "98,000 \u2013 115,000 EUR" in page
+        assert "Gartner median for 200 seats" in page
+
+
+def test_an_anchor_with_low_above_high_is_refused(rep_client, deal):
+    issue = deal.issues.first()
+
+    response = rep_client.post(
+        reverse("negotiation:prep-anchor", args=[deal.pk, issue.pk]),
+        {"version": "", "low": "200", "high": "100"},
+    )
+
+    assert response.status_code == 422
+    assert "The high end must not be below the low end" in html(response)
+    assert not AnchorEntry.objects.exists()
+
+
+def test_a_stale_anchor_edit_changes_nothing(rep_client, deal, host_access):
+    issue = deal.issues.first()
+    anchor = prep_services.anchor_set(
+        access=host_access, issue_id=issue.pk, version=None, low=10, high=20
+    )
+    prep_services.anchor_set(
+        access=host_access, issue_id=issue.pk, version=anchor.version, low=11, high=21
+    )
+
+    response = rep_client.post(
+        reverse("negotiation:prep-anchor", args=[deal.pk, issue.pk]),
+        {"version": "1", "low": "50", "high": "60"},
+    )
+
+    assert response.status_code == 422
+    assert 'class="conflict"' in html(response)
+    anchor.refresh_from_db()
+    assert (anchor.low, anchor.high, anchor.version) == (11, 21, 2)
+
+
+# --- Evidence pack ------------------------------------------------------------
+
+
+def test_adding_and_deleting_evidence(rep_client, deal):
+    response = rep_client.post(
+        reverse("negotiation:prep-evidence-add", args=[deal.pk]),
+        {
+            "kind": "roi",
+            "title": "Payback in 7 months",
+            "detail": "Based on 3 sites",
+            "url": "https://example.com/roi",
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(section_url(deal, "evidence"), 302)]
+    page = html(response)
+    assert "Payback in 7 months" in page
+    assert '<a href="https://example.com/roi" rel="noopener noreferrer"' in page
+    item = EvidenceItem.objects.get(title="Payback in 7 months")
+    assert item.kind == EvidenceItem.Kind.ROI
+
+    response = rep_client.post(
+        reverse("negotiation:prep-evidence-delete", args=[deal.pk, item.pk])
+    )
+    assert response.status_code == 302
+    assert not EvidenceItem.objects.filter(pk=item.pk).exists()
+
+
+def test_evidence_with_a_bad_link_is_refused(rep_client, deal):
+    response = rep_client.post(
+        reverse("negotiation:prep-evidence-add", args=[deal.pk]),
+        {"kind": "case", "title": "Globex case", "url": "not a url"},
+    )
+
+    assert response.status_code == 422
+    assert "Enter a full web address" in html(response)
+    assert "Globex case" in html(response)
+    assert not EvidenceItem.objects.exists()
+
+
+def test_a_javascript_link_is_refused(rep_client, deal):
+    response = rep_client.post(
+        reverse("negotiation:prep-evidence-add", args=[deal.pk]),
+        {"kind": "case", "title": "Trap", "url": "javascript:alert(1)"},
+    )
+
+    assert response.status_code == 422
+    assert not EvidenceItem.objects.exists()
+
+
+def test_the_other_sides_evidence_cannot_be_deleted(
+    rep_client, deal, counterpart_secrets
+):
+    theirs = EvidenceItem.objects.get(party__side="counterpart")
+
+    response = rep_client.post(
+        reverse("negotiation:prep-evidence-delete", args=[deal.pk, theirs.pk]),
+        follow=True,
+    )
+
+    assert "not in your evidence pack" in html(response)
+    assert EvidenceItem.objects.filter(pk=theirs.pk).exists()
+
+
+# --- Routing ------------------------------------------------------------------
+
+
+def test_an_unknown_section_is_not_found(rep_client, deal):
+    assert rep_client.get(section_url(deal, "secrets")).status_code == 404
+    assert rep_client.post(section_url(deal, "secrets")).status_code == 404
+
+
+def test_row_pages_take_no_post_of_their_own(rep_client, deal):
+    for section in ("matrix", "anchors", "evidence"):
+        assert rep_client.post(section_url(deal, section)).status_code == 405
+
+
+# --- Who may reach the pages --------------------------------------------------
+
+
+def test_anonymous_visitors_are_sent_to_log_in(
+    client, deal, prep_get_urls, prep_post_requests
+):
+    for url in prep_get_urls:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("login"))
+    for url, data in prep_post_requests:
+        response = client.post(url, data)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("login"))
+    assert host_prep(deal).version == 1
+
+
+@pytest.mark.parametrize("who", ["rep of another team", "manager of another team"])
+def test_outsiders_get_not_found_everywhere(
+    client, deal, prep_get_urls, prep_post_requests, who
+):
+    role = "manager" if who.startswith("manager") else "rep"
+    client.force_login(MembershipFactory(role=role).user)
+
+    for url in prep_get_urls:
+        assert client.get(url).status_code == 404, url
+    for url, data in prep_post_requests:
+        assert client.post(url, data).status_code == 404, url
+    assert host_prep(deal).version == 1
+    assert EvidenceItem.objects.count() == 1
+
+
+def test_a_colleague_on_the_same_team_gets_not_found(client, deal, prep_get_urls):
+    client.force_login(MembershipFactory(team=deal.team).user)
+
+    for url in prep_get_urls:
+        assert client.get(url).status_code == 404, url
+
+
+def test_the_teams_manager_reviews_the_host_side_read_only(
+    client, deal, manager, host_access, prep_get_urls
+):
+    prep_services.preparation_update(
+        access=host_access, section="walkaway", version=1, batna="Host BATNA text"
+    )
+    client.force_login(manager)
+
+    for url in prep_get_urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = html(response)
+        assert "Read-only review" in page
+        assert "Only your side sees this" in page
+        assert '<form method="post" action="/deals/' not in page
+    walkaway = html(client.get(section_url(deal, "walkaway")))
+    assert "Host BATNA text" in walkaway
+
+
+def test_the_teams_manager_cannot_write(
+    client, deal, manager, prep_post_requests, host_evidence
+):
+    client.force_login(manager)
+
+    for url, data in prep_post_requests:
+        assert client.post(url, data).status_code == 403, url
+    # Invalid input is refused the same way, before it is even looked at.
+    bad = {"version": "1", "reservation_value": "abc"}
+    assert client.post(section_url(deal, "walkaway"), bad).status_code == 403
+    prep = host_prep(deal)
+    assert (prep.version, prep.batna, prep.crisis_deadline) == (1, "", False)
+    assert not PriorityEntry.objects.exists()
+    assert not AnchorEntry.objects.exists()
+    assert list(EvidenceItem.objects.all()) == [host_evidence]
+
+
+def test_a_closed_deal_is_read_only_for_its_rep(
+    rep_client, deal, closed_deal_access, prep_get_urls, prep_post_requests
+):
+    for url in prep_get_urls:
+        page = html(rep_client.get(url))
+        assert "This deal is closed (No deal)" in page
+    for url, data in prep_post_requests:
+        assert rep_client.post(url, data).status_code == 403, url
+    assert host_prep(deal).version == 1
+
+
+@pytest.mark.parametrize("viewer", ["host rep", "team manager"])
+def test_the_counterpart_sides_preparation_never_appears(
+    client, deal, rep, manager, counterpart_secrets, prep_get_urls, viewer
+):
+    client.force_login(rep if viewer == "host rep" else manager)
+
+    for url in prep_get_urls:
+        page = html(client.get(url))
+        for secret in counterpart_secrets:
+            assert secret not in page, url
+    # The counterpart's ticked readiness flag does not colour the host's verdict.
+    assert "Hold off" not in html(client.get(overview_url(deal)))
+
+
+def test_the_counterpart_sides_preparation_never_appears_after_a_failed_post(
+    rep_client, deal, counterpart_secrets
+):
+    issue = deal.issues.first()
+    responses = [
+        rep_client.post(section_url(deal, "walkaway"), {"reservation_value": "x"}),
+        rep_client.post(
+            reverse("negotiation:prep-priority", args=[deal.pk, issue.pk]),
+            {"importance": "9"},
+        ),
+        rep_client.post(
+            reverse("negotiation:prep-anchor", args=[deal.pk, issue.pk]),
+            {"low": "2", "high": "1"},
+        ),
+    ]
+    for response in responses:
+        assert response.status_code == 422
+        for secret in counterpart_secrets:
+            assert secret not in html(response)
+
+
+def test_a_participant_who_is_not_the_owner_prepares_too(client, deal):
+    colleague = UserFactory()
+    MembershipFactory(team=deal.team, user=colleague)
+    deal.parties.get(side="host").participants.create(
+        user=colleague, display_name="Colleague"
+    )
+    client.force_login(colleague)
+
+    response = client.post(
+        section_url(deal, "walkaway"), {"version": "1", "batna": "Theirs too"}
+    )
+
+    assert response.status_code == 302
+    assert host_prep(deal).batna == "Theirs too"
