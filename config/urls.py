@@ -16,5 +16,6 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("deals/", include("negotiation.urls")),
+    path("", include("sessions.urls")),
     path("admin/", admin.site.urls),
 ]

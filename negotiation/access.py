@@ -37,6 +37,13 @@ class DealAccess:
         return self.side == Party.Side.HOST and self.deal.is_open
 
     @property
+    def can_edit_agenda(self) -> bool:
+        """The host side maps the issues; in Setup both sides co-edit them."""
+        if self.party is None or not self.deal.is_open:
+            return False
+        return self.side == Party.Side.HOST or self.deal.stage == Deal.Stage.SETUP
+
+    @property
     def can_prepare(self) -> bool:
         """Only a side's own participants edit that side's preparation."""
         return self.party is not None and self.deal.is_open

@@ -48,12 +48,28 @@ class PartyInline(admin.TabularInline):
 class IssueInline(admin.TabularInline):
     model = Issue
     extra = 0
-    fields = ["position", "name", "kind", "unit", "range_min", "range_max", "flexibility"]
+    fields = [
+        "position",
+        "name",
+        "kind",
+        "unit",
+        "range_min",
+        "range_max",
+        "flexibility",
+    ]
 
 
 @admin.register(Deal)
 class DealAdmin(admin.ModelAdmin):
-    list_display = ["title", "team", "owner", "context", "stage", "status", "updated_at"]
+    list_display = [
+        "title",
+        "team",
+        "owner",
+        "context",
+        "stage",
+        "status",
+        "updated_at",
+    ]
     list_filter = ["status", "stage", "context", "team"]
     search_fields = ["title", "counterpart_organisation", "owner__username"]
     date_hierarchy = "created_at"

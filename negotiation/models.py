@@ -116,6 +116,20 @@ class Deal(models.Model):
     context = models.CharField(max_length=16, choices=Context, default=Context.SALES)
     counterpart_organisation = models.CharField(max_length=160)
     counterpart_contact = models.CharField(max_length=160, blank=True)
+    ground_rules = models.TextField(
+        blank=True,
+        help_text="How both sides will work together in the room.",
+    )
+    review_cadence = models.CharField(
+        max_length=16,
+        choices=[
+            ("weekly", "Weekly"),
+            ("fortnightly", "Every two weeks"),
+            ("monthly", "Monthly"),
+            ("quarterly", "Quarterly"),
+        ],
+        default="monthly",
+    )
     shared_purpose = models.TextField(
         blank=True,
         help_text="The goal both sides can sign up to, e.g. "
@@ -196,6 +210,9 @@ class Participant(models.Model):
     display_name = models.CharField(max_length=80)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Set when the host revokes this guest's link: every later request and
+    # websocket frame is refused, and open sockets are closed.
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -359,8 +376,12 @@ class Preparation(models.Model):
 class PriorityEntry(models.Model):
     """One row of a side's priority & tradeables matrix."""
 
-    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="priorities")
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="priorities")
+    party = models.ForeignKey(
+        Party, on_delete=models.CASCADE, related_name="priorities"
+    )
+    issue = models.ForeignKey(
+        Issue, on_delete=models.CASCADE, related_name="priorities"
+    )
     importance = models.PositiveSmallIntegerField(
         validators=[
             MinValueValidator(IMPORTANCE_MIN),
@@ -465,7 +486,8 @@ class DealEvent(models.Model):
     )
     kind = models.CharField(max_length=48)
     payload = models.JSONField(default=dict, blank=True)
-    client_msg_id = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not "", when absent: the per-deal uniqueness only binds real ids.
+    client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -481,3 +503,361 @@ class DealEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind}"
+
+
+# --- The shared room ---------------------------------------------------------
+# Everything below is seen by both sides, except where a field says otherwise.
+
+
+class SharedPosition(models.Model):
+    """What a side chooses to show the other side: its interests and ranking.
+
+    Walk-away points live in ``Preparation`` and have no place here: there is
+    no way to share them.
+    """
+
+    party = models.OneToOneField(
+        Party, on_delete=models.CASCADE, related_name="shared_position"
+    )
+    interests = models.TextField(blank=True)
+    # Issue ids, most important first. Issues missing from it are unranked.
+    ranking = models.JSONField(default=list, blank=True)
+    # Matrix columns this side shows the other side, per issue id:
+    # {"12": ["can_give", "want_get"]}. Never the importance of unranked issues.
+    shared_matrix = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SHAREABLE_MATRIX_FIELDS = ("can_give", "want_get", "ideal_outcome")
+
+    def __str__(self) -> str:
+        return f"Shared position of {self.party}"
+
+
+class StageChange(models.Model):
+    """A proposal to move the deal to another stage; the other side decides."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    from_stage = models.CharField(max_length=16, choices=Deal.Stage)
+    to_stage = models.CharField(max_length=16, choices=Deal.Stage)
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    proposed_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.CharField(max_length=240, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal"],
+                condition=Q(status="pending"),
+                name="stage_change_one_pending_per_deal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage} → {self.to_stage} ({self.status})"
+
+
+class Trade(models.Model):
+    """A conditional trade: "if we give X on issue A, can you give Y on issue B?"."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        COUNTERED = "countered", "Countered"
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="trades")
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="trades")
+    proposed_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    give_issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    give_value = models.CharField(max_length=160)
+    ask_issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    ask_value = models.CharField(max_length=160)
+    rationale = models.TextField(blank=True)
+    counter_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="counters",
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.OPEN)
+    decline_reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"If {self.give_value} ({self.give_issue}) → {self.ask_value}"
+
+
+class TermSheetEntry(models.Model):
+    """The draft (then agreed) value of one issue."""
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="term")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="terms")
+    value = models.CharField(max_length=240)
+    source_trade = models.ForeignKey(
+        Trade, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["issue__position", "issue_id"]
+        verbose_name_plural = "term sheet entries"
+
+    def __str__(self) -> str:
+        return f"{self.issue}: {self.value}"
+
+
+class MesoSet(models.Model):
+    """Several equivalent packages presented at once; the other side ranks or picks."""
+
+    class Status(models.TextChoices):
+        PRESENTED = "presented", "Presented"
+        ANSWERED = "answered", "Answered"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="meso_sets")
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.CharField(max_length=240, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.PRESENTED)
+    # Package ids in the other side's order of preference, best first.
+    preference = models.JSONField(default=list, blank=True)
+    picked = models.ForeignKey(
+        "Package", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answered_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "MESO set"
+
+    def __str__(self) -> str:
+        return f"MESO set #{self.pk}"
+
+
+class Package(models.Model):
+    """A value for every issue on the agenda, proposed by one side."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="packages")
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    name = models.CharField(max_length=80)
+    # {"<issue id>": "<value>"} for every issue on the agenda.
+    values = models.JSONField(default=dict)
+    meso_set = models.ForeignKey(
+        MesoSet,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="packages",
+    )
+    counter_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Concession(models.Model):
+    """One entry of a side's concession log.
+
+    Both sides see the entry; the valuations are the owning side's own and are
+    shown to the other side only when ``values_shared`` is set.
+    """
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="concessions")
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    item = models.CharField(max_length=160)
+    we_give = models.CharField(max_length=240)
+    we_get = models.CharField(max_length=240, blank=True)
+    value_to_us = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    value_to_them = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    values_shared = models.BooleanField(default=False)
+    trigger = models.CharField(max_length=240, blank=True)
+    trade = models.ForeignKey(
+        Trade, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.item
+
+
+class Commitment(models.Model):
+    """A measurable promise one side makes; binding once both sides confirm."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        ON_TRACK = "on_track", "On track"
+        AT_RISK = "at_risk", "At risk"
+        DONE = "done", "Done"
+        MISSED = "missed", "Missed"
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="commitments")
+    owner_party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    owner_name = models.CharField("owner (person)", max_length=120)
+    description = models.CharField(max_length=240)
+    metric = models.CharField(max_length=160, blank=True)
+    target = models.CharField(max_length=160, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    contingency = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.PLANNED)
+    host_confirmed_at = models.DateTimeField(null=True, blank=True)
+    counterpart_confirmed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_date", "created_at"]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def is_measurable(self) -> bool:
+        return bool(self.metric and self.target and self.due_date)
+
+    @property
+    def is_confirmed(self) -> bool:
+        return bool(self.host_confirmed_at and self.counterpart_confirmed_at)
+
+
+class AgreementConfirmation(models.Model):
+    """A side's confirmation of the term sheet and commitments as they stood."""
+
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="confirmations"
+    )
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    confirmed_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # A digest of what was confirmed: any later change invalidates it.
+    digest = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal", "party"], name="agreement_confirmed_once_per_side"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party} confirmed at {self.confirmed_at:%Y-%m-%d %H:%M}"
+
+
+class CheckIn(models.Model):
+    """An implementation-stage review of the commitments."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="check_ins")
+    held_on = models.DateField()
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-held_on", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.held_on}"
+
+
+class CheckInItem(models.Model):
+    check_in = models.ForeignKey(
+        CheckIn, on_delete=models.CASCADE, related_name="items"
+    )
+    commitment = models.ForeignKey(
+        Commitment, on_delete=models.CASCADE, related_name="check_in_items"
+    )
+    status = models.CharField(max_length=16, choices=Commitment.Status)
+    note = models.CharField(max_length=240, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.commitment}: {self.get_status_display()}"
+
+
+class Message(models.Model):
+    """Discussion in the room: never binding. A message may comment on a trade."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        QUESTION = "question", "Question"
+        COACH = "coach", "From the coach"
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind, default=Kind.NOTE)
+    body = models.TextField()
+    trade = models.ForeignKey(
+        Trade, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.body[:40]

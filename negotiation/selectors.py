@@ -118,7 +118,7 @@ def readiness_verdict(preparation: Preparation) -> ReadinessVerdict:
         return ReadinessVerdict(
             reviewed=False,
             ready=False,
-            headline="Run the readiness check before you invite the other side.",
+            headline="Run the readiness check before the joint session.",
             reasons=[],
         )
     return ReadinessVerdict(

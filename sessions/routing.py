@@ -1,5 +1,9 @@
-"""Websocket routes of the live room (the room itself arrives with issue #3)."""
+"""Websocket routes of the live room."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern] = []
+from sessions.consumers import RoomConsumer
+
+websocket_urlpatterns = [
+    path("ws/room/<int:deal_id>/", RoomConsumer.as_asgi()),
+]

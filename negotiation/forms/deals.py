@@ -77,11 +77,11 @@ class IssueForm(forms.ModelForm):
         kind = cleaned.get("kind")
         low: Decimal | None = cleaned.get("range_min")
         high: Decimal | None = cleaned.get("range_max")
-        if kind == Issue.Kind.NUMERIC and low is not None and high is not None:
-            if low > high:
-                self.add_error(
-                    "range_max", "The highest value must not be below the lowest."
-                )
+        numeric = kind == Issue.Kind.NUMERIC
+        if numeric and low is not None and high is not None and low > high:
+            self.add_error(
+                "range_max", "The highest value must not be below the lowest."
+            )
         return cleaned
 
     def service_kwargs(self) -> dict:

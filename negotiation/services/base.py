@@ -92,6 +92,10 @@ def append_event(
 
 
 def broadcast(deal_id: int, message: dict[str, Any]) -> None:
+    broadcast_to(group_name(deal_id), message)
+
+
+def broadcast_to(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(group_name(deal_id), message)
+        async_to_sync(layer.group_send)(group, message)

@@ -117,6 +117,13 @@ def _require_deal_editor(access: DealAccess) -> None:
         raise PermissionDenied("Only the host side can change this deal while open.")
 
 
+def _require_agenda_editor(access: DealAccess) -> None:
+    if not access.can_edit_agenda:
+        raise PermissionDenied(
+            "The agenda can be changed by the host side, or by both sides in Setup."
+        )
+
+
 @transaction.atomic
 def deal_update(
     *, access: DealAccess, version: int, client_msg_id: str | None = None, **changes
@@ -160,7 +167,7 @@ def issue_add(
     client_msg_id: str | None = None,
 ) -> Issue:
     """Put a new issue on the deal's agenda, after the existing ones."""
-    _require_deal_editor(access)
+    _require_agenda_editor(access)
     deal = Deal.objects.select_for_update().get(pk=access.deal.pk)
     last = deal.issues.aggregate(last=Max("position"))["last"]
     issue = Issue(
@@ -197,7 +204,7 @@ def issue_update(
     **changes,
 ) -> Issue:
     """Edit an issue of this deal. Refused if ``version`` is stale."""
-    _require_deal_editor(access)
+    _require_agenda_editor(access)
     unknown = set(changes) - set(ISSUE_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown issue fields: {', '.join(sorted(unknown))}")
@@ -227,7 +234,7 @@ def issue_remove(
     client_msg_id: str | None = None,
 ) -> None:
     """Take an issue off the agenda (with both sides' matrix rows for it)."""
-    _require_deal_editor(access)
+    _require_agenda_editor(access)
     issue = Issue.objects.select_for_update().filter(deal=access.deal).get(pk=issue_id)
     check_version(issue, version)
     issue.delete()
@@ -241,17 +248,15 @@ def issue_remove(
 
 
 @transaction.atomic
-def issue_move(
-    *, access: DealAccess, issue_id: int, direction: int
-) -> list[Issue]:
+def issue_move(*, access: DealAccess, issue_id: int, direction: int) -> list[Issue]:
     """Move an issue one place up (-1) or down (+1) on the agenda."""
-    _require_deal_editor(access)
+    _require_agenda_editor(access)
     if direction not in (-1, 1):
         raise ValidationError("An issue moves one place up or down.")
     issues = list(
-        Issue.objects.select_for_update().filter(deal=access.deal).order_by(
-            "position", "pk"
-        )
+        Issue.objects.select_for_update()
+        .filter(deal=access.deal)
+        .order_by("position", "pk")
     )
     index = next((i for i, issue in enumerate(issues) if issue.pk == issue_id), None)
     if index is None:

@@ -26,7 +26,9 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 def signup(request: HtmxHttpRequest) -> HttpResponse:
     """Create an account that founds a team, or joins one through its code."""
     join_code = request.GET.get("team", "")
-    invited_team = Team.objects.filter(join_code=join_code).first() if join_code else None
+    invited_team = (
+        Team.objects.filter(join_code=join_code).first() if join_code else None
+    )
     form = SignupForm(request.POST or None, initial={"join_code": join_code})
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django import forms
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django_htmx.middleware import HtmxDetails
+
+from sessions.identity import guest_participant_id
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -33,3 +39,28 @@ def parse_version(raw: str | None) -> int:
         return int(raw or "")
     except ValueError:
         return 0
+
+
+def login_or_guest_required(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Like ``login_required``, but also lets in the session's guest of the
+    counterpart side for the deal in the URL (``deal_id``).
+
+    This only decides who gets past the door: the view must still resolve the
+    viewer's access with ``sessions.identity.room_access``, which refuses a
+    revoked guest (404) and picks the side.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        deal_id = kwargs.get("deal_id")
+        is_guest = (
+            deal_id is not None
+            and guest_participant_id(request.session, deal_id) is not None
+        )
+        if request.user.is_authenticated or is_guest:
+            return view(request, *args, **kwargs)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper

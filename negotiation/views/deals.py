@@ -104,7 +104,11 @@ def issue_list(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
     initial = {}
     if suggestion := request.GET.get("suggestion"):
         initial = next(
-            (s.form_initial() for s in suggestions_for(issues, access.deal.context) if s.key == suggestion),
+            (
+                s.form_initial()
+                for s in suggestions_for(issues, access.deal.context)
+                if s.key == suggestion
+            ),
             {},
         )
     return render(
@@ -154,7 +158,7 @@ def issue_add(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
 def issue_edit(request: HtmxHttpRequest, deal_id: int, issue_id: int) -> HttpResponse:
     """Edit one issue; an edit made on a stale version is refused and shown."""
     access = deal_access_for_user(request.user, deal_id)
-    if not access.can_edit_deal:
+    if not access.can_edit_agenda:
         raise PermissionDenied
     issue = get_object_or_404(Issue, pk=issue_id, deal=access.deal)
     form = IssueForm(

@@ -5,6 +5,11 @@ reviewing manager the host side (``DealAccess.private_party``), and the
 selector checks again that the viewer may read it. Managers and closed deals
 get the same pages read-only; their POSTs are refused with 403.
 
+Viewers are logged-in users of the host side (and its managers) or the
+session's guest of the counterpart side, who joined through a share link:
+``room_access`` resolves either, and refuses a revoked guest at once (404).
+Guests cannot open the deal pages, so their links lead back to the room.
+
 Plain forms with POST-redirect-GET: a failed POST renders the page again with
 status 422, the user's input and the errors; a stale edit shows the values
 saved meanwhile and overwrites nothing.
@@ -16,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
@@ -24,7 +28,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from negotiation.access import DealAccess, deal_access_for_user
+from negotiation.access import DealAccess
 from negotiation.forms.preparation import (
     AnchorForm,
     CounterpartyForm,
@@ -35,11 +39,16 @@ from negotiation.forms.preparation import (
     VersionedForm,
     WalkawayForm,
 )
-from negotiation.models import Issue
+from negotiation.models import Issue, Party
 from negotiation.selectors import PreparationView, SectionProgress, preparation_view
 from negotiation.services import preparation as prep_services
 from negotiation.services.base import EditConflict
-from negotiation.views.common import HtmxHttpRequest, add_service_errors
+from negotiation.views.common import (
+    HtmxHttpRequest,
+    add_service_errors,
+    login_or_guest_required,
+)
+from sessions.identity import room_access
 
 # The preparation pages in the order the method works through them.
 PAGES: dict[str, str] = {
@@ -96,6 +105,28 @@ class IssueRow:
     conflict: Conflict | None = None
 
 
+def _access(request: HtmxHttpRequest, deal_id: int) -> DealAccess:
+    """The viewer's access: a host-side user, a manager, or the deal's guest."""
+    return room_access(request.user, request.session, deal_id)
+
+
+def _frame(access: DealAccess) -> dict[str, Any]:
+    """What every page's frame needs to speak to the viewer's side."""
+    is_guest = access.side == Party.Side.COUNTERPART
+    return {
+        "access": access,
+        "deal": access.deal,
+        "is_guest": is_guest,
+        # The other side, named as the viewer's side knows it.
+        "other_organisation": (
+            access.host_party.organisation
+            if is_guest
+            else access.deal.counterpart_organisation
+        ),
+        "room_url": reverse("live:room", args=[access.deal.pk]),
+    }
+
+
 def _page_url(deal_id: int, page: str) -> str:
     return reverse("negotiation:prep-section", args=[deal_id, page])
 
@@ -115,10 +146,14 @@ def _navigation(deal_id: int, prep: PreparationView) -> list[NavItem]:
     ]  # fmt: skip
 
 
-def _checklist(deal_id: int, prep: PreparationView) -> list[ChecklistItem]:
+def _checklist(
+    deal_id: int, prep: PreparationView, *, is_guest: bool
+) -> list[ChecklistItem]:
     def url(key: str) -> str:
         if key == "issues":
-            return reverse("negotiation:issue-list", args=[deal_id])
+            # Guests see (and in Setup co-edit) the agenda in the room.
+            name = "live:room" if is_guest else "negotiation:issue-list"
+            return reverse(name, args=[deal_id])
         page = next(page for page, keys in PAGE_PROGRESS.items() if key in keys)
         return _page_url(deal_id, page)
 
@@ -161,8 +196,7 @@ def _render_page(
     """Render one section page, with a submitted form in place if there is one."""
     prep = preparation_view(access, access.private_party())
     context: dict[str, Any] = {
-        "access": access,
-        "deal": access.deal,
+        **_frame(access),
         "prep": prep,
         "page": page,
         "page_label": PAGES[page],
@@ -186,30 +220,30 @@ def _render_page(
     return render(request, template, context, status=status)
 
 
-@login_required
+@login_or_guest_required
 @require_GET
 def overview(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
     """Progress, the readiness verdict and a summary of every section."""
-    access = deal_access_for_user(request.user, deal_id)
+    access = _access(request, deal_id)
     prep = preparation_view(access, access.private_party())
+    frame = _frame(access)
     context = {
-        "access": access,
-        "deal": access.deal,
+        **frame,
         "prep": prep,
         "page": "overview",
         "nav": _navigation(deal_id, prep),
-        "checklist": _checklist(deal_id, prep),
+        "checklist": _checklist(deal_id, prep, is_guest=frame["is_guest"]),
     }
     return render(request, "negotiation/prep/overview.html", context)
 
 
-@login_required
+@login_or_guest_required
 @require_http_methods(["GET", "POST"])
 def section(request: HtmxHttpRequest, deal_id: int, section: str) -> HttpResponse:
     """One section page; walk-away, counterparty and readiness save here."""
     if section not in PAGES:
         raise Http404("No such preparation section.")
-    access = deal_access_for_user(request.user, deal_id)
+    access = _access(request, deal_id)
     if request.method == "GET":
         return _render_page(request, access, section)
     if section not in SECTION_FORMS:
@@ -242,7 +276,7 @@ def _save_row(
     request: HtmxHttpRequest, deal_id: int, issue_id: int, page: str
 ) -> HttpResponse:
     """Save one issue's row of the matrix or the anchor worksheet."""
-    access = deal_access_for_user(request.user, deal_id)
+    access = _access(request, deal_id)
     _require_preparer(access)
     issue = get_object_or_404(Issue, pk=issue_id, deal=access.deal)
     form = ROW_FORMS[page](request.POST, issue=issue)
@@ -262,7 +296,7 @@ def _save_row(
     return _render_page(request, access, page, status=422, bound_row=row)
 
 
-@login_required
+@login_or_guest_required
 @require_POST
 def priority_save(
     request: HtmxHttpRequest, deal_id: int, issue_id: int
@@ -271,18 +305,18 @@ def priority_save(
     return _save_row(request, deal_id, issue_id, "matrix")
 
 
-@login_required
+@login_or_guest_required
 @require_POST
 def anchor_save(request: HtmxHttpRequest, deal_id: int, issue_id: int) -> HttpResponse:
     """Save one issue's opening range on the anchor worksheet."""
     return _save_row(request, deal_id, issue_id, "anchors")
 
 
-@login_required
+@login_or_guest_required
 @require_POST
 def evidence_add(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
     """Add a piece of evidence to this side's pack."""
-    access = deal_access_for_user(request.user, deal_id)
+    access = _access(request, deal_id)
     _require_preparer(access)
     form = EvidenceForm(request.POST)
     if form.is_valid():
@@ -296,13 +330,13 @@ def evidence_add(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
     return _render_page(request, access, "evidence", status=422, evidence_form=form)
 
 
-@login_required
+@login_or_guest_required
 @require_POST
 def evidence_delete(
     request: HtmxHttpRequest, deal_id: int, evidence_id: int
 ) -> HttpResponse:
     """Remove a piece of evidence from this side's pack."""
-    access = deal_access_for_user(request.user, deal_id)
+    access = _access(request, deal_id)
     _require_preparer(access)
     try:
         prep_services.evidence_remove(access=access, evidence_id=evidence_id)

@@ -39,4 +39,6 @@ def test_event_log_is_read_only_in_the_admin(staff_client, deal):
     staff_client.post(url, {"kind": "tampered"})
     event.refresh_from_db()
     assert event.kind == "deal.created"
-    assert staff_client.get(reverse("admin:negotiation_dealevent_add")).status_code == 403
+    assert (
+        staff_client.get(reverse("admin:negotiation_dealevent_add")).status_code == 403
+    )

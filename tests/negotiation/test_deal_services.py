@@ -126,9 +126,7 @@ def test_issue_add_rejects_bad_input_and_keeps_the_agenda(host_access, fields, m
 
 def test_stale_issue_update_is_refused(host_access):
     issue = host_access.deal.issues.get(name="Price")
-    services.issue_update(
-        access=host_access, issue_id=issue.pk, version=1, unit="USD"
-    )
+    services.issue_update(access=host_access, issue_id=issue.pk, version=1, unit="USD")
     with pytest.raises(EditConflict):
         services.issue_update(
             access=host_access, issue_id=issue.pk, version=1, unit="GBP"

@@ -101,9 +101,7 @@ def test_create_deal_with_bad_input_shows_errors(rep_client):
     assert not Deal.objects.exists()
 
 
-def test_stale_deal_edit_shows_the_conflict_and_keeps_the_newer_value(
-    rep_client, deal
-):
+def test_stale_deal_edit_shows_the_conflict_and_keeps_the_newer_value(rep_client, deal):
     Deal.objects.filter(pk=deal.pk).update(title="Renamed meanwhile", version=2)
     response = rep_client.post(
         f"/deals/{deal.pk}/edit/",
@@ -191,10 +189,8 @@ def test_stale_issue_edit_is_refused_over_http(rep_client, deal):
 
 def test_issue_move_buttons_reorder(rep_client, deal):
     payment = deal.issues.get(name="Payment terms")
-    rep_client.post(
-        f"/deals/{deal.pk}/issues/{payment.pk}/move/", {"direction": "up"}
-    )
-    assert list(deal.issues.values_list("name", flat=True))[0] == "Payment terms"
+    rep_client.post(f"/deals/{deal.pk}/issues/{payment.pk}/move/", {"direction": "up"})
+    assert deal.issues.values_list("name", flat=True).first() == "Payment terms"
 
 
 def test_delete_with_a_garbage_version_is_refused(rep_client, deal):

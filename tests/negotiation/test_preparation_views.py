@@ -50,7 +50,7 @@ def test_overview_of_a_fresh_deal_lists_what_is_still_empty(rep_client, deal):
     # Only "Issues mapped" of the eight checklist items is done.
     assert response.context["prep"].percent_done == 12
     assert 'value="12" max="100"' in page
-    assert "Run the readiness check before you invite the other side." in page
+    assert "Run the readiness check before the joint session." in page
 
 
 def test_overview_checklist_links_to_each_section_page(rep_client, deal):

@@ -42,7 +42,8 @@ ISSUES = [
     {"name": "Onboarding support", "kind": Issue.Kind.OPTIONS,
      "options": ["Remote only", "Two on-site weeks", "Dedicated onboarding lead"]},
     {"name": "Success metric", "kind": Issue.Kind.OPTIONS,
-     "options": ["Store adoption rate", "Time to first dashboard", "Stock-outs avoided"]},
+     "options": ["Store adoption rate", "Time to first dashboard",
+                 "Stock-outs avoided"]},
 ]  # fmt: skip
 
 PREPARATION = {

@@ -1,0 +1,348 @@
+"""The room's websocket: authorized actions in, per-side fragments out.
+
+Protocol (JSON text frames):
+
+client → server
+  {"action": "<name>", "client_msg_id": "<id>", "data": {...}}   a room action
+  {"action": "sync", "since": <seq>}     catch up after a reconnect or a gap
+  {"action": "ping"}                     heartbeat (keeps presence fresh)
+
+server → client
+  {"type": "hello", "seq": n, "side": "host"|"counterpart"|null}
+  {"type": "event", "seq": n, "html": "...", "announce": "..."}
+  {"type": "sync", "seq": n, "html": "..."}
+  {"type": "ack", "client_msg_id": id, "seq": n}
+  {"type": "error", "client_msg_id": id, "code": "...", "message": "...",
+   "errors": {...}, "html": "..."}
+  {"type": "presence", "html": "..."}
+
+Group messages carry ids and ``seq`` only; each socket renders its own side's
+view from the database. Close codes: 4401/4403/4404 mean "do not come back"
+(not logged in, access revoked, no such deal); anything else is retried by the
+client, which then sends ``sync``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from channels.db import aclose_old_connections, database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http import Http404
+from django.utils import timezone
+
+from negotiation.access import DealAccess
+from negotiation.models import Deal, DealEvent, Party
+from negotiation.services.base import broadcast, group_name
+from negotiation.services.room import AlreadyApplied
+from sessions import actions
+from sessions.identity import room_access
+from sessions.models import RoomConnection
+from sessions.render import (
+    ALL_REGIONS,
+    ANNOUNCEMENTS,
+    regions_for,
+    render_notice,
+    render_regions,
+)
+from sessions.services import participant_group
+
+CLOSE_REVOKED = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+class TokenBucket:
+    """``rate`` frames a second on average, bursts of up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.capacity = burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class RoomConsumer(AsyncJsonWebsocketConsumer):
+    deal_id: int
+    last_seq: int = 0
+    access: DealAccess | None = None
+    groups_joined: list[str]
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.deal_id = int(self.scope["url_route"]["kwargs"]["deal_id"])
+        self.groups_joined = []
+        self.bucket = TokenBucket(
+            settings.PARLEY_WS_RATE_PER_SECOND, settings.PARLEY_WS_BURST
+        )
+        access = await self._resolve_access()
+        await self.accept()
+        if access is None:
+            # Accept, then close with a code the client understands as final.
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.access = access
+        groups = [group_name(self.deal_id)]
+        if access.participant is not None and access.side == Party.Side.COUNTERPART:
+            groups.append(participant_group(access.participant.pk))
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
+        self.last_seq = await self._current_seq()
+        await self._presence_join()
+        await self.send_json(
+            {"type": "hello", "seq": self.last_seq, "side": access.side}
+        )
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.access is not None and self.access.participant is not None:
+            await self._presence_leave()
+
+    # --- inbound frames --------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data=None) -> None:
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None or self.access is None:
+            return
+        size = len(raw.encode()) if isinstance(raw, str) else len(raw)
+        if size > settings.PARLEY_WS_MAX_FRAME_BYTES:
+            await self._refuse(None, "too_large", "That message is too large.")
+            return
+        if not self.bucket.take():
+            await self._refuse(
+                None, "rate_limited", "Too many messages at once; slow down."
+            )
+            return
+        try:
+            content = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self._refuse(None, "bad_frame", "That message is not valid JSON.")
+            return
+        if not isinstance(content, dict):
+            await self._refuse(None, "bad_frame", "A message must be a JSON object.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs) -> None:
+        action = content.get("action")
+        client_msg_id = content.get("client_msg_id")
+        if action == "ping":
+            await self._presence_touch()
+            return
+        if action == "sync":
+            await self._catch_up(content.get("since"))
+            return
+        data = content.get("data", {})
+        if not isinstance(action, str) or not isinstance(data, dict):
+            await self._refuse(client_msg_id, "bad_frame", "Malformed message.")
+            return
+        try:
+            seq = await self._perform(action, data, client_msg_id)
+        except actions.ActionRefused as refused:
+            await self._refuse(
+                client_msg_id, refused.code, refused.message, refused.errors
+            )
+        except AlreadyApplied as applied:
+            await self.send_json(
+                {
+                    "type": "ack",
+                    "client_msg_id": client_msg_id,
+                    "seq": applied.event.seq,
+                    "replayed": True,
+                }
+            )
+        else:
+            await self.send_json(
+                {"type": "ack", "client_msg_id": client_msg_id, "seq": seq}
+            )
+
+    async def _refuse(self, client_msg_id, code, message, errors=None) -> None:
+        await self.send_json(
+            {
+                "type": "error",
+                "client_msg_id": client_msg_id
+                if isinstance(client_msg_id, str)
+                else None,
+                "code": code,
+                "message": message,
+                "errors": errors or {},
+                "html": render_notice(message),
+            }
+        )
+
+    async def _catch_up(self, since: Any) -> None:
+        """Send a fresh render of every region when the client is behind."""
+        try:
+            since = int(since)
+        except (TypeError, ValueError):
+            since = -1
+        payload = await self._render_all()
+        if payload is None:
+            await self._close_revoked()
+            return
+        seq, html = payload
+        self.last_seq = max(self.last_seq, seq)
+        if since < seq:
+            await self.send_json({"type": "sync", "seq": seq, "html": html})
+        else:
+            await self.send_json({"type": "sync", "seq": seq, "html": ""})
+
+    # --- group messages ------------------------------------------------------------
+
+    async def deal_event(self, message: dict[str, Any]) -> None:
+        if message.get("seq", 0) <= self.last_seq:
+            return
+        await aclose_old_connections()
+        payload = await self._render_since(self.last_seq)
+        if payload is None:
+            await self._close_revoked()
+            return
+        if payload["seq"] > self.last_seq:
+            self.last_seq = payload["seq"]
+            await self.send_json(payload)
+
+    async def presence_changed(self, message: dict[str, Any]) -> None:
+        await aclose_old_connections()
+        html = await self._render(("presence",))
+        if html is not None:
+            await self.send_json({"type": "presence", "html": html})
+
+    async def access_revoked(self, message: dict[str, Any]) -> None:
+        await self._close_revoked()
+
+    async def _close_revoked(self) -> None:
+        await self.send_json(
+            {
+                "type": "error",
+                "code": "revoked",
+                "message": "Your access to this room was revoked by the host.",
+                "html": render_notice(
+                    "Your access to this room was revoked by the host."
+                ),
+            }
+        )
+        await self.close(code=CLOSE_REVOKED)
+
+    # --- database work (each in a worker thread) ----------------------------------
+
+    @database_sync_to_async
+    def _resolve_access(self) -> DealAccess | None:
+        try:
+            return room_access(
+                self.scope.get("user"), self.scope.get("session"), self.deal_id
+            )
+        except Http404:
+            return None
+
+    @database_sync_to_async
+    def _current_seq(self) -> int:
+        return Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
+
+    @database_sync_to_async
+    def _perform(self, action: str, data: dict, client_msg_id) -> int:
+        """Authorize again (the guest may have been revoked), then act."""
+        try:
+            access = room_access(
+                self.scope.get("user"), self.scope.get("session"), self.deal_id
+            )
+        except Http404:
+            raise actions.ActionRefused(
+                "forbidden", "You no longer have access to this room."
+            ) from None
+        self.access = access
+        actions.perform(access, action, data, client_msg_id)
+        return Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
+
+    def _fresh_access(self) -> DealAccess | None:
+        try:
+            return room_access(
+                self.scope.get("user"), self.scope.get("session"), self.deal_id
+            )
+        except Http404:
+            return None
+
+    def _csrf(self) -> str:
+        return self.scope.get("cookies", {}).get(settings.CSRF_COOKIE_NAME, "")
+
+    @database_sync_to_async
+    def _render(self, regions) -> str | None:
+        access = self._fresh_access()
+        if access is None:
+            return None
+        return render_regions(access, regions, csrf_token=self._csrf())
+
+    @database_sync_to_async
+    def _render_all(self) -> tuple[int, str] | None:
+        access = self._fresh_access()
+        if access is None:
+            return None
+        seq = access.deal.last_seq
+        return seq, render_regions(access, ALL_REGIONS, csrf_token=self._csrf())
+
+    @database_sync_to_async
+    def _render_since(self, since: int) -> dict[str, Any] | None:
+        access = self._fresh_access()
+        if access is None:
+            return None
+        events = list(
+            DealEvent.objects.filter(deal_id=self.deal_id, seq__gt=since)
+            .select_related("actor__party")
+            .order_by("seq")
+        )
+        if not events:
+            return {"seq": since}
+        own_side = access.side
+        announce = [
+            ANNOUNCEMENTS[e.kind].format(who=e.actor.display_name)
+            for e in events
+            if e.kind in ANNOUNCEMENTS
+            and e.actor is not None
+            and e.actor.party.side != own_side
+        ]
+        return {
+            "type": "event",
+            "seq": events[-1].seq,
+            "kinds": [e.kind for e in events],
+            "html": render_regions(
+                access, regions_for(e.kind for e in events), csrf_token=self._csrf()
+            ),
+            "announce": " ".join(announce),
+        }
+
+    @database_sync_to_async
+    def _presence_join(self) -> None:
+        if self.access.participant is None:
+            return
+        RoomConnection.objects.update_or_create(
+            channel_name=self.channel_name,
+            defaults={"participant": self.access.participant},
+        )
+        self._announce_presence()
+
+    @database_sync_to_async
+    def _presence_leave(self) -> None:
+        RoomConnection.objects.filter(channel_name=self.channel_name).delete()
+        self._announce_presence()
+
+    @database_sync_to_async
+    def _presence_touch(self) -> None:
+        RoomConnection.objects.filter(channel_name=self.channel_name).update(
+            seen_at=timezone.now()
+        )
+
+    def _announce_presence(self) -> None:
+        broadcast(self.deal_id, {"type": "presence.changed"})

@@ -1,0 +1,44 @@
+import uuid
+
+from django import template
+
+register = template.Library()
+
+
+@register.simple_tag
+def client_msg_id() -> str:
+    """A fresh id for one form, so a resubmitted form is applied only once."""
+    return uuid.uuid4().hex
+
+
+@register.filter
+def get_item(mapping, key):
+    """``mapping[key]``, trying the key as given and as a string (JSON keys)."""
+    if mapping is None or not hasattr(mapping, "get"):
+        return None
+    value = mapping.get(key)
+    return mapping.get(str(key)) if value is None else value
+
+
+@register.filter
+def contains(collection, item) -> bool:
+    return item in (collection or ())
+
+
+@register.filter
+def shared_rows(state, side: str):
+    return state.shared_rows(side)
+
+
+@register.filter
+def confirmed_by_me(state, commitment) -> bool:
+    return state.confirmed_by_me(commitment)
+
+
+@register.filter
+def index_of(sequence, item) -> int | None:
+    """1-based position of ``item`` in ``sequence`` (for preference ranks)."""
+    try:
+        return list(sequence).index(item) + 1
+    except ValueError:
+        return None

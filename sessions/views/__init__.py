@@ -1,0 +1,1 @@
+"""Views of the live room (room.py) and of share links and joining (invites.py)."""

@@ -1,0 +1,275 @@
+/* Parley's live room client.
+ *
+ * Progressive enhancement: every room form is a plain HTML form that posts to
+ * the server. While the websocket is open, this script sends the same form
+ * as a JSON frame instead, and applies the HTML fragments the server pushes
+ * (htmx out-of-band swaps). It reconnects after ANY unexpected close — not
+ * only the codes htmx's ws extension retries — and resyncs from its last seq.
+ * While the socket is down, forms fall back to plain POSTs and the room polls
+ * a fresh render over HTTP, with a visible "live updates paused" notice.
+ */
+(function () {
+  "use strict";
+
+  const room = document.getElementById("room");
+  if (!room) return;
+
+  const FINAL_CODES = new Set([4401, 4403, 4404]); // do not come back
+  const HEARTBEAT_MS = 25000;
+  const POLL_MS = 10000;
+  const status = document.getElementById("live-status");
+  const announcer = document.getElementById("room-announcer");
+
+  let socket = null;
+  let lastSeq = Number(room.dataset.seq || 0);
+  let attempts = 0;
+  let finished = false;
+  let heartbeat = null;
+  let poller = null;
+
+  function setStatus(state, text) {
+    if (!status) return;
+    status.dataset.state = state;
+    status.textContent = text;
+    room.dataset.live = state;
+  }
+
+  function randomId() {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function applyHtml(html) {
+    if (html) {
+      window.htmx.swap(document.body, html, { swapStyle: "none" });
+      initSortables(document);
+    }
+  }
+
+  function announce(text) {
+    if (!announcer || !text) return;
+    announcer.textContent = "";
+    window.setTimeout(() => { announcer.textContent = text; }, 50);
+  }
+
+  function onMessage(event) {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch (error) {
+      return;
+    }
+    if (message.type === "hello") {
+      // Catch up on whatever happened since this page (or the last frame).
+      send({ action: "sync", since: lastSeq });
+      return;
+    }
+    if (typeof message.seq === "number" && message.seq > lastSeq) {
+      lastSeq = message.seq;
+      room.dataset.seq = String(lastSeq);
+    }
+    switch (message.type) {
+      case "event":
+        applyHtml(message.html);
+        announce(message.announce);
+        break;
+      case "sync":
+      case "presence":
+        applyHtml(message.html);
+        break;
+      case "ack":
+        clearNotice();
+        resetForm(message.client_msg_id);
+        break;
+      case "error":
+        applyHtml(message.html);
+        announce(message.message);
+        unlockForm(message.client_msg_id);
+        break;
+    }
+  }
+
+  function clearNotice() {
+    const notice = document.getElementById("room-notice");
+    if (notice) notice.innerHTML = "";
+  }
+
+  const pending = new Map(); // client_msg_id -> form
+
+  function resetForm(id) {
+    const form = pending.get(id);
+    pending.delete(id);
+    if (!form) return;
+    form.removeAttribute("aria-busy");
+    if (document.body.contains(form) && !form.hasAttribute("data-keep")) form.reset();
+  }
+
+  function unlockForm(id) {
+    const form = pending.get(id);
+    pending.delete(id);
+    if (form) form.removeAttribute("aria-busy");
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  function formData(form, submitter) {
+    const data = {};
+    const entries = new FormData(form, submitter || undefined);
+    for (const [key, value] of entries.entries()) {
+      if (key === "csrfmiddlewaretoken" || key === "client_msg_id") continue;
+      if (key in data) {
+        data[key] = [].concat(data[key], value);
+      } else {
+        data[key] = value;
+      }
+    }
+    // Multi-valued fields are always lists, even with one value.
+    for (const name of ["ranking", "preference", "share"]) {
+      if (name in data) data[name] = [].concat(data[name]);
+    }
+    return data;
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.action) return;
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      ensureCsrf(form);
+      return; // plain HTTP: the server applies it and renders the room again
+    }
+    event.preventDefault();
+    const id = randomId();
+    pending.set(id, form);
+    form.setAttribute("aria-busy", "true");
+    send({
+      action: form.dataset.action,
+      client_msg_id: id,
+      data: formData(form, event.submitter),
+    });
+  });
+
+  function ensureCsrf(form) {
+    // Fragments rendered over the socket carry the CSRF cookie's value; make
+    // sure a fallback POST has a token either way.
+    if (form.querySelector("input[name=csrfmiddlewaretoken]")?.value) return;
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (!match) return;
+    let input = form.querySelector("input[name=csrfmiddlewaretoken]");
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "csrfmiddlewaretoken";
+      form.appendChild(input);
+    }
+    input.value = decodeURIComponent(match[1]);
+  }
+
+  // --- connection ---------------------------------------------------------
+
+  function connect() {
+    if (finished) return;
+    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    setStatus("connecting", attempts ? "Reconnecting…" : "Connecting…");
+    socket = new WebSocket(scheme + window.location.host + room.dataset.wsPath);
+    socket.addEventListener("open", () => {
+      attempts = 0;
+      stopPolling();
+      setStatus("live", "Live");
+      heartbeat = window.setInterval(() => send({ action: "ping" }), HEARTBEAT_MS);
+    });
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", (event) => {
+      window.clearInterval(heartbeat);
+      socket = null;
+      for (const id of pending.keys()) unlockForm(id);
+      if (FINAL_CODES.has(event.code)) {
+        finished = true;
+        setStatus("closed", event.code === 4403
+          ? "Your access to this room was revoked."
+          : "This room is not available to you.");
+        return;
+      }
+      setStatus("paused", "Live updates paused — reconnecting. Your changes still save.");
+      startPolling();
+      attempts += 1;
+      const delay = Math.min(15000, 500 * 2 ** Math.min(attempts, 5));
+      window.setTimeout(connect, delay * (0.75 + Math.random() / 2));
+    });
+  }
+
+  function startPolling() {
+    if (poller) return;
+    poller = window.setInterval(async () => {
+      try {
+        const response = await fetch(room.dataset.syncUrl, {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        });
+        if (!response.ok) return;
+        const message = await response.json();
+        if (message.seq > lastSeq) {
+          lastSeq = message.seq;
+          room.dataset.seq = String(lastSeq);
+          applyHtml(message.html);
+        }
+      } catch (error) {
+        /* offline: the next tick tries again */
+      }
+    }, POLL_MS);
+  }
+
+  function stopPolling() {
+    window.clearInterval(poller);
+    poller = null;
+  }
+
+  // --- rankings: drag and drop, and keyboard-operable up/down buttons -------
+
+  function initSortables(root) {
+    for (const list of root.querySelectorAll("[data-sortable]")) {
+      if (list.dataset.sortableReady) continue;
+      list.dataset.sortableReady = "1";
+      let dragged = null;
+      list.addEventListener("click", (event) => {
+        const button = event.target.closest("button[data-move]");
+        if (!button) return;
+        const item = button.closest("li");
+        if (button.dataset.move === "up" && item.previousElementSibling) {
+          item.parentNode.insertBefore(item, item.previousElementSibling);
+        } else if (button.dataset.move === "down" && item.nextElementSibling) {
+          item.parentNode.insertBefore(item.nextElementSibling, item);
+        }
+        button.focus();
+        const name = item.querySelector(".issue-name");
+        const position = Array.from(list.children).indexOf(item) + 1;
+        announce(`${name ? name.textContent : "Item"} is now number ${position}.`);
+      });
+      list.addEventListener("dragstart", (event) => {
+        dragged = event.target.closest("li");
+        if (dragged) dragged.classList.add("dragging");
+      });
+      list.addEventListener("dragend", () => {
+        if (dragged) dragged.classList.remove("dragging");
+        dragged = null;
+      });
+      list.addEventListener("dragover", (event) => {
+        event.preventDefault();
+        const over = event.target.closest("li");
+        if (!dragged || !over || over === dragged) return;
+        const box = over.getBoundingClientRect();
+        const after = event.clientY > box.top + box.height / 2;
+        over.parentNode.insertBefore(dragged, after ? over.nextSibling : over);
+      });
+    }
+  }
+
+  initSortables(document);
+  connect();
+})();
