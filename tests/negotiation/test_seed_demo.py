@@ -28,13 +28,16 @@ def test_seed_demo_prints_the_contract():
 
 def test_seed_demo_is_idempotent():
     first = seed()
+    first.pop("invite_url")
     counts = (
         Deal.objects.count(),
         Membership.objects.count(),
         DealEvent.objects.count(),
         PriorityEntry.objects.count(),
     )
-    assert seed() == first
+    second = seed()
+    second.pop("invite_url")
+    assert second == first
     assert counts == (
         Deal.objects.count(),
         Membership.objects.count(),
@@ -93,3 +96,24 @@ def test_demo_manager_reviews_host_side_only(client):
     assert data["private"]["host"][0] in everything
     for value in data["private"]["counterpart"]:
         assert value not in everything
+
+
+def test_seed_demo_prints_a_working_invite_link(client):
+    data = seed()
+    path = data["invite_url"].removeprefix("http://testserver")
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"] == "/join/"
+    assert b"Acme Retail renewal 2027" in client.get("/join/").content
+
+
+def test_seed_demo_leaves_a_live_room_worth_looking_at(client):
+    data = seed()
+    deal = Deal.objects.get()
+    assert deal.stage == Deal.Stage.MIDGAME
+    assert deal.trades.filter(status="accepted").exists()
+    assert deal.trades.filter(status="open").exists()
+    assert client.login(**data["host"])
+    room = client.get(f"/room/{deal.pk}/").content.decode()
+    assert "Dedicated onboarding lead" in room
+    assert "60 days" in room

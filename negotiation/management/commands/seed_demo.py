@@ -15,12 +15,15 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from negotiation.access import DealAccess
+from negotiation.access import DealAccess, deal_access_for_user
 from negotiation.models import Deal, Issue, Membership, Participant, Party, Team
 from negotiation.services import deals as deal_services
 from negotiation.services import preparation as prep_services
+from negotiation.services import room
+from sessions import services as invite_services
 
 TEAM_NAME = "Helio Analytics — Enterprise"
 REP = {"username": "demo-rep", "password": "parley-demo-rep", "first_name": "Robin"}
@@ -120,6 +123,7 @@ PREPARATION = {
 }  # fmt: skip
 
 GUEST_NAME = "Dana Whitfield (Acme Retail)"
+INVITE_LABEL = "Demo link (seed_demo)"
 
 
 def _private_values(side: str) -> list[str]:
@@ -150,6 +154,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         deal = self.seed()
         base = options["base_url"].rstrip("/")
+        token = self._fresh_invite(deal)
         result = {
             "host": {"username": REP["username"], "password": REP["password"]},
             "manager": {
@@ -158,7 +163,7 @@ class Command(BaseCommand):
             },
             "deal_url": f"{base}{deal.get_absolute_url()}",
             "login_url": f"{base}/accounts/login/",
-            "invite_url": None,
+            "invite_url": f"{base}{reverse('live:join-token', args=[token])}",
             "private": {
                 side: _private_values(side)
                 for side in (Party.Side.HOST, Party.Side.COUNTERPART)
@@ -173,7 +178,23 @@ class Command(BaseCommand):
             + f"\n  rep:     {REP['username']} / {REP['password']}"
             + f"\n  manager: {MANAGER['username']} / {MANAGER['password']}"
             + f"\n  demo deal: {result['deal_url']}"
+            + f"\n  counterpart's link (open it in a private window):"
+            + f"\n    {result['invite_url']}"
         )
+
+    @transaction.atomic
+    def _fresh_invite(self, deal: Deal) -> str:
+        """A new share link for the demo counterpart on every run.
+
+        Tokens are stored hashed, so an earlier link cannot be printed again;
+        unused earlier demo links are removed instead of piling up.
+        """
+        deal.invites.filter(label=INVITE_LABEL, participant__isnull=True).delete()
+        rep = get_user_model().objects.get(username=REP["username"])
+        _, token = invite_services.invite_create(
+            access=deal_access_for_user(rep, deal.pk), label=INVITE_LABEL
+        )
+        return token
 
     @transaction.atomic
     def seed(self) -> Deal:
@@ -224,7 +245,64 @@ class Command(BaseCommand):
         issues = {issue.name: issue for issue in deal.issues.all()}
         for access in (host_access, counterpart_access):
             self._prepare(access, issues, PREPARATION[access.side])
+        self._play_opening(host_access, counterpart_access, issues)
         return deal
+
+    def _play_opening(self, host, guest, issues: dict[str, Issue]) -> None:
+        """Take the demo room into Midgame, so ``make run`` shows a live room."""
+        fee, term, payment, onboarding = (
+            issues[name].pk
+            for name in (
+                "Annual licence fee",
+                "Contract length",
+                "Payment terms",
+                "Onboarding support",
+            )
+        )
+        room.message_post(
+            access=host,
+            body="Welcome! Shall we start by agreeing what success looks like?",
+        )
+        room.message_post(
+            access=guest,
+            kind="question",
+            body="Happy to. Can we talk about onboarding time early on?",
+        )
+        for to_stage in (Deal.Stage.FIRST_MOVE, Deal.Stage.MIDGAME):
+            change = room.stage_change_propose(access=host, to_stage=to_stage)
+            room.stage_change_respond(access=guest, change_id=change.pk, accept=True)
+            host.deal.refresh_from_db()
+            guest.deal.refresh_from_db()
+        room.position_update(
+            access=host,
+            version=None,
+            interests="A multi-year partner we can reference, and onboarding that "
+            "our team can plan.",
+            ranking=[fee, term, onboarding, payment],
+            shared_matrix={str(term): ["want_get"]},
+        )
+        room.position_update(
+            access=guest,
+            version=None,
+            interests="Stores live before peak season; a cost finance can plan.",
+            ranking=[onboarding, fee, payment],
+        )
+        accepted = room.trade_propose(
+            access=host,
+            give_issue_id=payment,
+            give_value="60 days",
+            ask_issue_id=term,
+            ask_value="36 months",
+            rationale="Easier cash flow for you, planning security for us.",
+        )
+        room.trade_accept(access=guest, trade_id=accepted.pk, version=1)
+        room.trade_propose(
+            access=guest,
+            give_issue_id=fee,
+            give_value="EUR 198,000 a year",
+            ask_issue_id=onboarding,
+            ask_value="Dedicated onboarding lead",
+        )
 
     def _user(self, spec: dict[str, str]):
         user, _ = get_user_model().objects.get_or_create(
