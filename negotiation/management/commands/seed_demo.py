@@ -178,7 +178,7 @@ class Command(BaseCommand):
             + f"\n  rep:     {REP['username']} / {REP['password']}"
             + f"\n  manager: {MANAGER['username']} / {MANAGER['password']}"
             + f"\n  demo deal: {result['deal_url']}"
-            + f"\n  counterpart's link (open it in a private window):"
+            + "\n  counterpart's link (open it in a private window):"
             + f"\n    {result['invite_url']}"
         )
 
