@@ -40,11 +40,109 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  function applyHtml(html) {
-    if (html) {
-      window.htmx.swap(document.body, html, { swapStyle: "none" });
-      initSortables(document);
+  // --- never lose what someone is typing ------------------------------------
+  // A live update re-renders whole regions. A form the user has started to
+  // edit keeps the user's values AND the version it was loaded with, so
+  // saving it after someone else's change is refused as a conflict (and the
+  // user sees both versions) instead of silently overwriting that change.
+
+  function formKey(form) {
+    const ids = Array.from(form.querySelectorAll("input[type=hidden]"))
+      .filter((input) => /_id$/.test(input.name) && input.name !== "client_msg_id")
+      .map((input) => `${input.name}=${input.value}`);
+    return [form.dataset.action, ...ids].join("|");
+  }
+
+  function snapshotDirtyForms() {
+    const saved = new Map();
+    // A form whose submission is in flight is not kept: the update that
+    // follows is usually its own result.
+    const dirty = "form[data-action][data-dirty]:not([aria-busy])";
+    for (const form of document.querySelectorAll(dirty)) {
+      const values = [];
+      for (const field of form.elements) {
+        if (!field.name || field.name === "csrfmiddlewaretoken" || field.name === "client_msg_id") continue;
+        if (field.type === "checkbox" || field.type === "radio") {
+          values.push([field.name, field.value, field.checked]);
+        } else {
+          values.push([field.name, field.value, null]);
+        }
+      }
+      saved.set(formKey(form), values);
     }
+    return saved;
+  }
+
+  function restoreForms(saved) {
+    for (const [key, values] of saved) {
+      const form = Array.from(document.querySelectorAll("form[data-action]"))
+        .find((candidate) => formKey(candidate) === key);
+      if (!form || form.dataset.dirty) continue;
+      const version = form.querySelector("input[name=version]");
+      const before = values.find(([name]) => name === "version");
+      const changedMeanwhile = version && before && version.value !== before[1];
+      const byName = new Map();
+      for (const field of form.elements) {
+        if (field.name) byName.set(field.name, [...(byName.get(field.name) || []), field]);
+      }
+      const used = new Map();
+      for (const [name, value, checked] of values) {
+        const fields = byName.get(name) || [];
+        if (checked !== null) {
+          const box = fields.find((f) => f.value === value);
+          if (box) box.checked = checked;
+          continue;
+        }
+        const index = used.get(name) || 0;
+        used.set(name, index + 1);
+        if (fields[index]) fields[index].value = value;
+      }
+      form.dataset.dirty = "1";
+      if (changedMeanwhile && !form.querySelector(".changed-meanwhile")) {
+        const note = document.createElement("p");
+        note.className = "changed-meanwhile help";
+        note.textContent = "The other side changed this while you were editing. " +
+          "Your text is kept here; saving will show you both versions.";
+        form.prepend(note);
+      }
+    }
+  }
+
+  document.addEventListener("input", (event) => {
+    const form = event.target.form;
+    if (form && form.dataset.action) form.dataset.dirty = "1";
+  });
+
+  function applyHtml(html) {
+    if (!html) return;
+    const saved = snapshotDirtyForms();
+    window.htmx.swap(document.body, html, { swapStyle: "none" });
+    restoreForms(saved);
+    initSortables(document);
+  }
+
+  function showLostVersion(form) {
+    // A refused stale edit: keep the user's words visible, then load the
+    // current values so they can decide what to keep.
+    const texts = Array.from(form.querySelectorAll("textarea, input[type=text]"))
+      .map((field) => field.value.trim())
+      .filter(Boolean);
+    const notice = document.getElementById("room-notice");
+    if (notice && texts.length) {
+      const box = document.createElement("div");
+      box.className = "alert warn";
+      const title = document.createElement("p");
+      title.textContent = "Your version (not saved):";
+      box.appendChild(title);
+      for (const text of texts) {
+        const quote = document.createElement("blockquote");
+        quote.textContent = text;
+        box.appendChild(quote);
+      }
+      notice.appendChild(box);
+    }
+    delete form.dataset.dirty;
+    send({ action: "sync", since: -1 });
   }
 
   function announce(text) {
@@ -82,11 +180,14 @@
         clearNotice();
         resetForm(message.client_msg_id);
         break;
-      case "error":
+      case "error": {
+        const form = pending.get(message.client_msg_id);
         applyHtml(message.html);
         announce(message.message);
         unlockForm(message.client_msg_id);
+        if (form && message.code === "stale_version") showLostVersion(form);
         break;
+      }
     }
   }
 
@@ -102,6 +203,7 @@
     pending.delete(id);
     if (!form) return;
     form.removeAttribute("aria-busy");
+    delete form.dataset.dirty;
     if (document.body.contains(form) && !form.hasAttribute("data-keep")) form.reset();
   }
 
