@@ -1,0 +1,216 @@
+"""Real-browser tests: Playwright driving Debian's Chromium against daphne.
+
+pytest-django's live server speaks no websocket, so ``daphne_server`` runs the
+real ASGI application in a subprocess, on the test database pytest-django has
+just created. Data a test writes must be committed for daphne to see it: mark
+browser tests ``@pytest.mark.django_db(transaction=True)``.
+
+Everything collected under ``tests/e2e`` is marked ``e2e``. ``make test`` runs
+it in a pytest process of its own (``pytest -m e2e``): Playwright's sync API
+leaves an event loop running, which the async tests must not share.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.service_checks import service_unavailable
+
+E2E_DIR = Path(__file__).resolve().parent
+REPO = E2E_DIR.parent.parent
+
+CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
+# Playwright cannot download its own browser here: these flags make Debian's
+# Chromium run as root in a container, headless, and never phone home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SERVER_START_TIMEOUT_SECONDS = 30.0
+# Set for the test process only (see ``_allow_orm_beside_playwright``).
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/e2e ``e2e``, before ``-m`` selects by marks."""
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing() -> None:
+    """Keep the real password hashers (overrides tests/conftest.py's MD5).
+
+    Users are created here but log in through daphne, a separate process with
+    the project's PASSWORD_HASHERS: an MD5 hash would never verify there.
+    """
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_orm_beside_playwright() -> Iterator[None]:
+    """Let tests use the ORM while Playwright's sync API runs its event loop.
+
+    Django refuses ORM calls from a thread with a running loop; here that loop
+    belongs to Playwright, not to us, so the check is a false alarm. Only this
+    process gets the variable: ``daphne_server`` never passes it on.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ASYNC_UNSAFE, "true")
+        yield
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url_for(settings_dict: dict) -> str:
+    """A DATABASE_URL that points daphne at the test database itself."""
+    engine = settings_dict["ENGINE"]
+    name = str(settings_dict["NAME"])
+    if engine == "django.db.backends.sqlite3":
+        return f"sqlite:///{Path(name).resolve()}"
+    if engine == "django.db.backends.postgresql":
+        user = quote(settings_dict.get("USER") or "", safe="")
+        password = quote(settings_dict.get("PASSWORD") or "", safe="")
+        credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
+        host = settings_dict.get("HOST") or "localhost"
+        port = settings_dict.get("PORT") or "5432"
+        return f"postgres://{credentials}{host}:{port}/{quote(name, safe='')}"
+    raise NotImplementedError(f"daphne_server does not know database {engine}")
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+    last_error = ""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"daphne exited with {process.returncode} before answering:\n"
+                f"{log.read_text()[-4000:]}"
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as error:
+            last_error = str(error)
+        time.sleep(0.2)
+    pytest.fail(
+        f"daphne gave no healthy /healthz within {SERVER_START_TIMEOUT_SECONDS}s "
+        f"({last_error}):\n{log.read_text()[-4000:]}"
+    )
+
+
+@pytest.fixture(scope="session")
+def daphne_server(
+    django_db_setup, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The ASGI app served by daphne on a free port; yields its base URL.
+
+    Depends on ``django_db_setup``, so it starts after the test database exists
+    and stops before pytest-django drops it (PostgreSQL refuses to drop a
+    database that still has connections).
+    """
+    from django.db import connection
+
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k != ASYNC_UNSAFE}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_DEBUG="1",  # static files through whitenoise's finders
+        DATABASE_URL=_database_url_for(connection.settings_dict),
+        PYTHONUNBUFFERED="1",
+    )
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_healthy(base_url, process, log)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, shared by the session."""
+    if shutil.which(CHROMIUM) is None:
+        service_unavailable(
+            f"no Chromium at {CHROMIUM}: `apt-get install chromium` "
+            "or set PARLEY_CHROMIUM"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context_factory(
+    browser: Browser, daphne_server: str
+) -> Iterator[Callable[..., BrowserContext]]:
+    """New, isolated browser contexts (one per person: host, counterpart…).
+
+    Relative URLs resolve against daphne; every context is closed after the test.
+    """
+    contexts: list[BrowserContext] = []
+
+    def new_context(**options) -> BrowserContext:
+        context = browser.new_context(base_url=daphne_server, **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield new_context
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(context_factory: Callable[..., BrowserContext]) -> Page:
+    """A page in a fresh context of its own."""
+    return context_factory().new_page()
