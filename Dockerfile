@@ -26,7 +26,8 @@ COPY . .
 
 # The code stays root-owned and read-only for the app; only var/ is writable.
 # collectstatic needs settings that import, not secrets: the key is thrown away.
-RUN DJANGO_DEBUG=0 SECRET_KEY=collectstatic-only-not-a-secret \
+RUN DJANGO_DEBUG=0 \
+        SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
         python manage.py collectstatic --noinput \
     && mkdir -p /app/var \
     && chown parley:parley /app/var \

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 
@@ -30,10 +31,14 @@ VAR_DIR = Path(os.environ.get("PARLEY_VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = os.environ.get(
-    "SECRET_KEY",
-    # Only ever used with DEBUG on: production refuses to start without a key.
-    "django-insecure-parley-development-key-change-me" if DEBUG else "",
+    "SECRET_KEY", "django-insecure-parley-development-key-change-me"
 )
+if not DEBUG and (len(SECRET_KEY) < 50 or "insecure" in SECRET_KEY):
+    # A published or placeholder key would let anyone forge sessions.
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY to 50+ random characters when DJANGO_DEBUG=0 "
+        "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 

@@ -63,12 +63,20 @@ def test_docker_compose_file_is_valid(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_docker_compose_refuses_to_start_without_a_secret_key(tmp_path):
-    """No published default key: a deployment must bring its own."""
+def test_docker_compose_validates_without_a_key_but_parley_refuses_the_placeholder(
+    tmp_path,
+):
+    """`docker-compose config` works anywhere; the app never runs on a known key."""
     env = production_env()
     env.pop("SECRET_KEY", None)
-
     result = run(compose_config(tmp_path), env)
+    assert result.returncode == 0, result.stdout + result.stderr
 
+    placeholder = production_env(
+        DJANGO_DEBUG="0",
+        ALLOWED_HOSTS="example.com",
+        SECRET_KEY="insecure-placeholder-set-SECRET_KEY",
+    )
+    result = run([sys.executable, "manage.py", "check"], placeholder)
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr
+    assert "Set SECRET_KEY" in result.stderr
