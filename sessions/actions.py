@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import QueryDict
 
 from negotiation.access import DealAccess
 from negotiation.forms.deals import IssueForm
@@ -500,6 +501,28 @@ def _codes(error: ValidationError) -> set[str]:
     return {e.code for e in error.error_list if e.code}
 
 
+def _json_form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ActionRefused("bad_frame", "Malformed message.")
+
+
+def form_data(data: dict[str, Any]) -> QueryDict:
+    """A frame's JSON ``data`` in the shape a browser posts a form: text values,
+    repeated fields as lists, nothing for ``null``. The forms then see the same
+    input over the socket as over HTTP (a number or a list where a form expects
+    text would otherwise crash some fields' cleaning)."""
+    query = QueryDict(mutable=True)
+    for key, value in data.items():
+        values = value if isinstance(value, list) else [value]
+        texts = [_json_form_value(v) for v in values if v is not None]
+        if texts:
+            query.setlist(str(key), texts)
+    return query
+
+
 def perform(
     access: DealAccess,
     name: str,
@@ -518,6 +541,8 @@ def perform(
         not isinstance(client_msg_id, str) or len(client_msg_id) > CLIENT_MSG_ID_MAX
     ):
         raise ActionRefused("bad_frame", "Malformed message id.")
+    if not isinstance(data, QueryDict):
+        data = form_data(data)
     form = action.form(data, access)
     if not form.is_valid():
         errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}

@@ -44,7 +44,7 @@ from sessions.models import RoomConnection
 from sessions.render import (
     ALL_REGIONS,
     ANNOUNCEMENTS,
-    regions_for,
+    regions_for_events,
     render_notice,
     render_regions,
 )
@@ -129,7 +129,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             await self._refuse(None, "bad_frame", "That message is not valid JSON.")
             return
         if not isinstance(content, dict):
@@ -188,7 +188,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         """Send a fresh render of every region when the client is behind."""
         try:
             since = int(since)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             since = -1
         payload = await self._render_all()
         if payload is None:
@@ -318,7 +318,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             "seq": events[-1].seq,
             "kinds": [e.kind for e in events],
             "html": render_regions(
-                access, regions_for(e.kind for e in events), csrf_token=self._csrf()
+                access, regions_for_events(events), csrf_token=self._csrf()
             ),
             "announce": " ".join(announce),
         }

@@ -141,6 +141,8 @@ class RoomState:
 
     @property
     def previous_stage(self) -> tuple[str, str] | None:
+        if self.deal.status == Deal.Status.AGREED:
+            return None  # the agreement is confirmed: only forward from here
         stages = list(Deal.Stage.choices)
         index = self.stage_index
         return stages[index - 1] if index > 0 else None

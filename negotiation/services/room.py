@@ -158,6 +158,8 @@ def stage_change_propose(
     step = STAGE_ORDER.index(to_stage) - STAGE_ORDER.index(deal.stage)
     if step not in (-1, 1):
         raise ValidationError("A deal moves one stage at a time.")
+    if deal.status == Deal.Status.AGREED and to_stage != Stage.IMPLEMENTATION:
+        raise ValidationError("The agreement is confirmed: next is Implementation.")
     if deal.stage_changes.filter(status=StageChange.Status.PENDING).exists():
         raise ValidationError("A stage change is already waiting for an answer.")
     change = StageChange(
@@ -315,6 +317,10 @@ def position_update(
 def _trade_fields(deal: Deal, give_issue_id, give_value, ask_issue_id, ask_value):
     give_issue = _issue(deal, give_issue_id)
     ask_issue = _issue(deal, ask_issue_id)
+    if give_issue.pk == ask_issue.pk:
+        raise ValidationError(
+            {"ask_issue": "Ask for something on another issue: a trade links two."}
+        )
     give_value, ask_value = (give_value or "").strip(), (ask_value or "").strip()
     errors = {}
     if not give_value:
@@ -592,7 +598,9 @@ def meso_respond(
         meso.picked_id = picked_id
         fields.append("picked")
         picked = meso.packages.get(pk=picked_id)
-        for issue in deal.issues.all():
+        # An issue added after the packages were presented has no value in
+        # them: it stays open on the term sheet.
+        for issue in deal.issues.filter(pk__in=[int(k) for k in picked.values]):
             _set_term(deal, issue, picked.values[str(issue.pk)], access)
     save_versioned(meso, fields=fields)
     _event(access, deal, "meso.answered", client_msg_id, meso_id=meso.pk)
@@ -741,8 +749,9 @@ def commitment_update(
     *, access: DealAccess, commitment_id: int, version: int, client_msg_id=None,
     **changes,
 ) -> Commitment:  # fmt: skip
-    """Edit a commitment. Both confirmations are reset: a changed promise must
-    be confirmed again by both sides."""
+    """Edit a commitment. Both earlier confirmations are withdrawn: the editing
+    side confirms the new wording by making it (as ``commitment_add`` does),
+    the other side must confirm it again."""
     deal = _require(access, "commitments", client_msg_id)
     if set(changes) - set(COMMITMENT_FIELDS):
         raise ValidationError("Unknown commitment fields.")

@@ -18,7 +18,12 @@ from sessions import actions
 from sessions.identity import room_access
 from sessions.render import ALL_REGIONS, render_regions, room_context
 
-REFUSAL_STATUS = {"forbidden": 403, "stale_version": 409, "not_found": 404}
+REFUSAL_STATUS = {
+    "forbidden": 403,
+    "stale_version": 409,
+    "not_found": 404,
+    "unknown_action": 404,
+}
 
 
 def _access(request: HtmxHttpRequest, deal_id: int):
