@@ -321,7 +321,7 @@ def refused_cases(deal: Deal, trade: Trade) -> dict[str, tuple]:
             409,
             "newer version",
         ),
-        "unknown action": ("host", "deal.delete", {}, 422, "Unknown action"),
+        "unknown action": ("host", "deal.delete", {}, 404, "Unknown action"),
     }
 
 
