@@ -722,7 +722,7 @@ def commitment_add(
     contingency: str = "",
     client_msg_id=None,
 ) -> Commitment:
-    """Record a commitment. The proposing side confirms it by proposing it."""
+    """Record a commitment (not binding yet: each side confirms it explicitly)."""
     deal = _require(access, "commitments", client_msg_id)
     owner_party = deal.parties.filter(side=owner_side).first()
     if owner_party is None:
@@ -737,7 +737,6 @@ def commitment_add(
         due_date=due_date,
         contingency=contingency.strip(),
     )
-    setattr(commitment, _confirmation_field(access.party), timezone.now())
     commitment.full_clean()
     commitment.save()
     _event(access, deal, "commitment.added", client_msg_id, commitment_id=commitment.pk)
@@ -749,9 +748,8 @@ def commitment_update(
     *, access: DealAccess, commitment_id: int, version: int, client_msg_id=None,
     **changes,
 ) -> Commitment:  # fmt: skip
-    """Edit a commitment. Both earlier confirmations are withdrawn: the editing
-    side confirms the new wording by making it (as ``commitment_add`` does),
-    the other side must confirm it again."""
+    """Edit a commitment. Both confirmations are withdrawn: a changed promise
+    binds nobody until each side confirms the new wording explicitly."""
     deal = _require(access, "commitments", client_msg_id)
     if set(changes) - set(COMMITMENT_FIELDS):
         raise ValidationError("Unknown commitment fields.")
@@ -760,7 +758,6 @@ def commitment_update(
     for field, value in changes.items():
         setattr(commitment, field, value.strip() if isinstance(value, str) else value)
     commitment.host_confirmed_at = commitment.counterpart_confirmed_at = None
-    setattr(commitment, _confirmation_field(access.party), timezone.now())
     save_versioned(
         commitment,
         fields=[*changes, "host_confirmed_at", "counterpart_confirmed_at"],

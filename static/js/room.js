@@ -26,6 +26,7 @@
   let finished = false;
   let heartbeat = null;
   let poller = null;
+  let reconnectTimer = null;
 
   function setStatus(state, text) {
     if (!status) return;
@@ -302,9 +303,16 @@
       startPolling();
       attempts += 1;
       const delay = Math.min(15000, 500 * 2 ** Math.min(attempts, 5));
-      window.setTimeout(connect, delay * (0.75 + Math.random() / 2));
+      reconnectTimer = window.setTimeout(connect, delay * (0.75 + Math.random() / 2));
     });
   }
+
+  // Back online: try at once instead of waiting out the backoff.
+  window.addEventListener("online", () => {
+    if (finished || socket) return;
+    window.clearTimeout(reconnectTimer);
+    connect();
+  });
 
   function startPolling() {
     if (poller) return;

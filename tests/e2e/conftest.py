@@ -65,6 +65,17 @@ def _fast_password_hashing() -> None:
     """
 
 
+@pytest.fixture(autouse=True)
+def _no_broadcast_from_the_test_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let services run here while Playwright's event loop owns this thread.
+
+    Services broadcast after commit through ``async_to_sync``, which refuses
+    to run beside a running loop. Nobody is in a room while a test sets it up,
+    and daphne (another process) does its own broadcasting.
+    """
+    monkeypatch.setattr("negotiation.services.base.broadcast", lambda *a, **k: None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _allow_orm_beside_playwright() -> Iterator[None]:
     """Let tests use the ORM while Playwright's sync API runs its event loop.

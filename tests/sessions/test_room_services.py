@@ -867,13 +867,12 @@ def add_commitment(access: DealAccess, **fields) -> Commitment:
     return services.commitment_add(access=access, **fields)
 
 
-def test_adding_a_commitment_confirms_it_for_the_adding_side_only(
-    close, guest_access, log
-):
+def test_adding_a_commitment_binds_nobody_yet(close, guest_access, log):
     with log.expect("commitment.added"):
         commitment = add_commitment(guest_access, owner_side="counterpart")
 
-    assert commitment.counterpart_confirmed_at is not None
+    # Confirming is a binding act of its own, for each side.
+    assert commitment.counterpart_confirmed_at is None
     assert commitment.host_confirmed_at is None
     assert not commitment.is_confirmed
     assert commitment.owner_party == guest_access.party
@@ -891,7 +890,11 @@ def test_confirming_a_commitment_confirms_the_confirming_side(
 
     commitment.refresh_from_db()
     assert commitment.counterpart_confirmed_at is not None
-    assert commitment.is_confirmed
+    assert commitment.host_confirmed_at is None
+    assert not commitment.is_confirmed
+    with log.expect("commitment.confirmed"):
+        services.commitment_confirm(access=host, commitment_id=commitment.pk, version=1)
+    assert fresh(commitment).is_confirmed
     with log.refused(EditConflict):
         services.commitment_confirm(access=host, commitment_id=commitment.pk, version=0)
 
@@ -900,10 +903,9 @@ def test_editing_a_commitment_withdraws_the_confirmations_it_had(
     close, host, guest_access, log
 ):
     commitment = add_commitment(host)
-    services.commitment_confirm(
-        access=guest_access, commitment_id=commitment.pk, version=1
-    )
-    host_confirmed = fresh(commitment).host_confirmed_at
+    for side in (host, guest_access):
+        services.commitment_confirm(access=side, commitment_id=commitment.pk, version=1)
+    assert fresh(commitment).is_confirmed
 
     with log.expect("commitment.updated"):
         services.commitment_update(
@@ -916,11 +918,9 @@ def test_editing_a_commitment_withdraws_the_confirmations_it_had(
     commitment.refresh_from_db()
     assert commitment.target == "90%"
     assert commitment.version == 2
-    # The host side confirmed the old wording: that confirmation is gone.
+    # Both sides confirmed the old wording: neither confirmation carries over.
     assert commitment.host_confirmed_at is None
-    # Only the editing side stands behind the new wording so far.
-    assert commitment.counterpart_confirmed_at is not None
-    assert commitment.counterpart_confirmed_at >= host_confirmed
+    assert commitment.counterpart_confirmed_at is None
     assert not commitment.is_confirmed
 
 
@@ -951,9 +951,8 @@ def ready(close, issues, host, guest_access) -> Commitment:
     services.term_set(access=host, issue_id=price.pk, version=None, value="95")
     services.term_set(access=host, issue_id=terms.pk, version=None, value="30 days")
     commitment = add_commitment(host)
-    services.commitment_confirm(
-        access=guest_access, commitment_id=commitment.pk, version=1
-    )
+    for side in (host, guest_access):
+        services.commitment_confirm(access=side, commitment_id=commitment.pk, version=1)
     return commitment
 
 
