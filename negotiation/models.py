@@ -861,3 +861,54 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.body[:40]
+
+
+class Nudge(models.Model):
+    """A private coaching nudge for one side, raised by a pitfall detector.
+
+    Only the side concerned ever sees it. Dismissing hides it but keeps the
+    record: the post-deal review counts the pitfalls a side ran into.
+    """
+
+    class Kind(models.TextChoices):
+        OVER_SHARING = "over_sharing", "Over-sharing sensitive data"
+        CONCEDING = "conceding", "Conceding to keep the peace"
+        AVOIDING_HARD_ISSUE = "avoiding_hard_issue", "Avoiding the hard issue"
+        VAGUE_COMMITMENT = "vague_commitment", "Goodwill without clarity"
+        TIME_PRESSURE = "time_pressure", "Ignoring time pressure"
+        EMPATHY_NOT_AGREEMENT = (
+            "empathy_not_agreement",
+            "Confusing empathy with agreement",
+        )
+        UNDOCUMENTED = "undocumented", "Not documenting outcomes"
+        ONE_WAY_DISCLOSURE = "one_way_disclosure", "One-way disclosure"
+        STALEMATE = "stalemate", "Stalemate"
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="nudges")
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="nudges")
+    kind = models.CharField(max_length=32, choices=Kind)
+    # What the nudge is about ("trade:12", "commitment:3", "deal"), so the same
+    # situation nudges a side once, not after every event.
+    subject = models.CharField(max_length=64, default="deal")
+    message = models.TextField()
+    corrective_action = models.TextField(blank=True)
+    event = models.ForeignKey(
+        DealEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["party", "kind", "subject"], name="nudge_once_per_subject"
+            ),
+        ]
+        indexes = [models.Index(fields=["deal", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.party})"
