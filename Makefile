@@ -56,6 +56,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 run: venv ## Migrate, load the demo data, serve on http://127.0.0.1:PORT (8000)
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_playbooks
 	PORT=$(PORT) $(BIN)/python manage.py seed_demo
 	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
 

@@ -17,5 +17,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("deals/", include("negotiation.urls")),
     path("", include("sessions.urls")),
+    path("playbooks/", include("playbooks.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -15,13 +15,15 @@ case "${1:-serve}" in
     serve)
         if [ "${MIGRATE_ON_START:-1}" != "0" ]; then
             python manage.py migrate --noinput
+            python manage.py load_playbooks
         fi
         # --proxy-headers: take the client address from nginx's X-Forwarded-For.
         exec daphne --bind 0.0.0.0 --port "${PORT:-8000}" --proxy-headers \
             config.asgi:application
         ;;
     migrate)
-        exec python manage.py migrate --noinput
+        python manage.py migrate --noinput
+        exec python manage.py load_playbooks
         ;;
     *)
         exec "$@"

@@ -1,7 +1,8 @@
 """The tradeables library: dimensions worth putting on a deal's agenda.
 
-Read from ``playbooks/data/tradeables.toml`` (versioned with the code) and
-offered as suggestions while a rep maps a deal's issues.
+Shipped in ``playbooks/data/tradeables.toml`` (versioned with the code),
+loaded into ``TradeableItem`` rows by ``load_playbooks`` so staff can edit it,
+and offered as suggestions while a rep maps a deal's issues.
 """
 
 from __future__ import annotations
@@ -41,8 +42,39 @@ class Tradeable:
         }
 
 
-@cache
 def library() -> tuple[Tradeable, ...]:
+    """The library as staff keep it in the database; the shipped file while
+    the database holds none (before the first load)."""
+    from playbooks.models import TradeableItem
+
+    rows = TradeableItem.objects.order_by("position", "key")
+    return tuple(_from_row(row) for row in rows) or file_library()
+
+
+def _from_row(row) -> Tradeable:
+    return Tradeable(
+        key=row.key,
+        name=row.title,
+        description=row.body,
+        kind=row.kind,
+        unit=row.unit,
+        range_min=_plain(row.range_min),
+        range_max=_plain(row.range_max),
+        options=tuple(row.options or ()),
+        contexts=tuple(row.contexts or ()),
+    )
+
+
+def _plain(value: Decimal | None) -> Decimal | None:
+    """120.00 → 120, as in the data file (the column keeps two decimals)."""
+    if value is None or value != value.to_integral_value():
+        return value
+    return value.quantize(Decimal(1))
+
+
+@cache
+def file_library() -> tuple[Tradeable, ...]:
+    """The library as shipped in ``tradeables.toml``."""
     with DATA_FILE.open("rb") as handle:
         raw = tomllib.load(handle)["tradeable"]
     return tuple(

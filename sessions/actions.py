@@ -25,11 +25,13 @@ from negotiation.models import (
     Issue,
     Message,
     Party,
+    Preparation,
     SharedPosition,
 )
 from negotiation.services import deals as deal_services
 from negotiation.services import room as services
 from negotiation.services.base import EditConflict
+from playbooks import coaching
 
 CLIENT_MSG_ID_MAX = 64
 
@@ -270,8 +272,18 @@ class CheckInForm(forms.Form):
         }
 
 
-class PingForm(forms.Form):
-    pass
+class NudgeForm(forms.Form):
+    nudge_id = forms.IntegerField()
+
+
+def _dismiss(access: DealAccess, form: NudgeForm, client_msg_id):
+    if access.party is None or access.participant is None:
+        raise PermissionDenied("Only the deal's participants have a coach.")
+    return coaching.nudge_dismiss(
+        party=access.party,
+        participant=access.participant,
+        nudge_id=form.cleaned_data["nudge_id"],
+    )
 
 
 # --- the registry ----------------------------------------------------------
@@ -283,6 +295,9 @@ class Action:
     run: Callable[[DealAccess, forms.Form, str | None], Any]
     # What the confirmation commits the side to, shown next to the checkbox.
     binding: str = ""
+    # A room action both sides see: guarded against over-sharing, followed by
+    # the pitfall detectors. Private actions (dismissing a nudge) are not.
+    shares_text: bool = True
 
 
 def _issue_ids(access: DealAccess) -> list[int]:
@@ -298,6 +313,7 @@ def _plain(form_class):
 
 
 ACTIONS: dict[str, Action] = {
+    "nudge.dismiss": Action(_plain(NudgeForm), _dismiss, shares_text=False),
     "setup.update": Action(
         _plain(SetupForm),
         lambda a, f, cid: services.setup_update(
@@ -486,13 +502,56 @@ ACTIONS: dict[str, Action] = {
 
 
 class ActionRefused(Exception):
-    """The action was not applied. ``code`` and ``message`` go to the sender only."""
+    """The action was not applied. ``code`` and ``message`` go to the sender only.
 
-    def __init__(self, code: str, message: str, errors: dict | None = None) -> None:
+    ``resend`` is set when the sender may confirm and send the same input again
+    (the over-sharing guard): the action's name and its data.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        errors: dict | None = None,
+        resend: tuple[str, QueryDict] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.errors = errors or {}
+        self.resend = resend
+
+
+# Fields whose text is never shared prose (hashes, ids, versions).
+NOT_SHARED_TEXT = {"digest", "version", "client_msg_id", "confirm_share"}
+
+
+def _guard_oversharing(
+    access: DealAccess, name: str, form: forms.Form, data: QueryDict
+) -> None:
+    """Refuse a shared text that gives away this side's walk-away point,
+    unless the sender confirmed (``confirm_share``); record it either way."""
+    if access.party is None:
+        return
+    texts = [
+        value
+        for key, value in form.cleaned_data.items()
+        if isinstance(value, str) and key not in NOT_SHARED_TEXT
+    ]
+    preparation = Preparation.objects.get(party=access.party)
+    found = coaching.oversharing_in(texts, preparation)
+    if found is None:
+        return
+    confirmed = data.get("confirm_share") in ("on", "true", "1")
+    coaching.record_oversharing(
+        party=access.party, reason=found.reason, confirmed=confirmed
+    )
+    if not confirmed:
+        raise ActionRefused(
+            "over_sharing",
+            f"Not sent yet. {found.reason}",
+            resend=(name, data),
+        )
 
 
 def _codes(error: ValidationError) -> set[str]:
@@ -548,8 +607,10 @@ def perform(
         errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
         first = next(iter(errors.values()))[0]
         raise ActionRefused("invalid", first, errors)
+    if action.shares_text:
+        _guard_oversharing(access, name, form, data)
     try:
-        return action.run(access, form, client_msg_id or None)
+        result = action.run(access, form, client_msg_id or None)
     except EditConflict as error:
         raise ActionRefused("stale_version", error.messages[0]) from error
     except PermissionDenied as error:
@@ -564,3 +625,7 @@ def perform(
         ) from error
     except Issue.DoesNotExist as error:
         raise ActionRefused("not_found", "That item does not exist.") from error
+    if action.shares_text:
+        # The action committed; now coach each side on what it changed.
+        coaching.run_detectors(access.deal.pk)
+    return result

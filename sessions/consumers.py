@@ -46,6 +46,7 @@ from sessions.render import (
     ANNOUNCEMENTS,
     regions_for_events,
     render_notice,
+    render_refusal,
     render_regions,
 )
 from sessions.services import participant_group
@@ -154,7 +155,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             seq = await self._perform(action, data, client_msg_id)
         except actions.ActionRefused as refused:
             await self._refuse(
-                client_msg_id, refused.code, refused.message, refused.errors
+                client_msg_id,
+                refused.code,
+                refused.message,
+                refused.errors,
+                html=render_refusal(
+                    refused, deal=self.access.deal, csrf_token=self._csrf()
+                ),
             )
         except AlreadyApplied as applied:
             await self.send_json(
@@ -170,7 +177,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 {"type": "ack", "client_msg_id": client_msg_id, "seq": seq}
             )
 
-    async def _refuse(self, client_msg_id, code, message, errors=None) -> None:
+    async def _refuse(
+        self, client_msg_id, code, message, errors=None, html: str | None = None
+    ) -> None:
         await self.send_json(
             {
                 "type": "error",
@@ -180,7 +189,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 "code": code,
                 "message": message,
                 "errors": errors or {},
-                "html": render_notice(message),
+                "html": html or render_notice(message),
             }
         )
 
@@ -220,6 +229,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         html = await self._render(("presence",))
         if html is not None:
             await self.send_json({"type": "presence", "html": html})
+
+    async def coach_changed(self, message: dict[str, Any]) -> None:
+        """A side's private coaching changed: only that side's sockets render."""
+        if self.access is None or message.get("side") != self.access.side:
+            return
+        await aclose_old_connections()
+        html = await self._render(("coach",))
+        if html is not None:
+            await self.send_json({"type": "coach", "html": html})
 
     async def access_revoked(self, message: dict[str, Any]) -> None:
         await self._close_revoked()

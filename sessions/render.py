@@ -7,12 +7,13 @@ would show that side.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 
 from negotiation.access import DealAccess
+from negotiation.models import DealEvent, Message
 from sessions.actions import ACTIONS
 from sessions.selectors import RoomState
 
@@ -30,6 +31,7 @@ ALL_REGIONS = (
     "agreement",
     "checkins",
     "discussion",
+    "coach",
 )
 
 # Which regions an event changes. A kind missing here re-renders everything.
@@ -94,6 +96,34 @@ def regions_for(kinds: Iterable[str]) -> tuple[str, ...]:
     return tuple(region for region in ALL_REGIONS if region in wanted)
 
 
+def regions_for_events(events: Sequence[DealEvent]) -> tuple[str, ...]:
+    """The regions these events change, narrowing ``message.posted``.
+
+    A message shows in one place only: the discussion, or (a comment on a
+    trade) under its trade. The room's most frequent event then re-renders
+    one region instead of two; one cheap query tells which.
+    """
+    kinds = [event.kind for event in events]
+    message_ids = [
+        event.payload.get("message_id")
+        for event in events
+        if event.kind == "message.posted"
+    ]
+    if not message_ids:
+        return regions_for(kinds)
+    trade_ids = list(
+        Message.objects.filter(pk__in=message_ids).values_list("trade_id", flat=True)
+    )
+    if len(trade_ids) != len(message_ids):
+        return regions_for(kinds)  # a message is gone: render both, to be safe
+    wanted = set(regions_for(k for k in kinds if k != "message.posted"))
+    if any(trade_id is None for trade_id in trade_ids):
+        wanted.add("discussion")
+    if any(trade_id is not None for trade_id in trade_ids):
+        wanted.add("trades")
+    return tuple(region for region in ALL_REGIONS if region in wanted)
+
+
 def room_context(access: DealAccess, **extra) -> dict:
     return {
         "state": RoomState(access),
@@ -111,6 +141,30 @@ def render_regions(
     context = room_context(access, oob=True, csrf_token=csrf_token)
     return "".join(
         render_to_string(f"sessions/room.html#{region}", context) for region in regions
+    )
+
+
+RESEND_SKIP = {"csrfmiddlewaretoken", "client_msg_id", "confirm_share"}
+
+
+def refusal_context(refused) -> dict:
+    """Template context for a refusal, with the data to resend if allowed."""
+    context = {"refused": refused}
+    if refused.resend:
+        action, data = refused.resend
+        context["resend_action"] = action
+        context["resend_items"] = [
+            (key, data.getlist(key)) for key in data if key not in RESEND_SKIP
+        ]
+    return context
+
+
+def render_refusal(refused, *, deal, csrf_token: str = "") -> str:
+    """The sender's notice for a refused action, as an out-of-band fragment."""
+    return render_to_string(
+        "sessions/notice.html",
+        {"deal": deal, "oob": True, "csrf_token": csrf_token}
+        | refusal_context(refused),
     )
 
 

@@ -36,6 +36,7 @@ from negotiation.models import (
     Trade,
 )
 from negotiation.services.room import TOOL_STAGES, agreement_digest
+from playbooks import coaching
 from sessions.models import RoomConnection
 
 MESSAGES_SHOWN = 50
@@ -380,6 +381,14 @@ class RoomState:
                 return None
             start = self.deal.closed_at.date()
         return start + datetime.timedelta(days=days[self.deal.review_cadence])
+
+    # --- private coaching (the viewer's own side only) ---------------------
+
+    @cached_property
+    def nudges(self) -> list:
+        if self.party is None:
+            return []
+        return coaching.active_nudges(self.party)
 
     # --- discussion ------------------------------------------------------------
 

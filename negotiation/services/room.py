@@ -692,7 +692,10 @@ def term_set(
     elif version is not None:
         raise ValidationError("That term was removed meanwhile.")
     entry = _set_term(deal, issue, value.strip(), access)
-    _event(access, deal, "term.updated", client_msg_id, issue_id=issue.pk)
+    _event(
+        access, deal, "term.updated", client_msg_id,
+        issue_id=issue.pk, value=entry.value,
+    )  # fmt: skip
     return entry
 
 

@@ -16,7 +16,12 @@ from negotiation.services.room import AlreadyApplied
 from negotiation.views.common import HtmxHttpRequest
 from sessions import actions
 from sessions.identity import room_access
-from sessions.render import ALL_REGIONS, render_regions, room_context
+from sessions.render import (
+    ALL_REGIONS,
+    refusal_context,
+    render_regions,
+    room_context,
+)
 
 REFUSAL_STATUS = {
     "forbidden": 403,
@@ -48,7 +53,7 @@ def room_action(request: HtmxHttpRequest, deal_id: int, action: str) -> HttpResp
         actions.perform(access, action, data, client_msg_id)
     except actions.ActionRefused as refused:
         access = _access(request, deal_id)  # show the room as it stands now
-        context = room_context(access, refused=refused, refused_action=action)
+        context = room_context(access, **refusal_context(refused))
         status = REFUSAL_STATUS.get(refused.code, 422)
         return render(request, "sessions/room.html", context, status=status)
     except AlreadyApplied:

@@ -175,6 +175,7 @@
         break;
       case "sync":
       case "presence":
+      case "coach":
         applyHtml(message.html);
         break;
       case "ack":

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
+import uuid
 
 import pytest
 from django.test import Client
@@ -68,3 +70,35 @@ def guest(invite_and_token) -> tuple[Client, Participant]:
 @pytest.fixture
 def guest_client(guest) -> Client:
     return guest[0]
+
+
+# --- websockets ---------------------------------------------------------------
+
+
+@pytest.fixture
+def own_channel_layer(settings):
+    """A fresh channel layer per test. Over Redis it gets a key prefix of its
+    own, so another test (or another engineer's run on the same Redis) never
+    delivers a group message to this test's sockets."""
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    if "redis" in layers["default"]["BACKEND"].lower():
+        layers["default"].setdefault("CONFIG", {})["prefix"] = (
+            f"parley-test-{uuid.uuid4().hex[:12]}"
+        )
+    settings.CHANNEL_LAYERS = layers  # also drops the cached layer instances
+
+
+def session_cookie(client: Client) -> str:
+    return client.cookies["sessionid"].value
+
+
+@pytest.fixture
+def host_cookie(rep) -> str:
+    client = Client()
+    client.force_login(rep)
+    return session_cookie(client)
+
+
+@pytest.fixture
+def guest_cookie(guest) -> str:
+    return session_cookie(guest[0])

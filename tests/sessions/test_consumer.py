@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -37,9 +36,12 @@ from negotiation.services import room as services
 from sessions.identity import GUESTS_SESSION_KEY, room_access
 from sessions.services import invite_create, invite_revoke
 from tests.factories import make_deal
-from tests.sessions.conftest import join_as
+from tests.sessions.conftest import join_as, session_cookie
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("own_channel_layer"),
+]
 
 TIMEOUT = 2  # seconds: the longest any test waits for a frame
 QUIET = 0.2  # how long "the other side got nothing" listens
@@ -49,35 +51,6 @@ db = database_sync_to_async
 
 
 # --- fixtures -----------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _own_channel_layer(settings):
-    """A fresh channel layer per test. Over Redis it gets a key prefix of its
-    own, so another test (or another engineer's run on the same Redis) never
-    delivers a group message to this test's sockets."""
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    if "redis" in layers["default"]["BACKEND"].lower():
-        layers["default"].setdefault("CONFIG", {})["prefix"] = (
-            f"parley-test-{uuid.uuid4().hex[:12]}"
-        )
-    settings.CHANNEL_LAYERS = layers  # also drops the cached layer instances
-
-
-def session_cookie(client: Client) -> str:
-    return client.cookies["sessionid"].value
-
-
-@pytest.fixture
-def host_cookie(rep) -> str:
-    client = Client()
-    client.force_login(rep)
-    return session_cookie(client)
-
-
-@pytest.fixture
-def guest_cookie(guest) -> str:
-    return session_cookie(guest[0])
 
 
 @pytest.fixture
@@ -122,7 +95,7 @@ async def receive(comm: WebsocketCommunicator, frame_type: str) -> dict:
         frame = await comm.receive_json_from(timeout=TIMEOUT)
         if frame["type"] == frame_type:
             return frame
-        assert frame["type"] in {"presence", "event"}, frame
+        assert frame["type"] in {"presence", "event", "coach"}, frame
 
 
 async def connect(comm: WebsocketCommunicator) -> dict:

@@ -1,0 +1,440 @@
+"""Pitfall detectors and the over-sharing guard: private coaching per side.
+
+Detectors run after every room event (on commit) and raise ``Nudge`` rows for
+the side concerned. Each situation nudges a side once (``Nudge.subject``), and
+a nudge is only ever rendered for its own side. The over-sharing guard runs
+before a shared text is written: it refuses a text that contains the author
+side's walk-away figure or BATNA wording unless the author confirms.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from negotiation.models import (
+    Commitment,
+    Concession,
+    Deal,
+    DealEvent,
+    Issue,
+    MesoSet,
+    Nudge,
+    Package,
+    Party,
+    Preparation,
+    PriorityEntry,
+    SharedPosition,
+    StageChange,
+    TermSheetEntry,
+    Trade,
+)
+from negotiation.services.base import broadcast
+
+Kind = Nudge.Kind
+Stage = Deal.Stage
+STAGES = list(Stage.values)
+
+# Words that mark the money issue, whatever the deal calls it.
+PRICE_WORDS = re.compile(
+    r"\b(price|pricing|fee|fees|rate|cost|costs|salary|compensation|budget|licen[cs]e)\b",
+    re.IGNORECASE,
+)
+DEADLINE_WARNING_DAYS = 7
+STALEMATE_DECLINES = 3
+BATNA_SHINGLE_WORDS = 5
+
+# --- the over-sharing guard ----------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def figure_variants(value: Decimal) -> set[str]:
+    """The ways people write a figure: 186500, 186,500, 186.500, 186 500, 186.5k."""
+    whole = int(value)
+    variants = {str(whole), f"{whole:,}", f"{whole:,}".replace(",", ".")}
+    variants.add(f"{whole:,}".replace(",", " "))
+    if value != whole:
+        variants.add(f"{value.normalize():f}")
+    if whole >= 1000 and whole % 100 == 0:
+        thousands = Decimal(whole) / 1000
+        variants.add(f"{thousands.normalize():f}k")
+    return {v for v in variants if len(v.replace(",", "").replace(".", "")) >= 3}
+
+
+@dataclass(frozen=True)
+class Oversharing:
+    """What a text would give away; ``reason`` is shown to its author only."""
+
+    reason: str
+
+
+def oversharing_in(
+    texts: Iterable[str], preparation: Preparation
+) -> Oversharing | None:
+    """Does any text reveal this side's walk-away figure or BATNA wording?"""
+    joined = "\n".join(t for t in texts if t)
+    if not joined.strip():
+        return None
+    if preparation.reservation_value is not None:
+        lowered = joined.lower()
+        for variant in figure_variants(preparation.reservation_value):
+            if re.search(rf"(?<![\d.,]){re.escape(variant)}(?![\d]|[.,]\d)", lowered):
+                return Oversharing(
+                    "It contains your walk-away figure. Share interests, not "
+                    "the number you would settle for."
+                )
+    text_words = _words(joined)
+    shingles = {
+        tuple(text_words[i : i + BATNA_SHINGLE_WORDS])
+        for i in range(len(text_words) - BATNA_SHINGLE_WORDS + 1)
+    }
+    for source, label in (
+        (preparation.batna, "your BATNA"),
+        (preparation.reservation_point, "your reservation point"),
+    ):
+        words = _words(source)
+        for i in range(len(words) - BATNA_SHINGLE_WORDS + 1):
+            if tuple(words[i : i + BATNA_SHINGLE_WORDS]) in shingles:
+                return Oversharing(
+                    f"It repeats the wording of {label}. Telling them your "
+                    "alternative removes your safety margin."
+                )
+    return None
+
+
+def record_oversharing(*, party: Party, reason: str, confirmed: bool) -> None:
+    """Keep the warning for the review (once per side a day)."""
+    subject = f"guard:{timezone.localdate().isoformat()}"
+    _nudge(
+        party,
+        Kind.OVER_SHARING,
+        subject,
+        message=reason + (" You chose to send it anyway." if confirmed else ""),
+        action="Share enough for trust, not all: describe the interest behind "
+        "the number instead.",
+    )
+
+
+# --- detectors ----------------------------------------------------------------------
+
+
+def _nudge(
+    party: Party,
+    kind: str,
+    subject: str,
+    *,
+    message: str,
+    action: str,
+    event: DealEvent | None = None,
+) -> bool:
+    """Create the nudge unless this side already had it for this subject."""
+    if Nudge.objects.filter(party=party, kind=kind, subject=subject).exists():
+        return False
+    try:
+        with transaction.atomic():
+            Nudge.objects.create(
+                deal_id=party.deal_id,
+                party=party,
+                kind=kind,
+                subject=subject,
+                message=message,
+                corrective_action=action,
+                event=event,
+            )
+    except IntegrityError:  # raised concurrently by another process
+        return False
+    return True
+
+
+class _Context:
+    """What the detectors read about one deal, fetched once per run."""
+
+    def __init__(self, deal: Deal, event: DealEvent | None) -> None:
+        self.deal = deal
+        self.event = event
+        self.parties = {p.side: p for p in deal.parties.all()}
+        self.issues = list(Issue.objects.filter(deal=deal))
+        self.trades = list(Trade.objects.filter(deal=deal).order_by("created_at"))
+        self.terms = set(
+            TermSheetEntry.objects.filter(deal=deal).values_list("issue_id", flat=True)
+        )
+
+    @property
+    def stage_index(self) -> int:
+        return STAGES.index(self.deal.stage)
+
+
+def _conceding(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+    found = []
+    for concession in Concession.objects.filter(deal=ctx.deal, we_get=""):
+        party = ctx.parties[
+            Party.Side.HOST
+            if concession.party_id == ctx.parties[Party.Side.HOST].pk
+            else Party.Side.COUNTERPART
+        ]
+        found.append(
+            (
+                party,
+                f"concession:{concession.pk}",
+                f"You logged “{concession.item}” as given with nothing in return.",
+                "Trade, don't give: attach a condition — “if we do this, could "
+                "you …?” — or take it back.",
+            )
+        )
+    return found
+
+
+def _hard_issues(ctx: _Context, party: Party) -> list[Issue]:
+    hard = [issue for issue in ctx.issues if PRICE_WORDS.search(issue.name)]
+    top = (
+        PriorityEntry.objects.filter(party=party)
+        .order_by("-importance")
+        .select_related("issue")
+        .first()
+    )
+    if top is not None and top.importance >= 4 and top.issue not in hard:
+        hard.append(top.issue)
+    return hard
+
+
+def _touched(ctx: _Context, issue: Issue) -> bool:
+    if issue.pk in ctx.terms:
+        return True
+    return any(issue.pk in (t.give_issue_id, t.ask_issue_id) for t in ctx.trades)
+
+
+def _avoiding_hard_issue(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+    """Price (or the side's top issue) left alone once trading is under way."""
+    if ctx.stage_index < STAGES.index(Stage.MIDGAME):
+        return []
+    busy = len(ctx.trades) >= 2 or ctx.stage_index >= STAGES.index(Stage.CLOSE)
+    if not busy:
+        return []
+    found = []
+    for party in ctx.parties.values():
+        for issue in _hard_issues(ctx, party):
+            if not _touched(ctx, issue):
+                found.append(
+                    (
+                        party,
+                        f"issue:{issue.pk}",
+                        f"“{issue.name}” has not been discussed yet, though "
+                        "it matters most.",
+                        "Address hard issues early: put it into a conditional "
+                        "trade or a package now, while there is still room to "
+                        "trade.",
+                    )
+                )
+    return found
+
+
+def _vague_commitments(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+    found = []
+    for commitment in Commitment.objects.filter(deal=ctx.deal):
+        if commitment.is_measurable:
+            continue
+        missing = [
+            label
+            for label, value in (
+                ("metric", commitment.metric),
+                ("target", commitment.target),
+                ("due date", commitment.due_date),
+            )
+            if not value
+        ]
+        listed = (
+            missing[0]
+            if len(missing) == 1
+            else ", ".join(missing[:-1]) + " or " + missing[-1]
+        )
+        for party in ctx.parties.values():
+            found.append(
+                (
+                    party,
+                    f"commitment:{commitment.pk}",
+                    f"“{commitment.description}” has no {listed} yet.",
+                    "Define measurable mutual success: who does what, measured "
+                    "how, by when (SMART).",
+                )
+            )
+    return found
+
+
+def _time_pressure(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+    deadline = ctx.deal.deadline
+    if deadline is None or ctx.stage_index > STAGES.index(Stage.FIRST_MOVE):
+        return []
+    days_left = (deadline - timezone.localdate()).days
+    if days_left > DEADLINE_WARNING_DAYS:
+        return []
+    when = "has passed" if days_left < 0 else f"is {days_left} day(s) away"
+    return [
+        (
+            party,
+            f"deadline:{deadline.isoformat()}",
+            f"The deadline {when} and the deal is still in "
+            f"{Stage(ctx.deal.stage).label}.",
+            "Agree on clear process steps now: what must be settled by when, "
+            "and who decides.",
+        )
+        for party in ctx.parties.values()
+    ]
+
+
+def _stage_change_pitfalls(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+    """A pending proposal to close with open issues, or to implement unsigned."""
+    change = StageChange.objects.filter(
+        deal=ctx.deal, status=StageChange.Status.PENDING
+    ).first()
+    if change is None:
+        return []
+    party = next(p for p in ctx.parties.values() if p.pk == change.party_id)
+    found = []
+    if change.to_stage == Stage.CLOSE:
+        open_issues = [i.name for i in ctx.issues if i.pk not in ctx.terms]
+        if open_issues:
+            found.append(
+                (
+                    party,
+                    f"close:{change.pk}",
+                    "You proposed Close while these issues have no agreed value: "
+                    + ", ".join(open_issues)
+                    + ".",
+                    "Separate understanding from consent: agree each open issue "
+                    "explicitly before closing.",
+                )
+            )
+    if change.to_stage == Stage.IMPLEMENTATION and ctx.deal.status != "agreed":
+        found.append(
+            (
+                party,
+                f"implementation:{change.pk}",
+                "You proposed Implementation before both sides confirmed the "
+                "agreement summary.",
+                "Summarise and confirm in writing first: confirm the agreement "
+                "in the room, then move on.",
+            )
+        )
+    return found
+
+
+def _one_way_disclosure(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+    shared = {
+        p.party_id
+        for p in SharedPosition.objects.filter(party__deal=ctx.deal)
+        if p.ranking or p.interests
+    }
+    if len(shared) != 1:
+        return []
+    sharer = next(p for p in ctx.parties.values() if p.pk in shared)
+    return [
+        (
+            sharer,
+            "disclosure",
+            "You have shared your priorities; the other side has not shared "
+            "theirs yet.",
+            "Ask a reciprocal question: “What matters most to you in this "
+            "deal?” — before sharing more.",
+        )
+    ]
+
+
+def _stalemate(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+    streak = 0
+    for trade in reversed(ctx.trades):
+        if trade.status == Trade.Status.DECLINED:
+            streak += 1
+        elif trade.status in (Trade.Status.ACCEPTED, Trade.Status.OPEN):
+            break
+    if streak < STALEMATE_DECLINES:
+        return []
+    has_meso = MesoSet.objects.filter(deal=ctx.deal).exists()
+    if has_meso and Package.objects.filter(deal=ctx.deal).exists():
+        return []
+    last = ctx.trades[-1].pk
+    return [
+        (
+            party,
+            f"stalemate:{last}",
+            f"{streak} trades in a row were declined.",
+            "Break the stalemate with MESO: present three packages you value "
+            "equally and let their choice show what matters to them.",
+        )
+        for party in ctx.parties.values()
+    ]
+
+
+DETECTORS = {
+    Kind.CONCEDING: _conceding,
+    Kind.AVOIDING_HARD_ISSUE: _avoiding_hard_issue,
+    Kind.VAGUE_COMMITMENT: _vague_commitments,
+    Kind.TIME_PRESSURE: _time_pressure,
+    Kind.EMPATHY_NOT_AGREEMENT: _stage_change_pitfalls,
+    Kind.ONE_WAY_DISCLOSURE: _one_way_disclosure,
+    Kind.STALEMATE: _stalemate,
+}
+
+
+def _kind_of(kind: str, subject: str) -> str:
+    # The stage-change detector raises two pitfalls; the subject tells which.
+    if kind == Kind.EMPATHY_NOT_AGREEMENT and subject.startswith("implementation:"):
+        return Kind.UNDOCUMENTED
+    return kind
+
+
+def run_detectors(deal_id: int) -> list[Nudge]:
+    """Evaluate every detector for a deal after a room event; create the nudges
+    that are new and tell each concerned side's sockets to refresh their coach
+    panel (the message names the side only, never what the nudge says)."""
+    deal = Deal.objects.get(pk=deal_id)
+    event = DealEvent.objects.filter(deal=deal).order_by("-seq").first()
+    ctx = _Context(deal, event)
+    created_sides: set[str] = set()
+    for kind, detector in DETECTORS.items():
+        for party, subject, message, action in detector(ctx):
+            if _nudge(
+                party,
+                _kind_of(kind, subject),
+                subject,
+                message=message,
+                action=action,
+                event=event,
+            ):
+                created_sides.add(party.side)
+    for side in created_sides:
+        broadcast(deal.pk, {"type": "coach.changed", "side": side})
+    return list(Nudge.objects.filter(deal=deal))
+
+
+def active_nudges(party: Party) -> list[Nudge]:
+    return list(
+        Nudge.objects.filter(party=party, dismissed_at__isnull=True).order_by(
+            "-created_at"
+        )
+    )
+
+
+@transaction.atomic
+def nudge_dismiss(*, party: Party, participant, nudge_id: int) -> Nudge:
+    """Hide a nudge for its side (it stays on record for the review)."""
+    nudge = Nudge.objects.select_for_update().filter(pk=nudge_id, party=party).first()
+    if nudge is None:
+        raise ValidationError("That nudge does not exist.")
+    if nudge.dismissed_at is None:
+        nudge.dismissed_at = timezone.now()
+        nudge.dismissed_by = participant
+        nudge.save(update_fields=["dismissed_at", "dismissed_by"])
+        side = party.side
+        transaction.on_commit(
+            lambda: broadcast(party.deal_id, {"type": "coach.changed", "side": side})
+        )
+    return nudge
