@@ -29,17 +29,30 @@ from negotiation.models import (
     Package,
     Participant,
     Party,
+    Preparation,
     PriorityEntry,
     SharedPosition,
     StageChange,
     TermSheetEntry,
     Trade,
 )
+from negotiation.selectors import readiness_verdict
 from negotiation.services.room import TOOL_STAGES, agreement_digest
 from playbooks import coaching
+from playbooks.models import ChecklistItem, ContextPlaybook, PhraseTemplate
+from playbooks.selectors import StageCoaching, stage_coaching
+from playbooks.templating import fill_template
 from sessions.models import RoomConnection
 
 MESSAGES_SHOWN = 50
+# Which lines of the deal context's playbook fit each stage.
+CONTEXT_PHASES_BY_STAGE = {
+    Deal.Stage.SETUP: {"discovery"},
+    Deal.Stage.FIRST_MOVE: {"discovery", "value_framing"},
+    Deal.Stage.MIDGAME: {"proposal", "objections"},
+    Deal.Stage.CLOSE: {"close"},
+    Deal.Stage.IMPLEMENTATION: {"close"},
+}
 PRESENCE_WINDOW = datetime.timedelta(seconds=90)
 
 
@@ -389,6 +402,64 @@ class RoomState:
         if self.party is None:
             return []
         return coaching.active_nudges(self.party)
+
+    @cached_property
+    def coaching(self) -> StageCoaching | None:
+        """The current stage's principle, moves and templates (shared content)."""
+        return stage_coaching(self.deal.stage)
+
+    @cached_property
+    def context_lines(self) -> list[tuple[str, list[str]]]:
+        """The deal context's playbook lines that fit the current stage."""
+        playbook = ContextPlaybook.objects.filter(context=self.deal.context).first()
+        if playbook is None:
+            return []
+        wanted = CONTEXT_PHASES_BY_STAGE[self.deal.stage]
+        return [
+            (label, lines)
+            for (name, label), (_, lines) in zip(
+                ContextPlaybook.PHASES, playbook.phases, strict=True
+            )
+            if name in wanted and lines
+        ]
+
+    @cached_property
+    def filled_templates(self) -> list[tuple[PhraseTemplate, str]]:
+        """The stage's templates, their blanks filled from this deal."""
+        if self.coaching is None:
+            return []
+        ours = self.own_position.ranking if self.own_position else []
+        theirs = self.other_position.ranking if self.other_position else []
+        by_id = {issue.pk: issue for issue in self.issues}
+        return [
+            (
+                template,
+                fill_template(
+                    template.text,
+                    self.issues,
+                    shared_goal=self.deal.shared_purpose,
+                    their_priorities=[by_id[pk] for pk in theirs if pk in by_id],
+                    our_priorities=[by_id[pk] for pk in ours if pk in by_id],
+                ),
+            )
+            for template in self.coaching.templates
+        ]
+
+    @cached_property
+    def readiness(self):
+        """The viewer's own readiness check (private), shown during Setup."""
+        if self.party is None or self.deal.stage != Deal.Stage.SETUP:
+            return None
+        preparation = Preparation.objects.get(party=self.party)
+        return readiness_verdict(preparation)
+
+    @cached_property
+    def checklist(self) -> dict[str, list[ChecklistItem]]:
+        items = list(ChecklistItem.objects.all())
+        return {
+            "do": [i for i in items if i.kind == ChecklistItem.Kind.DO],
+            "avoid": [i for i in items if i.kind == ChecklistItem.Kind.AVOID],
+        }
 
     # --- discussion ------------------------------------------------------------
 

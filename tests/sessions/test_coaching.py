@@ -442,3 +442,73 @@ def test_a_manager_has_no_coach_to_dismiss(deal, client):
     client.force_login(manager)
     response = client.post(f"/room/{deal.pk}/act/nudge.dismiss/", {"nudge_id": 1})
     assert response.status_code == 403
+
+
+# --- the coach panel ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_coach_panel_follows_the_stage_and_the_deals_context(
+    deal, rep_client, guest
+):
+    from playbooks.models import ContextPlaybook, PhraseTemplate
+    from playbooks.models import Stage as Playbook
+
+    page = rep_client.get(f"/room/{deal.pk}/").content.decode()
+    setup = Playbook.objects.get(stage="setup")
+    assert setup.principle in page
+    sales = ContextPlaybook.objects.get(context=deal.context)
+    assert sales.phases[0][1][0] in page  # a discovery line for this context
+    templates = PhraseTemplate.objects.filter(stage="setup")
+    assert templates.exists()
+    assert "Price" in page.split('id="region-coach"')[1]  # blanks filled from issues
+
+    at_stage(deal, Deal.Stage.MIDGAME)
+    page = rep_client.get(f"/room/{deal.pk}/").content.decode()
+    assert Playbook.objects.get(stage="midgame").principle in page
+    assert setup.principle not in page.split('id="region-coach"')[1]
+    assert "Draft a conditional trade" in page
+
+
+@pytest.mark.django_db
+def test_a_template_line_goes_into_the_room_in_one_click(deal, rep_client, guest):
+    rep_client.post(
+        f"/room/{deal.pk}/act/message.post/",
+        {"body": "Which mix of Price and Payment terms works?", "kind": "question"},
+    )
+    message = Message.objects.get()
+    assert message.kind == "question"
+    assert "Which mix" in guest[0].get(f"/room/{deal.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_readiness_check_shows_at_setup_for_its_own_side_only(
+    deal, rep_client, guest
+):
+    counterpart_prep = Preparation.objects.get(
+        party__deal=deal, party__side=Party.Side.COUNTERPART
+    )
+    counterpart_prep.zero_sum_signals = True
+    counterpart_prep.readiness_reviewed_at = timezone.now()
+    counterpart_prep.save()
+    host_page = rep_client.get(f"/room/{deal.pk}/").content.decode()
+    guest_page = guest[0].get(f"/room/{deal.pk}/").content.decode()
+    assert "Readiness check:" in host_page
+    assert "Hold off on a collaborative session" not in host_page
+    assert "Hold off on a collaborative session" in guest_page
+    at_stage(deal, Deal.Stage.FIRST_MOVE)
+    assert "Readiness check:" not in guest[0].get(f"/room/{deal.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_pending_stage_change_shows_the_do_and_avoid_checklist(
+    deal, sides, rep_client
+):
+    from playbooks.models import ChecklistItem
+
+    host, _ = sides
+    actions.perform(host, "stage.propose", {"to_stage": "first_move"})
+    page = rep_client.get(f"/room/{deal.pk}/").content.decode()
+    assert "Before you move on" in page
+    for item in ChecklistItem.objects.all():
+        assert item.title in page
