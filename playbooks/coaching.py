@@ -114,7 +114,7 @@ def oversharing_in(
 def record_oversharing(*, party: Party, reason: str, confirmed: bool) -> None:
     """Keep the warning for the review (once per side a day)."""
     subject = f"guard:{timezone.localdate().isoformat()}"
-    _nudge(
+    created = _nudge(
         party,
         Kind.OVER_SHARING,
         subject,
@@ -122,6 +122,11 @@ def record_oversharing(*, party: Party, reason: str, confirmed: bool) -> None:
         action="Share enough for trust, not all: describe the interest behind "
         "the number instead.",
     )
+    if created:
+        side = party.side
+        transaction.on_commit(
+            lambda: broadcast(party.deal_id, {"type": "coach.changed", "side": side})
+        )
 
 
 # --- detectors ----------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""The over-sharing guard and the coach, in a real browser with both sides."""
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from negotiation.access import deal_access_for_user
+from negotiation.models import Deal, Message, Party, Preparation
+from sessions.services import invite_create
+from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
+
+PASSWORD = "correct-horse-9"  # UserFactory's
+LIVE_TIMEOUT = 5_000
+
+
+def _set_up() -> tuple[Deal, str]:
+    rep = UserFactory(username="riley", first_name="Riley")
+    MembershipFactory(user=rep, team__name="Northwind")
+    deal = make_deal(owner=rep, title="Depot renewal", counterpart_organisation="Acme")
+    IssueFactory(deal=deal, name="Price", unit="EUR")
+    IssueFactory(deal=deal, name="Payment terms", unit="days")
+    Preparation.objects.filter(party__deal=deal, party__side=Party.Side.HOST).update(
+        batna="Hand the depots to our Nordbank partner programme instead",
+        reservation_value=Decimal("186500"),
+    )
+    _, token = invite_create(access=deal_access_for_user(rep, deal.pk), label="Sam")
+    return deal, token
+
+
+def _enter(rep: Page, guest: Page, deal: Deal, token: str) -> None:
+    rep.goto("/accounts/login/")
+    rep.get_by_label(re.compile(r"^Username")).fill("riley")
+    rep.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
+    rep.locator("main").get_by_role("button", name="Log in").click()
+    rep.goto(f"/room/{deal.pk}/")
+    guest.goto(f"/join/{token}/")
+    guest.get_by_label(re.compile(r"^Your name")).fill("Sam Rivera")
+    guest.get_by_role("button", name="Join the room").click()
+    for page in (rep, guest):
+        expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_typing_the_walk_away_figure_warns_and_shares_nothing_until_confirmed(
+    context_factory: Callable[..., BrowserContext],
+) -> None:
+    deal, token = _set_up()
+    rep = context_factory().new_page()
+    guest = context_factory().new_page()
+    _enter(rep, guest, deal, token)
+
+    discussion = rep.locator("#region-discussion")
+    discussion.get_by_label("Message", exact=True).fill(
+        "Between us, we could live with 186,500 a year."
+    )
+    discussion.get_by_role("button", name="Send").click()
+
+    notice = rep.locator("#room-notice")
+    expect(notice).to_contain_text("walk-away figure", timeout=LIVE_TIMEOUT)
+    expect(notice.get_by_role("button", name="Send it anyway")).to_be_visible()
+    # Nothing reached the other side, and nothing was saved.
+    guest.wait_for_timeout(500)
+    expect(guest.locator("#region-discussion")).not_to_contain_text("186,500")
+    assert not Message.objects.filter(deal=deal).exists()
+    # The warning is the host's own business: the coach records it privately.
+    expect(rep.locator("#region-coach")).to_contain_text(
+        "Over-sharing", timeout=LIVE_TIMEOUT
+    )
+    expect(guest.locator("#region-coach")).not_to_contain_text("Over-sharing")
+
+    notice.get_by_role("button", name="Send it anyway").click()
+    expect(guest.locator("#region-discussion")).to_contain_text(
+        "we could live with 186,500", timeout=LIVE_TIMEOUT
+    )
+    assert Message.objects.filter(deal=deal).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_batna_wording_is_caught_in_the_shared_purpose_too(
+    context_factory: Callable[..., BrowserContext],
+) -> None:
+    deal, token = _set_up()
+    rep = context_factory().new_page()
+    guest = context_factory().new_page()
+    _enter(rep, guest, deal, token)
+
+    rep.locator("#purpose").fill(
+        "Otherwise we hand the depots to our Nordbank partner programme."
+    )
+    rep.get_by_role("button", name="Save purpose and rules").click()
+    expect(rep.locator("#room-notice")).to_contain_text("BATNA", timeout=LIVE_TIMEOUT)
+    guest.wait_for_timeout(500)
+    expect(guest.locator("#region-setup")).not_to_contain_text("Nordbank")
+    deal.refresh_from_db()
+    assert deal.shared_purpose == ""
