@@ -298,6 +298,9 @@ class Action:
     # A room action both sides see: guarded against over-sharing, followed by
     # the pitfall detectors. Private actions (dismissing a nudge) are not.
     shares_text: bool = True
+    # Whether it can change what the pitfall detectors look at. Discussion
+    # cannot (it binds nothing), so the room's most frequent action skips them.
+    coaches: bool = True
 
 
 def _issue_ids(access: DealAccess) -> list[int]:
@@ -424,6 +427,7 @@ ACTIONS: dict[str, Action] = {
             kind=f.cleaned_data["kind"] or Message.Kind.NOTE,
             trade_id=f.cleaned_data["trade_id"],
         ),
+        coaches=False,
     ),
     "meso.present": Action(
         lambda data, access: MesoForm(data, issue_ids=_issue_ids(access)),
@@ -625,7 +629,7 @@ def perform(
         ) from error
     except Issue.DoesNotExist as error:
         raise ActionRefused("not_found", "That item does not exist.") from error
-    if action.shares_text:
+    if action.shares_text and action.coaches:
         # The action committed; now coach each side on what it changed.
         coaching.run_detectors(access.deal.pk)
     return result

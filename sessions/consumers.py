@@ -24,6 +24,7 @@ client, which then sends ``sync``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -35,7 +36,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from negotiation.access import DealAccess
-from negotiation.models import Deal, DealEvent, Party
+from negotiation.models import Deal, DealEvent, Participant, Party
 from negotiation.services.base import broadcast, group_name
 from negotiation.services.room import AlreadyApplied
 from sessions import actions
@@ -44,13 +45,14 @@ from sessions.models import RoomConnection
 from sessions.render import (
     ALL_REGIONS,
     ANNOUNCEMENTS,
-    regions_for_events,
+    render_events,
     render_notice,
     render_refusal,
     render_regions,
 )
 from sessions.services import participant_group
 
+ACCESS_RECHECK_SECONDS = 30
 CLOSE_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
 
@@ -78,6 +80,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     deal_id: int
     last_seq: int = 0
     access: DealAccess | None = None
+    access_checked_at: float = 0.0
     groups_joined: list[str]
 
     # --- lifecycle -----------------------------------------------------------
@@ -94,7 +97,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             # Accept, then close with a code the client understands as final.
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.access = access
+        self.access, self.access_checked_at = access, time.monotonic()
         groups = [group_name(self.deal_id)]
         if access.participant is not None and access.side == Party.Side.COUNTERPART:
             groups.append(participant_group(access.participant.pk))
@@ -281,24 +284,47 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             raise actions.ActionRefused(
                 "forbidden", "You no longer have access to this room."
             ) from None
-        self.access = access
+        self.access, self.access_checked_at = access, time.monotonic()
         actions.perform(access, action, data, client_msg_id)
         return Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
 
     def _fresh_access(self) -> DealAccess | None:
         try:
-            return room_access(
+            access = room_access(
                 self.scope.get("user"), self.scope.get("session"), self.deal_id
             )
         except Http404:
             return None
+        self.access, self.access_checked_at = access, time.monotonic()
+        return access
+
+    def _render_access(self) -> DealAccess | None:
+        """Access for rendering an update: the socket's checked access with the
+        deal row read fresh. A guest's revocation is checked every time (one
+        indexed query; the revoke message also closes the socket at once); the
+        full check runs again every ``ACCESS_RECHECK_SECONDS`` and on every
+        inbound frame."""
+        stale = time.monotonic() - self.access_checked_at > ACCESS_RECHECK_SECONDS
+        if self.access is None or stale:
+            return self._fresh_access()
+        guest = self.access.participant
+        is_guest = guest is not None and self.access.side == Party.Side.COUNTERPART
+        if (
+            is_guest
+            and not Participant.objects.filter(
+                pk=guest.pk, revoked_at__isnull=True
+            ).exists()
+        ):
+            return None
+        deal = Deal.objects.select_related("team", "owner").get(pk=self.deal_id)
+        return dataclasses.replace(self.access, deal=deal)
 
     def _csrf(self) -> str:
         return self.scope.get("cookies", {}).get(settings.CSRF_COOKIE_NAME, "")
 
     @database_sync_to_async
     def _render(self, regions) -> str | None:
-        access = self._fresh_access()
+        access = self._render_access()
         if access is None:
             return None
         return render_regions(access, regions, csrf_token=self._csrf())
@@ -313,7 +339,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _render_since(self, since: int) -> dict[str, Any] | None:
-        access = self._fresh_access()
+        access = self._render_access()
         if access is None:
             return None
         events = list(
@@ -335,9 +361,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             "type": "event",
             "seq": events[-1].seq,
             "kinds": [e.kind for e in events],
-            "html": render_regions(
-                access, regions_for_events(events), csrf_token=self._csrf()
-            ),
+            "html": render_events(access, events, csrf_token=self._csrf()),
             "announce": " ".join(announce),
         }
 

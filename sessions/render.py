@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from django.template.loader import render_to_string
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from negotiation.access import DealAccess
 from negotiation.models import DealEvent, Message
@@ -96,32 +97,51 @@ def regions_for(kinds: Iterable[str]) -> tuple[str, ...]:
     return tuple(region for region in ALL_REGIONS if region in wanted)
 
 
-def regions_for_events(events: Sequence[DealEvent]) -> tuple[str, ...]:
-    """The regions these events change, narrowing ``message.posted``.
+def render_events(
+    access: DealAccess, events: Sequence[DealEvent], *, csrf_token: str = ""
+) -> str:
+    """What these events change, for this viewer, as out-of-band fragments.
 
-    A message shows in one place only: the discussion, or (a comment on a
-    trade) under its trade. The room's most frequent event then re-renders
-    one region instead of two; one cheap query tells which.
+    The room's most frequent event, a message, is appended to the discussion
+    (or re-renders the one trade region it comments on) instead of
+    re-rendering the whole thread; everything else re-renders the regions it
+    touches.
     """
-    kinds = [event.kind for event in events]
     message_ids = [
         event.payload.get("message_id")
         for event in events
         if event.kind == "message.posted"
     ]
-    if not message_ids:
-        return regions_for(kinds)
-    trade_ids = list(
-        Message.objects.filter(pk__in=message_ids).values_list("trade_id", flat=True)
+    regions = set(regions_for(e.kind for e in events if e.kind != "message.posted"))
+    appended = ""
+    if message_ids:
+        messages = list(
+            Message.objects.filter(pk__in=message_ids)
+            .select_related("author__party")
+            .order_by("created_at", "pk")
+        )
+        if len(messages) != len(message_ids):
+            regions |= {"discussion", "trades"}  # one is gone: render both
+        if any(m.trade_id is not None for m in messages):
+            regions.add("trades")
+        plain = [m for m in messages if m.trade_id is None]
+        if plain and "discussion" not in regions:
+            appended = append_messages(access, plain)
+    ordered = [region for region in ALL_REGIONS if region in regions]
+    return render_regions(access, ordered, csrf_token=csrf_token) + appended
+
+
+def append_messages(access: DealAccess, messages: Sequence[Message]) -> str:
+    """New discussion messages, appended out of band to the thread."""
+    items = "".join(
+        render_to_string(
+            "sessions/room.html#message-item", {"message": m, "access": access}
+        )
+        for m in messages
     )
-    if len(trade_ids) != len(message_ids):
-        return regions_for(kinds)  # a message is gone: render both, to be safe
-    wanted = set(regions_for(k for k in kinds if k != "message.posted"))
-    if any(trade_id is None for trade_id in trade_ids):
-        wanted.add("discussion")
-    if any(trade_id is not None for trade_id in trade_ids):
-        wanted.add("trades")
-    return tuple(region for region in ALL_REGIONS if region in wanted)
+    return format_html(
+        '<div hx-swap-oob="beforeend:#messages-list">{}</div>', mark_safe(items)
+    )
 
 
 def room_context(access: DealAccess, **extra) -> dict:

@@ -46,6 +46,16 @@ def at_stage(deal: Deal, stage: str) -> Deal:
     return deal
 
 
+def setup(deal: Deal, purpose: str) -> dict:
+    deal.refresh_from_db()
+    return {"version": deal.version, "shared_purpose": purpose, "ground_rules": ""}
+
+
+def test_discussion_does_not_run_the_detectors():
+    assert not actions.ACTIONS["message.post"].coaches
+    assert actions.ACTIONS["trade.propose"].coaches
+
+
 def kinds(party: Party) -> set[str]:
     return set(Nudge.objects.filter(party=party).values_list("kind", flat=True))
 
@@ -240,8 +250,7 @@ def test_a_side_whose_top_issue_is_untouched_is_nudged_about_it(deal, sides):
     terms = deal.issues.get(name="Payment terms")
     PriorityEntry.objects.create(party=guest.party, issue=terms, importance=5)
     price = deal.issues.get(name="Price")
-    services.term_set(access=host, issue_id=price.pk, version=None, value="95")
-    actions.perform(host, "message.post", {"body": "Shall we wrap up?"})
+    actions.perform(host, "term.set", {"issue_id": price.pk, "value": "95"})
     assert Kind.AVOIDING_HARD_ISSUE in kinds(guest.party)
     assert Kind.AVOIDING_HARD_ISSUE not in kinds(host.party)
 
@@ -274,7 +283,7 @@ def test_a_near_deadline_in_an_early_stage_nudges_both_sides(deal, sides):
     Deal.objects.filter(pk=deal.pk).update(
         deadline=timezone.localdate() + datetime.timedelta(days=3)
     )
-    actions.perform(host, "message.post", {"body": "Hello"})
+    actions.perform(host, "setup.update", setup(deal, "Hello"))
     assert Kind.TIME_PRESSURE in kinds(host.party)
     assert Kind.TIME_PRESSURE in kinds(guest.party)
 
@@ -285,10 +294,12 @@ def test_a_distant_deadline_or_a_late_stage_stays_silent(deal, sides):
     Deal.objects.filter(pk=deal.pk).update(
         deadline=timezone.localdate() + datetime.timedelta(days=30)
     )
-    actions.perform(host, "message.post", {"body": "Hello"})
+    actions.perform(host, "setup.update", setup(deal, "Hello"))
     at_stage(deal, Deal.Stage.MIDGAME)
     Deal.objects.filter(pk=deal.pk).update(deadline=timezone.localdate())
-    actions.perform(host, "message.post", {"body": "Hello again"})
+    actions.perform(
+        host, "concession.add", {"item": "x", "we_give": "a", "we_get": "b"}
+    )
     assert not Nudge.objects.filter(kind=Kind.TIME_PRESSURE).exists()
 
 
@@ -383,7 +394,7 @@ def test_each_situation_nudges_a_side_once(deal, sides):
         deadline=timezone.localdate() + datetime.timedelta(days=1)
     )
     for n in range(3):
-        actions.perform(host, "message.post", {"body": f"Ping {n}"})
+        actions.perform(host, "setup.update", setup(deal, f"Goal {n}"))
     assert Nudge.objects.filter(party=host.party, kind=Kind.TIME_PRESSURE).count() == 1
 
 

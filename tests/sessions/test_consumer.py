@@ -214,7 +214,9 @@ async def test_an_action_is_acked_to_its_sender_and_rendered_for_the_other_side(
     assert ack == {"type": "ack", "client_msg_id": client_msg_id, "seq": seq}
     assert event["seq"] == seq
     assert "Could we phase the rollout by region?" in event["html"]
-    assert 'id="region-discussion"' in event["html"]
+    # A new message is appended to the thread, not the whole thread re-sent.
+    assert 'hx-swap-oob="beforeend:#messages-list"' in event["html"]
+    assert 'id="region-discussion"' not in event["html"]
     assert "wrote in the discussion" in event["announce"]
     # The sender's own socket is brought up to date too, without announcing
     # its own action to itself.
