@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from negotiation.access import DealAccess
 from negotiation.models import Deal, DealEvent, Participant, Party
-from negotiation.services.base import broadcast, group_name
+from negotiation.services.base import broadcast, group_name, last_appended_seq
 from negotiation.services.room import AlreadyApplied
 from sessions import actions
 from sessions.identity import room_access
@@ -53,6 +53,26 @@ from sessions.render import (
 from sessions.services import participant_group
 
 ACCESS_RECHECK_SECONDS = 30
+# Events that change neither the deal row nor who may see the room: a socket
+# renders them with the access it already checked.
+ACCESS_NEUTRAL_EVENTS = frozenset(
+    {
+        "message.posted",
+        "trade.proposed",
+        "trade.countered",
+        "trade.declined",
+        "trade.withdrawn",
+        "concession.added",
+        "concession.valued",
+        "position.updated",
+        "meso.presented",
+        "term.updated",
+        "commitment.added",
+        "commitment.confirmed",
+        "commitment.updated",
+        "checkin.added",
+    }
+)
 CLOSE_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
 
@@ -276,17 +296,17 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _perform(self, action: str, data: dict, client_msg_id) -> int:
         """Authorize again (the guest may have been revoked), then act."""
-        try:
-            access = room_access(
-                self.scope.get("user"), self.scope.get("session"), self.deal_id
-            )
-        except Http404:
+        access = self._checked_access()
+        if access is None:
             raise actions.ActionRefused(
                 "forbidden", "You no longer have access to this room."
-            ) from None
-        self.access, self.access_checked_at = access, time.monotonic()
+            )
+        last_appended_seq.set(None)
         actions.perform(access, action, data, client_msg_id)
-        return Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
+        seq = last_appended_seq.get()
+        if seq is None:  # a private action (no event): report where the log is
+            seq = Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
+        return seq
 
     def _fresh_access(self) -> DealAccess | None:
         try:
@@ -298,33 +318,43 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.access, self.access_checked_at = access, time.monotonic()
         return access
 
-    def _render_access(self) -> DealAccess | None:
-        """Access for rendering an update: the socket's checked access with the
-        deal row read fresh. A guest's revocation is checked every time (one
-        indexed query; the revoke message also closes the socket at once); the
-        full check runs again every ``ACCESS_RECHECK_SECONDS`` and on every
-        inbound frame."""
+    def _checked_access(self) -> DealAccess | None:
+        """The socket's access, checked again for this frame or render.
+
+        The participant must still be in the room (a revoked guest is out at
+        once; the revoke message also closes the socket) and the deal row is
+        read fresh, so stage and status are current. Resolving who the
+        viewer is from scratch (session, team, role) runs again every
+        ``ACCESS_RECHECK_SECONDS``; it costs four queries, this costs two.
+        """
         stale = time.monotonic() - self.access_checked_at > ACCESS_RECHECK_SECONDS
-        if self.access is None or stale:
+        if self.access is None or stale or self.access.participant is None:
             return self._fresh_access()
-        guest = self.access.participant
-        is_guest = guest is not None and self.access.side == Party.Side.COUNTERPART
-        if (
-            is_guest
-            and not Participant.objects.filter(
-                pk=guest.pk, revoked_at__isnull=True
-            ).exists()
-        ):
+        if not Participant.objects.filter(
+            pk=self.access.participant.pk, revoked_at__isnull=True
+        ).exists():
             return None
         deal = Deal.objects.select_related("team", "owner").get(pk=self.deal_id)
-        return dataclasses.replace(self.access, deal=deal)
+        # Kept, so that renders reusing it see the current stage and status.
+        self.access = dataclasses.replace(self.access, deal=deal)
+        return self.access
+
+    def _can_reuse_access(self, events: list[DealEvent]) -> bool:
+        """Whether these events leave the deal row (stage, status, purpose)
+        and everyone's access as they were when the socket last checked."""
+        fresh = time.monotonic() - self.access_checked_at <= ACCESS_RECHECK_SECONDS
+        return (
+            self.access is not None
+            and fresh
+            and all(event.kind in ACCESS_NEUTRAL_EVENTS for event in events)
+        )
 
     def _csrf(self) -> str:
         return self.scope.get("cookies", {}).get(settings.CSRF_COOKIE_NAME, "")
 
     @database_sync_to_async
     def _render(self, regions) -> str | None:
-        access = self._render_access()
+        access = self._checked_access()
         if access is None:
             return None
         return render_regions(access, regions, csrf_token=self._csrf())
@@ -339,9 +369,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _render_since(self, since: int) -> dict[str, Any] | None:
-        access = self._render_access()
-        if access is None:
-            return None
         events = list(
             DealEvent.objects.filter(deal_id=self.deal_id, seq__gt=since)
             .select_related("actor__party")
@@ -349,6 +376,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         )
         if not events:
             return {"seq": since}
+        if self._can_reuse_access(events):
+            # Discussion and the like change nothing the access depends on.
+            access = self.access
+        else:
+            access = self._checked_access()
+        if access is None:
+            return None
         own_side = access.side
         announce = [
             ANNOUNCEMENTS[e.kind].format(who=e.actor.display_name)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 from negotiation.models import Deal, DealEvent, Participant
 
@@ -51,6 +52,13 @@ def save_versioned(obj: models.Model, *, fields: list[str]) -> None:
     obj.save(update_fields=update_fields)
 
 
+# The seq of the last event this thread appended: a caller acknowledging an
+# action reads it here instead of asking the database again.
+last_appended_seq: ContextVar[int | None] = ContextVar(
+    "last_appended_seq", default=None
+)
+
+
 def group_name(deal_id: int) -> str:
     return f"deal.{deal_id}"
 
@@ -65,17 +73,17 @@ def append_event(
 ) -> DealEvent:
     """Append to the deal's log and broadcast the event after commit.
 
-    Takes the deal's row lock to hand out the next ``seq`` without gaps; the
-    caller is already inside ``transaction.atomic``. The broadcast carries ids
-    and ``seq`` only: each socket renders its own side's view from them.
+    The next ``seq`` comes from one ``UPDATE … RETURNING``, which holds the
+    deal's row lock until the caller's transaction (the caller is inside
+    ``transaction.atomic``) commits: the log stays gapless under concurrency.
+    The broadcast carries ids and ``seq`` only: each socket renders its own
+    side's view from them.
     """
-    locked = Deal.objects.select_for_update().only("pk", "last_seq").get(pk=deal.pk)
-    locked.last_seq += 1
-    Deal.objects.filter(pk=deal.pk).update(last_seq=locked.last_seq)
-    deal.last_seq = locked.last_seq
+    deal.last_seq = next_seq(deal.pk)
+    last_appended_seq.set(deal.last_seq)
     event = DealEvent.objects.create(
         deal=deal,
-        seq=locked.last_seq,
+        seq=deal.last_seq,
         actor=actor,
         kind=kind,
         payload=payload or {},
@@ -89,6 +97,17 @@ def append_event(
     }
     transaction.on_commit(lambda: broadcast(deal.pk, message))
     return event
+
+
+def next_seq(deal_id: int) -> int:
+    table = connection.ops.quote_name(Deal._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s "
+            "RETURNING last_seq",
+            [deal_id],
+        )
+        return cursor.fetchone()[0]
 
 
 def broadcast(deal_id: int, message: dict[str, Any]) -> None:

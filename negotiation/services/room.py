@@ -922,7 +922,9 @@ def message_post(
     message = Message(
         deal=deal, author=access.participant, kind=kind, body=body, trade=trade
     )
-    message.full_clean()
+    # The deal, author and trade were just read under lock: no need to ask the
+    # database again whether they exist.
+    message.full_clean(exclude=["deal", "author", "trade"])
     message.save()
     _event(access, deal, "message.posted", client_msg_id, message_id=message.pk)
     return message

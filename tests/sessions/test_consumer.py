@@ -969,3 +969,34 @@ async def test_revoking_one_guest_leaves_another_guest_of_the_side_in_the_room(
 
     assert code == 4403
     assert ack["type"] == "ack"
+
+
+async def test_updates_after_a_stage_change_render_the_new_stage(
+    deal, issue_ids, host_cookie, guest_cookie
+):
+    """A socket reuses its checked access for cheap updates (a trade, a
+    message); after the stage moved, those updates must still be rendered for
+    the new stage, where the trade can be answered."""
+    await db(Deal.objects.filter(pk=deal.pk).update)(stage=Deal.Stage.FIRST_MOVE)
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        await act(host, "stage.propose", {"to_stage": "midgame"})
+        await receive(host, "ack")
+        change = await db(lambda: deal.stage_changes.get())()
+        await act(
+            guest,
+            "stage.respond",
+            {"change_id": change.pk, "accept": "yes", "confirm": "on"},
+        )
+        await receive(guest, "ack")
+        await act(
+            guest,
+            "trade.propose",
+            {"give_issue": issue_ids[0], "give_value": "5%", "ask_issue": issue_ids[1],
+             "ask_value": "60 days"},
+        )  # fmt: skip
+        await receive(guest, "ack")
+        while True:
+            frame = await receive(host, "event")
+            if "trade.proposed" in frame.get("kinds", []):
+                break
+    assert "Accept trade" in frame["html"]
