@@ -176,15 +176,21 @@ def stage_change_propose(
     return change
 
 
+def _pending_change(deal: Deal, access: DealAccess, change_id, *, own: bool):
+    """A stage change still waiting for an answer, checked for whose it is."""
+    change = _other_side_object(StageChange, deal, change_id, access.party, own=own)
+    if change.status != StageChange.Status.PENDING:
+        raise ValidationError("That stage change was already answered.")
+    return change
+
+
 @transaction.atomic
 def stage_change_respond(
     *, access: DealAccess, change_id: int, accept: bool, client_msg_id=None
 ) -> StageChange:
     """The other side accepts (the deal moves) or declines a stage change."""
     deal = _require(access, "stage", client_msg_id)
-    change = _other_side_object(StageChange, deal, change_id, access.party, own=False)
-    if change.status != StageChange.Status.PENDING:
-        raise ValidationError("That stage change was already answered.")
+    change = _pending_change(deal, access, change_id, own=False)
     if change.from_stage != deal.stage:
         raise ValidationError("The deal has moved on since this was proposed.")
     change.status = (
@@ -207,9 +213,7 @@ def stage_change_withdraw(
     *, access: DealAccess, change_id: int, client_msg_id=None
 ) -> StageChange:
     deal = _require(access, "stage", client_msg_id)
-    change = _other_side_object(StageChange, deal, change_id, access.party, own=True)
-    if change.status != StageChange.Status.PENDING:
-        raise ValidationError("That stage change was already answered.")
+    change = _pending_change(deal, access, change_id, own=True)
     change.status = StageChange.Status.WITHDRAWN
     change.decided_at = timezone.now()
     change.save(update_fields=["status", "decided_at"])
