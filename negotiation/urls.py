@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from negotiation.views import deals, preparation
 
@@ -54,4 +54,6 @@ urlpatterns = [
         preparation.evidence_delete,
         name="prep-evidence-delete",
     ),
+    # After the deal: reviews, exports, the team dashboard, the lessons library.
+    path("", include("negotiation.urls_review")),
 ]

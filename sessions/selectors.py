@@ -37,6 +37,7 @@ from negotiation.models import (
     Trade,
 )
 from negotiation.selectors import readiness_verdict
+from negotiation.selectors_review import is_overdue
 from negotiation.services.room import TOOL_STAGES, agreement_digest
 from playbooks import coaching
 from playbooks.models import ChecklistItem, ContextPlaybook, PhraseTemplate
@@ -340,6 +341,15 @@ class RoomState:
         return list(
             Commitment.objects.filter(deal=self.deal).select_related("owner_party")
         )
+
+    @cached_property
+    def overdue_commitment_ids(self) -> set[int]:
+        """Commitments of the agreement past their due date and not done yet
+        (both sides see them highlighted)."""
+        if self.deal.status != Deal.Status.AGREED:
+            return set()
+        today = timezone.localdate()
+        return {c.pk for c in self.commitments if is_overdue(c, today)}
 
     def confirmed_by_me(self, commitment: Commitment) -> bool:
         if self.side == Party.Side.HOST:
