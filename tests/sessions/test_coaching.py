@@ -523,3 +523,32 @@ def test_a_pending_stage_change_shows_the_do_and_avoid_checklist(
     assert "Before you move on" in page
     for item in ChecklistItem.objects.all():
         assert item.title in page
+
+
+@pytest.mark.django_db
+def test_every_nudge_a_side_gets_stays_off_the_other_sides_page(
+    deal, sides, rep_client, guest
+):
+    """Raise several kinds of nudge for the host side only; the host's page
+    shows each one, the counterpart's page none of them."""
+    host, _ = sides
+    at_stage(deal, Deal.Stage.FIRST_MOVE)
+    price = deal.issues.get(name="Price")
+    actions.perform(
+        host, "position.update", {"interests": "Cost", "ranking": [str(price.pk)]}
+    )
+    at_stage(deal, Deal.Stage.MIDGAME)
+    actions.perform(host, "concession.add", {"item": "Onboarding", "we_give": "Free"})
+    actions.perform(host, "stage.propose", {"to_stage": "close"})
+    nudges = list(Nudge.objects.filter(party=host.party))
+    assert {n.kind for n in nudges} >= {
+        Kind.ONE_WAY_DISCLOSURE,
+        Kind.CONCEDING,
+        Kind.EMPATHY_NOT_AGREEMENT,
+    }
+    assert not Nudge.objects.filter(party__side=Party.Side.COUNTERPART).exists()
+    host_page = rep_client.get(f"/room/{deal.pk}/").content.decode()
+    guest_page = guest[0].get(f"/room/{deal.pk}/").content.decode()
+    for nudge in nudges:
+        assert nudge.get_kind_display() in host_page
+        assert nudge.get_kind_display() not in guest_page
