@@ -16,6 +16,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from negotiation.access import DealAccess
+from negotiation.analysis.schedule import next_check_in
 from negotiation.models import (
     AgreementConfirmation,
     CheckIn,
@@ -397,13 +398,11 @@ class RoomState:
 
     @property
     def next_review_date(self) -> datetime.date | None:
-        days = {"weekly": 7, "fortnightly": 14, "monthly": 30, "quarterly": 91}
-        start = self.check_ins[0].held_on if self.check_ins else None
-        if start is None:
-            if self.deal.closed_at is None:
-                return None
-            start = self.deal.closed_at.date()
-        return start + datetime.timedelta(days=days[self.deal.review_cadence])
+        return next_check_in(
+            closed_on=self.deal.closed_at.date() if self.deal.closed_at else None,
+            last_held=self.check_ins[0].held_on if self.check_ins else None,
+            cadence=self.deal.review_cadence,
+        )
 
     # --- private coaching (the viewer's own side only) ---------------------
 

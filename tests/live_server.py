@@ -81,7 +81,7 @@ def database_url_for(settings_dict: dict[str, Any]) -> str:
         host = settings_dict.get("HOST") or "localhost"
         port = settings_dict.get("PORT") or "5432"
         return f"postgres://{credentials}{host}:{port}/{quote(name, safe='')}"
-    raise NotImplementedError(f"no live server for database engine {engine}")
+    raise RuntimeError(f"no live server for database engine {engine}")
 
 
 @dataclass

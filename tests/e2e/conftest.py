@@ -108,7 +108,7 @@ def _database_url_for(settings_dict: dict) -> str:
         host = settings_dict.get("HOST") or "localhost"
         port = settings_dict.get("PORT") or "5432"
         return f"postgres://{credentials}{host}:{port}/{quote(name, safe='')}"
-    raise NotImplementedError(f"daphne_server does not know database {engine}")
+    raise RuntimeError(f"daphne_server does not know database {engine}")
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
