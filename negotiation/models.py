@@ -805,6 +805,16 @@ class AgreementConfirmation(models.Model):
         return f"{self.party} confirmed at {self.confirmed_at:%Y-%m-%d %H:%M}"
 
 
+class CheckInQuerySet(models.QuerySet["CheckIn"]):
+    def with_items(self) -> CheckInQuerySet:
+        """Check-ins with who held them and each commitment's status then."""
+        return self.select_related("created_by").prefetch_related(
+            models.Prefetch(
+                "items", queryset=CheckInItem.objects.select_related("commitment")
+            )
+        )
+
+
 class CheckIn(models.Model):
     """An implementation-stage review of the commitments."""
 
@@ -815,6 +825,8 @@ class CheckIn(models.Model):
         Participant, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CheckInQuerySet.as_manager()
 
     class Meta:
         ordering = ["-held_on", "-created_at"]

@@ -28,7 +28,6 @@ from django.db.models import (
     BigIntegerField,
     Count,
     Max,
-    Prefetch,
     Q,
     QuerySet,
 )
@@ -291,15 +290,7 @@ class ReviewState:
 
     @cached_property
     def check_ins(self) -> list[CheckIn]:
-        return list(
-            CheckIn.objects.filter(deal=self.deal)
-            .select_related("created_by")
-            .prefetch_related(
-                Prefetch(
-                    "items", queryset=CheckInItem.objects.select_related("commitment")
-                )
-            )
-        )
+        return list(CheckIn.objects.filter(deal=self.deal).with_items())
 
     @cached_property
     def commitments(self) -> list[CommitmentRow]:

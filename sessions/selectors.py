@@ -20,7 +20,6 @@ from negotiation.analysis.schedule import next_check_in
 from negotiation.models import (
     AgreementConfirmation,
     CheckIn,
-    CheckInItem,
     Commitment,
     Concession,
     Deal,
@@ -386,15 +385,7 @@ class RoomState:
 
     @cached_property
     def check_ins(self) -> list[CheckIn]:
-        return list(
-            CheckIn.objects.filter(deal=self.deal)
-            .select_related("created_by")
-            .prefetch_related(
-                Prefetch(
-                    "items", queryset=CheckInItem.objects.select_related("commitment")
-                )
-            )
-        )
+        return list(CheckIn.objects.filter(deal=self.deal).with_items())
 
     @property
     def next_review_date(self) -> datetime.date | None:
