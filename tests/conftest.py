@@ -1,3 +1,4 @@
+import factory.random
 import pytest
 
 from negotiation.access import deal_access_for_user
@@ -8,6 +9,14 @@ from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_d
 def _fast_password_hashing(settings):
     """Real hashing costs ~0.3 s a user; tests need the behaviour, not the cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _same_fake_data_every_run():
+    """Faker's names and words depend on how many were drawn before; seeding
+    per test makes each test's data the same whatever ran before it (a random
+    "Robin" elsewhere once broke a search test)."""
+    factory.random.reseed_random("parley")
 
 
 @pytest.fixture
