@@ -115,9 +115,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # Redis Pub/Sub: a group send is one PUBLISH, fanned out by Redis, where
+    # the original layer runs a script and a queue per socket. Delivery is at
+    # most once, which the room is built for: every event carries its seq, a
+    # socket that sees a gap reads what it missed, heartbeats catch up on a
+    # lost last event, and a reconnect syncs.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }

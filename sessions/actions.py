@@ -542,7 +542,10 @@ def _guard_oversharing(
         for key, value in form.cleaned_data.items()
         if isinstance(value, str) and key not in NOT_SHARED_TEXT
     ]
-    preparation = Preparation.objects.get(party=access.party)
+    # Only what the guard compares: this runs on every shared text.
+    preparation = Preparation.objects.only(
+        "batna", "reservation_point", "reservation_value"
+    ).get(party=access.party)
     found = coaching.oversharing_in(texts, preparation)
     if found is None:
         return

@@ -5,7 +5,9 @@ Protocol (JSON text frames):
 client → server
   {"action": "<name>", "client_msg_id": "<id>", "data": {...}}   a room action
   {"action": "sync", "since": <seq>}     catch up after a reconnect or a gap
-  {"action": "ping"}                     heartbeat (keeps presence fresh)
+  {"action": "ping"}                     heartbeat: keeps presence fresh, and
+                                         brings the socket up to date if an
+                                         event's broadcast never reached it
 
 server → client
   {"type": "hello", "seq": n, "side": "host"|"counterpart"|null}
@@ -17,28 +19,38 @@ server → client
   {"type": "presence", "html": "..."}
 
 Group messages carry ids and ``seq`` only; each socket renders its own side's
-view from the database. Close codes: 4401/4403/4404 mean "do not come back"
+view from the database. They arrive at most once (Redis Pub/Sub): a socket that
+sees a gap in ``seq`` reads the missing events from the log. Close codes: 4401/4403/4404 mean "do not come back"
 (not logged in, access revoked, no such deal); anything else is retried by the
 client, which then sends ``sync``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import json
+import logging
+import random
 import time
 from typing import Any
 
-from channels.db import aclose_old_connections, database_sync_to_async
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 
 from negotiation.access import DealAccess
-from negotiation.models import Deal, DealEvent, Participant, Party
-from negotiation.services.base import broadcast, group_name, last_appended_seq
-from negotiation.services.room import AlreadyApplied
+from negotiation.models import Deal, DealEvent, Message, Participant, Party
+from negotiation.services.base import (
+    AlreadyApplied,
+    broadcast,
+    delivered_by,
+    group_name,
+)
 from sessions import actions
 from sessions.identity import room_access
 from sessions.models import RoomConnection
@@ -76,6 +88,8 @@ ACCESS_NEUTRAL_EVENTS = frozenset(
 CLOSE_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
 
+logger = logging.getLogger(__name__)
+
 
 class TokenBucket:
     """``rate`` frames a second on average, bursts of up to ``burst``."""
@@ -97,10 +111,21 @@ class TokenBucket:
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
+    """One socket of one viewer.
+
+    Channels runs a consumer's handlers one at a time, so ``last_seq`` (the
+    newest event this socket has sent) needs no lock. Database work runs in
+    the process's database thread (``database_sync_to_async``, which also
+    closes stale connections before and after each call).
+    """
+
     deal_id: int
     last_seq: int = 0
     access: DealAccess | None = None
     access_checked_at: float = 0.0
+    # Spread over sockets, so that rooms opened together do not all resolve
+    # their access again in the same instant.
+    recheck_seconds: float = ACCESS_RECHECK_SECONDS
     groups_joined: list[str]
 
     # --- lifecycle -----------------------------------------------------------
@@ -108,6 +133,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.deal_id = int(self.scope["url_route"]["kwargs"]["deal_id"])
         self.groups_joined = []
+        self.loop = asyncio.get_running_loop()
+        self.sending: list[concurrent.futures.Future] = []
+        # Display name and party of the deal's participants, for announcements.
+        self.people: dict[int, tuple[str, int]] = {}
         self.bucket = TokenBucket(
             settings.PARLEY_WS_RATE_PER_SECOND, settings.PARLEY_WS_BURST
         )
@@ -118,6 +147,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.access, self.access_checked_at = access, time.monotonic()
+        self.recheck_seconds = ACCESS_RECHECK_SECONDS * random.uniform(0.75, 1.0)
         groups = [group_name(self.deal_id)]
         if access.participant is not None and access.side == Party.Side.COUNTERPART:
             groups.append(participant_group(access.participant.pk))
@@ -135,6 +165,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.access is not None and self.access.participant is not None:
             await self._presence_leave()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, without its ``aclose_old_connections()`` before
+        every handler. That is a hop into the process's one database thread
+        for every frame and every group message, queued behind the other
+        sockets' database work; here every database call already goes through
+        ``database_sync_to_async``, which closes stale connections itself,
+        before and after."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- inbound frames --------------------------------------------------------
 
@@ -165,7 +207,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         action = content.get("action")
         client_msg_id = content.get("client_msg_id")
         if action == "ping":
-            await self._presence_touch()
+            await self._send_update(await self._heartbeat())
             return
         if action == "sync":
             await self._catch_up(content.get("since"))
@@ -175,7 +217,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(client_msg_id, "bad_frame", "Malformed message.")
             return
         try:
-            seq = await self._perform(action, data, client_msg_id)
+            seq, update = await self._perform(action, data, client_msg_id)
         except actions.ActionRefused as refused:
             await self._refuse(
                 client_msg_id,
@@ -199,6 +241,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(
                 {"type": "ack", "client_msg_id": client_msg_id, "seq": seq}
             )
+            await self._send_update(update)
+        finally:
+            await self._sent()
 
     async def _refuse(
         self, client_msg_id, code, message, errors=None, html: str | None = None
@@ -237,18 +282,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def deal_event(self, message: dict[str, Any]) -> None:
         if message.get("seq", 0) <= self.last_seq:
-            return
-        await aclose_old_connections()
-        payload = await self._render_since(self.last_seq)
-        if payload is None:
+            return  # this socket already sent it (its own action, or a catch-up)
+        await self._send_update(await self._event_update(message, self.last_seq))
+
+    async def _send_update(self, update: dict[str, Any] | None) -> None:
+        """Send an ``event`` frame made by ``_update``, unless it is stale."""
+        if update is None:
             await self._close_revoked()
-            return
-        if payload["seq"] > self.last_seq:
-            self.last_seq = payload["seq"]
-            await self.send_json(payload)
+        elif update["seq"] > self.last_seq:
+            self.last_seq = update["seq"]
+            await self.send_json(update)
 
     async def presence_changed(self, message: dict[str, Any]) -> None:
-        await aclose_old_connections()
         html = await self._render(("presence",))
         if html is not None:
             await self.send_json({"type": "presence", "html": html})
@@ -257,7 +302,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         """A side's private coaching changed: only that side's sockets render."""
         if self.access is None or message.get("side") != self.access.side:
             return
-        await aclose_old_connections()
         html = await self._render(("coach",))
         if html is not None:
             await self.send_json({"type": "coach", "html": html})
@@ -294,19 +338,49 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         return Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
 
     @database_sync_to_async
-    def _perform(self, action: str, data: dict, client_msg_id) -> int:
-        """Authorize again (the guest may have been revoked), then act."""
-        access = self._checked_access()
+    def _perform(
+        self, action: str, data: dict, client_msg_id
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Authorize again (the guest may have been revoked), then act.
+
+        Returns the seq to acknowledge and this socket's own update. The
+        broadcasts leave at commit without the thread waiting for them, and
+        the update is rendered from the events just written, so the sender's
+        own change costs no read-back.
+        """
+        access = self._frame_access()
         if access is None:
             raise actions.ActionRefused(
                 "forbidden", "You no longer have access to this room."
             )
-        last_appended_seq.set(None)
-        actions.perform(access, action, data, client_msg_id)
-        seq = last_appended_seq.get()
-        if seq is None:  # a private action (no event): report where the log is
+        with delivered_by(self._send_soon) as delivery:
+            result = actions.perform(access, action, data, client_msg_id)
+        if not delivery.events:  # a private action (no event): where the log is
             seq = Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
-        return seq
+            return seq, None
+        known = {result.pk: result} if isinstance(result, Message) else {}
+        update = self._update(self.last_seq, delivery.events, known)
+        return delivery.events[-1].seq, update
+
+    def _send_soon(self, group: str, message: dict[str, Any]) -> None:
+        """Start a group send on the socket's event loop. Called in the
+        database thread at commit, which thus never waits on the channel
+        layer; ``_sent`` collects the outcome."""
+        self.sending.append(
+            asyncio.run_coroutine_threadsafe(
+                self.channel_layer.group_send(group, message), self.loop
+            )
+        )
+
+    async def _sent(self) -> None:
+        sending, self.sending = self.sending, []
+        for future in sending:
+            try:
+                await asyncio.wrap_future(future)
+            except Exception:
+                # The action is saved; the other sockets get it with their
+                # next event or when they reconnect and sync.
+                logger.exception("A broadcast of deal %s failed.", self.deal_id)
 
     def _fresh_access(self) -> DealAccess | None:
         try:
@@ -316,25 +390,51 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         except Http404:
             return None
         self.access, self.access_checked_at = access, time.monotonic()
+        self.recheck_seconds = ACCESS_RECHECK_SECONDS * random.uniform(0.75, 1.0)
         return access
 
-    def _checked_access(self) -> DealAccess | None:
-        """The socket's access, checked again for this frame or render.
+    def _stale(self) -> bool:
+        """Whether who the viewer is must be resolved again from scratch."""
+        return (
+            self.access is None
+            or time.monotonic() - self.access_checked_at > self.recheck_seconds
+        )
 
-        The participant must still be in the room (a revoked guest is out at
-        once; the revoke message also closes the socket) and the deal row is
-        read fresh, so stage and status are current. Resolving who the
-        viewer is from scratch (session, team, role) runs again every
-        ``ACCESS_RECHECK_SECONDS``; it costs four queries, this costs two.
+    def _frame_access(self) -> DealAccess | None:
+        """The access a frame acts with.
+
+        The action's service authorizes it against the deal's row as it is
+        now, read under lock in the same statement that checks the
+        participant is still in the room (``lock_deal``), then checks side,
+        stage and ownership; so the socket's own copy serves, and who the
+        viewer is (session, team, role) is resolved again from scratch every
+        ``ACCESS_RECHECK_SECONDS``.
         """
-        stale = time.monotonic() - self.access_checked_at > ACCESS_RECHECK_SECONDS
-        if self.access is None or stale or self.access.participant is None:
+        if self._stale() or self.access.participant is None:
             return self._fresh_access()
-        if not Participant.objects.filter(
-            pk=self.access.participant.pk, revoked_at__isnull=True
-        ).exists():
+        return self.access
+
+    def _checked_access(self) -> DealAccess | None:
+        """The socket's access, checked again for a render.
+
+        In one query: the participant must still be in the room (a revoked
+        guest is out at once; the revoke message also closes the socket) and
+        the deal row is read fresh, so stage and status are current. Who the
+        viewer is gets resolved from scratch every ``ACCESS_RECHECK_SECONDS``.
+        """
+        if self._stale() or self.access.participant is None:
+            return self._fresh_access()
+        try:
+            deal = Deal.objects.get(
+                pk=self.deal_id,
+                parties__participants=self.access.participant.pk,
+                parties__participants__revoked_at__isnull=True,
+            )
+        except Deal.DoesNotExist:
             return None
-        deal = Deal.objects.select_related("team", "owner").get(pk=self.deal_id)
+        previous = self.access.deal
+        if (deal.team_id, deal.owner_id) == (previous.team_id, previous.owner_id):
+            deal.team, deal.owner = previous.team, previous.owner
         # Kept, so that renders reusing it see the current stage and status.
         self.access = dataclasses.replace(self.access, deal=deal)
         return self.access
@@ -342,11 +442,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     def _can_reuse_access(self, events: list[DealEvent]) -> bool:
         """Whether these events leave the deal row (stage, status, purpose)
         and everyone's access as they were when the socket last checked."""
-        fresh = time.monotonic() - self.access_checked_at <= ACCESS_RECHECK_SECONDS
-        return (
-            self.access is not None
-            and fresh
-            and all(event.kind in ACCESS_NEUTRAL_EVENTS for event in events)
+        return not self._stale() and all(
+            event.kind in ACCESS_NEUTRAL_EVENTS for event in events
         )
 
     def _csrf(self) -> str:
@@ -368,12 +465,47 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         return seq, render_regions(access, ALL_REGIONS, csrf_token=self._csrf())
 
     @database_sync_to_async
-    def _render_since(self, since: int) -> dict[str, Any] | None:
-        events = list(
-            DealEvent.objects.filter(deal_id=self.deal_id, seq__gt=since)
-            .select_related("actor__party")
-            .order_by("seq")
-        )
+    def _event_update(self, message: dict[str, Any], since: int) -> dict | None:
+        """This socket's update for a deal's group message.
+
+        When the message is the very next event, it says all the render
+        needs (kind, actor, the ids it refers to); otherwise the socket
+        missed some, and ``_update`` reads everything after ``since``.
+        """
+        events = None
+        if message["seq"] == since + 1 and "kind" in message:
+            events = [
+                DealEvent(
+                    pk=message.get("event_id"),
+                    deal_id=self.deal_id,
+                    seq=message["seq"],
+                    kind=message["kind"],
+                    actor_id=message.get("actor_id"),
+                    payload=message.get("ids") or {},
+                )
+            ]
+        return self._update(since, events)
+
+    def _update(
+        self,
+        since: int,
+        events: list[DealEvent] | None = None,
+        messages: dict[int, Message] | None = None,
+    ) -> dict[str, Any] | None:
+        """The ``event`` frame that brings this socket from ``since`` up to
+        date, or None if it lost its access.
+
+        ``events`` are used as given if they follow on from ``since`` with no
+        gap; otherwise the log is read. ``messages`` are discussion messages
+        already in memory.
+        """
+        seqs = [event.seq for event in events or ()]
+        if not seqs or seqs != list(range(since + 1, since + 1 + len(seqs))):
+            events = list(
+                DealEvent.objects.filter(deal_id=self.deal_id, seq__gt=since).order_by(
+                    "seq"
+                )
+            )
         if not events:
             return {"seq": since}
         if self._can_reuse_access(events):
@@ -383,21 +515,39 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             access = self._checked_access()
         if access is None:
             return None
-        own_side = access.side
-        announce = [
-            ANNOUNCEMENTS[e.kind].format(who=e.actor.display_name)
-            for e in events
-            if e.kind in ANNOUNCEMENTS
-            and e.actor is not None
-            and e.actor.party.side != own_side
-        ]
         return {
             "type": "event",
             "seq": events[-1].seq,
             "kinds": [e.kind for e in events],
-            "html": render_events(access, events, csrf_token=self._csrf()),
-            "announce": " ".join(announce),
+            "html": render_events(
+                access, events, messages=messages, csrf_token=self._csrf()
+            ),
+            "announce": self._announcement(access, events),
         }
+
+    def _announcement(self, access: DealAccess, events: list[DealEvent]) -> str:
+        """What the screen reader says about the other side's events."""
+        lines = []
+        for event in events:
+            if event.kind not in ANNOUNCEMENTS or event.actor_id is None:
+                continue
+            name, party_id = self._person(event.actor_id)
+            if access.party is None or party_id != access.party.pk:
+                lines.append(ANNOUNCEMENTS[event.kind].format(who=name))
+        return " ".join(lines)
+
+    def _person(self, participant_id: int) -> tuple[str, int | None]:
+        """A participant's display name and party. Names never change, so the
+        socket reads the deal's participants again only for one it does not
+        know yet (someone who just joined)."""
+        if participant_id not in self.people:
+            self.people = {
+                pk: (name, party_id)
+                for pk, name, party_id in Participant.objects.filter(
+                    party__deal_id=self.deal_id
+                ).values_list("pk", "display_name", "party_id")
+            }
+        return self.people.get(participant_id, ("Someone", None))
 
     @database_sync_to_async
     def _presence_join(self) -> None:
@@ -415,10 +565,21 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self._announce_presence()
 
     @database_sync_to_async
-    def _presence_touch(self) -> None:
+    def _heartbeat(self) -> dict[str, Any] | None:
+        """Keep presence fresh, and catch up on any event whose broadcast
+        never reached this socket (the channel layer delivers at most once:
+        a gap is noticed with the next event, a lost last event here)."""
         RoomConnection.objects.filter(channel_name=self.channel_name).update(
             seen_at=timezone.now()
         )
+        seq = (
+            Deal.objects.filter(pk=self.deal_id)
+            .values_list("last_seq", flat=True)
+            .first()
+        )
+        if seq is None:
+            return None
+        return self._update(self.last_seq) if seq > self.last_seq else {"seq": seq}
 
     def _announce_presence(self) -> None:
         broadcast(self.deal_id, {"type": "presence.changed"})

@@ -7,7 +7,7 @@ would show that side.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.template.loader import render_to_string
 from django.utils.html import format_html
@@ -98,14 +98,19 @@ def regions_for(kinds: Iterable[str]) -> tuple[str, ...]:
 
 
 def render_events(
-    access: DealAccess, events: Sequence[DealEvent], *, csrf_token: str = ""
+    access: DealAccess,
+    events: Sequence[DealEvent],
+    *,
+    messages: Mapping[int, Message] | None = None,
+    csrf_token: str = "",
 ) -> str:
     """What these events change, for this viewer, as out-of-band fragments.
 
     The room's most frequent event, a message, is appended to the discussion
     (or re-renders the one trade region it comments on) instead of
     re-rendering the whole thread; everything else re-renders the regions it
-    touches.
+    touches. ``messages`` are the events' messages already in memory (the
+    sender's own); the others are read in one query.
     """
     message_ids = [
         event.payload.get("message_id")
@@ -115,16 +120,21 @@ def render_events(
     regions = set(regions_for(e.kind for e in events if e.kind != "message.posted"))
     appended = ""
     if message_ids:
-        messages = list(
-            Message.objects.filter(pk__in=message_ids)
-            .select_related("author__party")
-            .order_by("created_at", "pk")
-        )
-        if len(messages) != len(message_ids):
+        known = dict(messages or {})
+        missing = [pk for pk in message_ids if pk not in known]
+        if missing:
+            # The item shows the author's name and whether it is the viewer's
+            # side (``author.party_id``): the author row is enough.
+            known.update(
+                (m.pk, m)
+                for m in Message.objects.filter(pk__in=missing).select_related("author")
+            )
+        found = [known[pk] for pk in message_ids if pk in known]
+        if len(found) != len(message_ids):
             regions |= {"discussion", "trades"}  # one is gone: render both
-        if any(m.trade_id is not None for m in messages):
+        if any(m.trade_id is not None for m in found):
             regions.add("trades")
-        plain = [m for m in messages if m.trade_id is None]
+        plain = [m for m in found if m.trade_id is None]
         if plain and "discussion" not in regions:
             appended = append_messages(access, plain)
     ordered = [region for region in ALL_REGIONS if region in regions]

@@ -3,13 +3,14 @@
 import asyncio
 
 import pytest
+import redis.asyncio
 from channels.layers import get_channel_layer
-from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import connection
 
 from tests.service_checks import require_postgres, require_redis
 
-REDIS_LAYER = "channels_redis.core.RedisChannelLayer"
+REDIS_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
 # Nothing listens on port 1: connecting is refused at once.
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
@@ -60,7 +61,7 @@ def test_healthz_goes_through_redis_when_redis_url_is_set(client, settings):
 
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == REDIS_LAYER
     assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] == [redis_url]
-    assert isinstance(get_channel_layer(), RedisChannelLayer)
+    assert isinstance(get_channel_layer(), RedisPubSubChannelLayer)
 
     response = client.get("/healthz")
 
@@ -68,18 +69,35 @@ def test_healthz_goes_through_redis_when_redis_url_is_set(client, settings):
     assert response.json()["channel_layer"] is True
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_health_checks_leave_no_subscription_behind(async_client):
+    """With Redis Pub/Sub each probe channel is a subscription: a load
+    balancer polling every few seconds must not pile them up in a process
+    that runs for weeks (one event loop, as in daphne)."""
+    redis_url = require_redis()
+    server = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        for _ in range(3):
+            assert (await async_client.get("/healthz")).status_code == 200
+        left = await server.pubsub_channels("*healthz*")
+    finally:
+        await server.aclose()
+
+    assert left == []
+
+
 async def test_redis_layer_carries_messages_between_independent_layers():
     """Two layer instances stand for two daphne processes: only Redis links them."""
     redis_url = require_redis()
-    sender = RedisChannelLayer(hosts=[redis_url])
-    receiver = RedisChannelLayer(hosts=[redis_url])
+    sender = RedisPubSubChannelLayer(hosts=[redis_url])
+    receiver = RedisPubSubChannelLayer(hosts=[redis_url])
     try:
         channel = await receiver.new_channel("healthz-test.")
         await sender.send(channel, {"type": "healthz.ping", "n": 7})
         message = await asyncio.wait_for(receiver.receive(channel), timeout=5)
     finally:
-        await sender.close_pools()
-        await receiver.close_pools()
+        await sender.flush()
+        await receiver.flush()
 
     assert message == {"type": "healthz.ping", "n": 7}
 

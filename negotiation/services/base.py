@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
 
+from negotiation.access import DealAccess
 from negotiation.models import Deal, DealEvent, Participant
 
 
@@ -52,11 +57,95 @@ def save_versioned(obj: models.Model, *, fields: list[str]) -> None:
     obj.save(update_fields=update_fields)
 
 
-# The seq of the last event this thread appended: a caller acknowledging an
-# action reads it here instead of asking the database again.
-last_appended_seq: ContextVar[int | None] = ContextVar(
-    "last_appended_seq", default=None
-)
+def lock_deal(access: DealAccess) -> Deal:
+    """The deal's row, read fresh and locked until the caller's transaction
+    ends (the caller is inside ``transaction.atomic``).
+
+    The same statement checks that the acting participant is still in the
+    room, so an action is authorized against the deal as it is now (stage,
+    status) and a revoked guest is refused even on a socket opened before the
+    revocation.
+    """
+    deals = Deal.objects.select_for_update(of=("self",)).filter(pk=access.deal.pk)
+    if access.participant is not None:
+        deals = deals.filter(
+            parties__participants=access.participant.pk,
+            parties__participants__revoked_at__isnull=True,
+        )
+    try:
+        return deals.get()
+    except Deal.DoesNotExist:
+        raise PermissionDenied("Your access to this deal was revoked.") from None
+
+
+class AlreadyApplied(Exception):
+    """The action's ``client_msg_id`` was applied before; nothing was written."""
+
+    def __init__(self, event: DealEvent) -> None:
+        super().__init__(f"Already applied as event {event.seq}.")
+        self.event = event
+
+
+def applied_once(service: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a service that appends to the log in one transaction, once per
+    ``client_msg_id``.
+
+    The log's unique ``(deal, client_msg_id)`` constraint is what stops a
+    retried action: its event insert conflicts and everything the retry wrote
+    rolls back. Only when the action fails, for that or any other reason
+    (the stage may have moved on since the first try), is the log asked
+    whether the id was applied before; if it was, the caller gets
+    ``AlreadyApplied`` and acknowledges the retry instead of reporting an
+    error. A first attempt pays no lookup.
+    """
+
+    @functools.wraps(service)
+    def run(*args: Any, access, client_msg_id: str | None = None, **kwargs: Any):
+        try:
+            with transaction.atomic():
+                return service(
+                    *args, access=access, client_msg_id=client_msg_id, **kwargs
+                )
+        except Exception:
+            if client_msg_id:
+                previous = DealEvent.objects.filter(
+                    deal_id=access.deal.pk, client_msg_id=client_msg_id
+                ).first()
+                if previous is not None:
+                    raise AlreadyApplied(previous) from None
+            raise
+
+    return run
+
+
+@dataclass
+class Delivery:
+    """Who sends the broadcasts of the actions run inside ``delivered_by``,
+    and the events those actions committed, in order."""
+
+    send: Callable[[str, dict[str, Any]], None]
+    events: list[DealEvent] = field(default_factory=list)
+
+
+_delivery: ContextVar[Delivery | None] = ContextVar("parley_delivery", default=None)
+
+
+@contextmanager
+def delivered_by(send: Callable[[str, dict[str, Any]], None]) -> Iterator[Delivery]:
+    """Hand the broadcasts made inside to ``send`` instead of waiting on the
+    channel layer, and collect the events committed inside.
+
+    The websocket consumer runs its actions in here: ``send`` starts the group
+    send on the consumer's event loop without blocking the database thread,
+    and the socket renders its own update from the collected events instead
+    of reading them back.
+    """
+    delivery = Delivery(send)
+    token = _delivery.set(delivery)
+    try:
+        yield delivery
+    finally:
+        _delivery.reset(token)
 
 
 def group_name(deal_id: int) -> str:
@@ -80,7 +169,6 @@ def append_event(
     side's view from them.
     """
     deal.last_seq = next_seq(deal.pk)
-    last_appended_seq.set(deal.last_seq)
     event = DealEvent.objects.create(
         deal=deal,
         seq=deal.last_seq,
@@ -94,9 +182,25 @@ def append_event(
         "seq": event.seq,
         "kind": kind,
         "event_id": event.pk,
+        "actor_id": actor.pk if actor is not None else None,
+        # The ids the event refers to (a message, a trade…): enough for a
+        # socket that has every earlier event to render this one without
+        # reading it back. Nothing else of the payload leaves the database.
+        "ids": {
+            key: value
+            for key, value in event.payload.items()
+            if key.endswith("_id") and isinstance(value, int)
+        },
     }
-    transaction.on_commit(lambda: broadcast(deal.pk, message))
+    transaction.on_commit(lambda: _committed(event, message))
     return event
+
+
+def _committed(event: DealEvent, message: dict[str, Any]) -> None:
+    delivery = _delivery.get()
+    if delivery is not None:
+        delivery.events.append(event)
+    broadcast(event.deal_id, message)
 
 
 def next_seq(deal_id: int) -> int:
@@ -115,6 +219,10 @@ def broadcast(deal_id: int, message: dict[str, Any]) -> None:
 
 
 def broadcast_to(group: str, message: dict[str, Any]) -> None:
+    delivery = _delivery.get()
+    if delivery is not None:
+        delivery.send(group, message)
+        return
     layer = get_channel_layer()
     if layer is not None:
         async_to_sync(layer.group_send)(group, message)

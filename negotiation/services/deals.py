@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from decimal import Decimal
 
@@ -21,7 +22,13 @@ from negotiation.models import (
     Team,
     new_join_code,
 )
-from negotiation.services.base import append_event, check_version, save_versioned
+from negotiation.services.base import (
+    append_event,
+    applied_once,
+    check_version,
+    lock_deal,
+    save_versioned,
+)
 
 DEAL_FIELDS = (
     "title",
@@ -112,28 +119,35 @@ def deal_create(
     return deal
 
 
-def _require_deal_editor(access: DealAccess) -> None:
-    if not access.can_edit_deal:
+def _lock_as_deal_editor(access: DealAccess) -> Deal:
+    """Lock the deal and check, against it as it is now, that this viewer
+    may change its shared facts."""
+    deal = lock_deal(access)
+    if not dataclasses.replace(access, deal=deal).can_edit_deal:
         raise PermissionDenied("Only the host side can change this deal while open.")
+    return deal
 
 
-def _require_agenda_editor(access: DealAccess) -> None:
-    if not access.can_edit_agenda:
+def _lock_as_agenda_editor(access: DealAccess) -> Deal:
+    """Lock the deal and check, against it as it is now (the stage may have
+    moved on), that this viewer may change the agenda."""
+    deal = lock_deal(access)
+    if not dataclasses.replace(access, deal=deal).can_edit_agenda:
         raise PermissionDenied(
             "The agenda can be changed by the host side, or by both sides in Setup."
         )
+    return deal
 
 
-@transaction.atomic
+@applied_once
 def deal_update(
     *, access: DealAccess, version: int, client_msg_id: str | None = None, **changes
 ) -> Deal:
     """Change the deal's shared facts. Refused if ``version`` is stale."""
-    _require_deal_editor(access)
     unknown = set(changes) - set(DEAL_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown deal fields: {', '.join(sorted(unknown))}")
-    deal = Deal.objects.select_for_update().get(pk=access.deal.pk)
+    deal = _lock_as_deal_editor(access)
     check_version(deal, version)
     for field, value in changes.items():
         setattr(deal, field, value)
@@ -152,7 +166,7 @@ def deal_update(
     return deal
 
 
-@transaction.atomic
+@applied_once
 def issue_add(
     *,
     access: DealAccess,
@@ -167,8 +181,7 @@ def issue_add(
     client_msg_id: str | None = None,
 ) -> Issue:
     """Put a new issue on the deal's agenda, after the existing ones."""
-    _require_agenda_editor(access)
-    deal = Deal.objects.select_for_update().get(pk=access.deal.pk)
+    deal = _lock_as_agenda_editor(access)
     last = deal.issues.aggregate(last=Max("position"))["last"]
     issue = Issue(
         deal=deal,
@@ -194,7 +207,7 @@ def issue_add(
     return issue
 
 
-@transaction.atomic
+@applied_once
 def issue_update(
     *,
     access: DealAccess,
@@ -204,11 +217,11 @@ def issue_update(
     **changes,
 ) -> Issue:
     """Edit an issue of this deal. Refused if ``version`` is stale."""
-    _require_agenda_editor(access)
+    deal = _lock_as_agenda_editor(access)
     unknown = set(changes) - set(ISSUE_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown issue fields: {', '.join(sorted(unknown))}")
-    issue = Issue.objects.select_for_update().filter(deal=access.deal).get(pk=issue_id)
+    issue = Issue.objects.select_for_update().filter(deal=deal).get(pk=issue_id)
     check_version(issue, version)
     if "name" in changes:
         changes["name"] = changes["name"].strip()
@@ -216,7 +229,7 @@ def issue_update(
         setattr(issue, field, value)
     save_versioned(issue, fields=list(changes))
     append_event(
-        deal=access.deal,
+        deal=deal,
         kind="issue.updated",
         actor=access.participant,
         payload={"issue_id": issue.pk, "fields": sorted(changes)},
@@ -225,7 +238,7 @@ def issue_update(
     return issue
 
 
-@transaction.atomic
+@applied_once
 def issue_remove(
     *,
     access: DealAccess,
@@ -234,12 +247,12 @@ def issue_remove(
     client_msg_id: str | None = None,
 ) -> None:
     """Take an issue off the agenda (with both sides' matrix rows for it)."""
-    _require_agenda_editor(access)
-    issue = Issue.objects.select_for_update().filter(deal=access.deal).get(pk=issue_id)
+    deal = _lock_as_agenda_editor(access)
+    issue = Issue.objects.select_for_update().filter(deal=deal).get(pk=issue_id)
     check_version(issue, version)
     issue.delete()
     append_event(
-        deal=access.deal,
+        deal=deal,
         kind="issue.removed",
         actor=access.participant,
         payload={"issue_id": issue_id},
@@ -250,13 +263,11 @@ def issue_remove(
 @transaction.atomic
 def issue_move(*, access: DealAccess, issue_id: int, direction: int) -> list[Issue]:
     """Move an issue one place up (-1) or down (+1) on the agenda."""
-    _require_agenda_editor(access)
+    deal = _lock_as_agenda_editor(access)
     if direction not in (-1, 1):
         raise ValidationError("An issue moves one place up or down.")
     issues = list(
-        Issue.objects.select_for_update()
-        .filter(deal=access.deal)
-        .order_by("position", "pk")
+        Issue.objects.select_for_update().filter(deal=deal).order_by("position", "pk")
     )
     index = next((i for i, issue in enumerate(issues) if issue.pk == issue_id), None)
     if index is None:
@@ -268,7 +279,7 @@ def issue_move(*, access: DealAccess, issue_id: int, direction: int) -> list[Iss
             issue.position = position
         Issue.objects.bulk_update(issues, ["position"])
         append_event(
-            deal=access.deal,
+            deal=deal,
             kind="issue.reordered",
             actor=access.participant,
             payload={"issue_ids": [issue.pk for issue in issues]},

@@ -2,9 +2,10 @@
 
 Every function here is one room action: it checks who acts (side, stage,
 ownership of the object), validates, writes in one transaction, appends one
-``DealEvent`` (with the caller's ``client_msg_id`` so a retried frame is
-applied once) and broadcasts after commit. HTTP views and the websocket
-consumer call the same functions.
+``DealEvent`` and broadcasts after commit. ``applied_once`` runs each one:
+a retry of an action with the same ``client_msg_id`` writes nothing and
+raises ``AlreadyApplied``. HTTP views and the websocket consumer call the
+same functions.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from negotiation.access import DealAccess
@@ -38,7 +38,13 @@ from negotiation.models import (
     TermSheetEntry,
     Trade,
 )
-from negotiation.services.base import append_event, check_version, save_versioned
+from negotiation.services.base import (
+    append_event,
+    applied_once,
+    check_version,
+    lock_deal,
+    save_versioned,
+)
 
 Stage = Deal.Stage
 STAGE_ORDER = list(Stage.values)
@@ -62,14 +68,6 @@ TOOL_STAGES: dict[str, set[str]] = {
 AFTER_AGREEMENT_TOOLS = {"stage", "check_ins", "discussion"}
 
 
-class AlreadyApplied(Exception):
-    """The frame's ``client_msg_id`` was applied before; nothing was written."""
-
-    def __init__(self, event: DealEvent) -> None:
-        super().__init__(f"Already applied as event {event.seq}.")
-        self.event = event
-
-
 def _participant_side(access: DealAccess) -> Party:
     if access.party is None or access.participant is None:
         raise PermissionDenied("Only the deal's participants can act in the room.")
@@ -78,19 +76,13 @@ def _participant_side(access: DealAccess) -> Party:
     return access.party
 
 
-def _require(access: DealAccess, tool: str, client_msg_id: str | None) -> Deal:
-    """Lock the deal, check the actor and the stage, and refuse replays.
+def _require(access: DealAccess, tool: str) -> Deal:
+    """Lock the deal and check the actor, the deal's status and the stage.
 
     Returns the locked, fresh deal row. Must run inside the caller's atomic.
     """
     _participant_side(access)
-    deal = Deal.objects.select_for_update().get(pk=access.deal.pk)
-    if client_msg_id:
-        previous = DealEvent.objects.filter(
-            deal=deal, client_msg_id=client_msg_id
-        ).first()
-        if previous is not None:
-            raise AlreadyApplied(previous)
+    deal = lock_deal(access)
     if deal.status == Deal.Status.NO_DEAL:
         raise ValidationError("This deal ended without agreement: it is read-only.")
     if deal.status == Deal.Status.AGREED and tool not in AFTER_AGREEMENT_TOOLS:
@@ -147,12 +139,12 @@ def _other_side_object(model, deal: Deal, pk: int, party: Party, *, own: bool):
 # --- Stages ------------------------------------------------------------------
 
 
-@transaction.atomic
+@applied_once
 def stage_change_propose(
     *, access: DealAccess, to_stage: str, note: str = "", client_msg_id=None
 ) -> StageChange:
     """Propose moving to the next (or back to the previous) stage."""
-    deal = _require(access, "stage", client_msg_id)
+    deal = _require(access, "stage")
     if to_stage not in STAGE_ORDER:
         raise ValidationError("Unknown stage.")
     step = STAGE_ORDER.index(to_stage) - STAGE_ORDER.index(deal.stage)
@@ -184,12 +176,12 @@ def _pending_change(deal: Deal, access: DealAccess, change_id, *, own: bool):
     return change
 
 
-@transaction.atomic
+@applied_once
 def stage_change_respond(
     *, access: DealAccess, change_id: int, accept: bool, client_msg_id=None
 ) -> StageChange:
     """The other side accepts (the deal moves) or declines a stage change."""
-    deal = _require(access, "stage", client_msg_id)
+    deal = _require(access, "stage")
     change = _pending_change(deal, access, change_id, own=False)
     if change.from_stage != deal.stage:
         raise ValidationError("The deal has moved on since this was proposed.")
@@ -208,11 +200,11 @@ def stage_change_respond(
     return change
 
 
-@transaction.atomic
+@applied_once
 def stage_change_withdraw(
     *, access: DealAccess, change_id: int, client_msg_id=None
 ) -> StageChange:
-    deal = _require(access, "stage", client_msg_id)
+    deal = _require(access, "stage")
     change = _pending_change(deal, access, change_id, own=True)
     change.status = StageChange.Status.WITHDRAWN
     change.decided_at = timezone.now()
@@ -221,10 +213,10 @@ def stage_change_withdraw(
     return change
 
 
-@transaction.atomic
+@applied_once
 def deal_end_no_deal(*, access: DealAccess, reason: str, client_msg_id=None) -> Deal:
     """Either side can end the negotiation without agreement, saying why."""
-    deal = _require(access, "end", client_msg_id)
+    deal = _require(access, "end")
     if not reason.strip():
         raise ValidationError({"reason": "Say why there is no deal."})
     deal.status = Deal.Status.NO_DEAL
@@ -241,7 +233,7 @@ def deal_end_no_deal(*, access: DealAccess, reason: str, client_msg_id=None) -> 
 # --- Setup -------------------------------------------------------------------
 
 
-@transaction.atomic
+@applied_once
 def setup_update(
     *,
     access: DealAccess,
@@ -251,7 +243,7 @@ def setup_update(
     client_msg_id=None,
 ) -> Deal:
     """Both sides co-edit the shared purpose and ground rules during Setup."""
-    deal = _require(access, "setup", client_msg_id)
+    deal = _require(access, "setup")
     check_version(deal, version)
     deal.shared_purpose = shared_purpose.strip()
     deal.ground_rules = ground_rules.strip()
@@ -263,7 +255,7 @@ def setup_update(
 # --- First Move: interests, ranking, shared matrix ------------------------------
 
 
-@transaction.atomic
+@applied_once
 def position_update(
     *,
     access: DealAccess,
@@ -278,7 +270,7 @@ def position_update(
     Only columns in ``SharedPosition.SHAREABLE_MATRIX_FIELDS`` can be shared;
     walk-away points and importance scores cannot be shared at all.
     """
-    deal = _require(access, "position", client_msg_id)
+    deal = _require(access, "position")
     issue_ids = set(deal.issues.values_list("pk", flat=True))
     try:
         ranking = [int(pk) for pk in ranking]
@@ -336,7 +328,7 @@ def _trade_fields(deal: Deal, give_issue_id, give_value, ask_issue_id, ask_value
     return give_issue, give_value, ask_issue, ask_value
 
 
-@transaction.atomic
+@applied_once
 def trade_propose(
     *,
     access: DealAccess,
@@ -348,7 +340,7 @@ def trade_propose(
     client_msg_id=None,
 ) -> Trade:
     """ "If we give X on issue A, can you give Y on issue B?" (non-binding)."""
-    deal = _require(access, "trades", client_msg_id)
+    deal = _require(access, "trades")
     give_issue, give_value, ask_issue, ask_value = _trade_fields(
         deal, give_issue_id, give_value, ask_issue_id, ask_value
     )
@@ -388,13 +380,13 @@ def _set_term(deal: Deal, issue: Issue, value: str, access: DealAccess, trade=No
     return entry
 
 
-@transaction.atomic
+@applied_once
 def trade_accept(
     *, access: DealAccess, trade_id: int, version: int, client_msg_id=None
 ) -> Trade:
     """Binding: the other side agrees. Both values go on the draft term sheet
     and each side's concession log gets its entry."""
-    deal = _require(access, "trades", client_msg_id)
+    deal = _require(access, "trades")
     trade = _open_trade(deal, access, trade_id, version, own=False)
     trade.status = Trade.Status.ACCEPTED
     trade.decided_by = access.participant
@@ -426,7 +418,7 @@ def trade_accept(
     return trade
 
 
-@transaction.atomic
+@applied_once
 def trade_decline(
     *,
     access: DealAccess,
@@ -435,7 +427,7 @@ def trade_decline(
     reason: str,
     client_msg_id=None,
 ) -> Trade:
-    deal = _require(access, "trades", client_msg_id)
+    deal = _require(access, "trades")
     trade = _open_trade(deal, access, trade_id, version, own=False)
     if not reason.strip():
         raise ValidationError({"reason": "Say why, so the other side can adjust."})
@@ -450,11 +442,11 @@ def trade_decline(
     return trade
 
 
-@transaction.atomic
+@applied_once
 def trade_withdraw(
     *, access: DealAccess, trade_id: int, version: int, client_msg_id=None
 ) -> Trade:
-    deal = _require(access, "trades", client_msg_id)
+    deal = _require(access, "trades")
     trade = _open_trade(deal, access, trade_id, version, own=True)
     trade.status = Trade.Status.WITHDRAWN
     trade.decided_by = access.participant
@@ -464,7 +456,7 @@ def trade_withdraw(
     return trade
 
 
-@transaction.atomic
+@applied_once
 def trade_counter(
     *,
     access: DealAccess,
@@ -478,7 +470,7 @@ def trade_counter(
     client_msg_id=None,
 ) -> Trade:
     """Answer a trade with a modified one; the original is marked countered."""
-    deal = _require(access, "trades", client_msg_id)
+    deal = _require(access, "trades")
     original = _open_trade(deal, access, trade_id, version, own=False)
     give_issue, give_value, ask_issue, ask_value = _trade_fields(
         deal, give_issue_id, give_value, ask_issue_id, ask_value
@@ -519,7 +511,7 @@ def _package_values(deal: Deal, values: dict) -> dict[str, str]:
     return cleaned
 
 
-@transaction.atomic
+@applied_once
 def meso_present(
     *,
     access: DealAccess,
@@ -533,7 +525,7 @@ def meso_present(
     ``packages`` are ``{"name": str, "values": {issue_id: value}}``. A single
     package is allowed too, as a counter to one of the other side's packages.
     """
-    deal = _require(access, "packages", client_msg_id)
+    deal = _require(access, "packages")
     if not 1 <= len(packages) <= 5:
         raise ValidationError("Present between one and five packages.")
     counter_of = None
@@ -565,7 +557,7 @@ def meso_present(
     return meso
 
 
-@transaction.atomic
+@applied_once
 def meso_respond(
     *,
     access: DealAccess,
@@ -577,7 +569,7 @@ def meso_respond(
 ) -> MesoSet:
     """The other side ranks the packages, and may pick one (binding: its values
     become the draft term sheet)."""
-    deal = _require(access, "packages", client_msg_id)
+    deal = _require(access, "packages")
     meso = _other_side_object(MesoSet, deal, meso_id, access.party, own=False)
     if meso.status == MesoSet.Status.WITHDRAWN:
         raise ValidationError("That set was withdrawn.")
@@ -614,7 +606,7 @@ def meso_respond(
 # --- Concession log ------------------------------------------------------------
 
 
-@transaction.atomic
+@applied_once
 def concession_add(
     *,
     access: DealAccess,
@@ -627,7 +619,7 @@ def concession_add(
     trigger: str = "",
     client_msg_id=None,
 ) -> Concession:
-    deal = _require(access, "concessions", client_msg_id)
+    deal = _require(access, "concessions")
     concession = Concession(
         deal=deal,
         party=access.party,
@@ -646,7 +638,7 @@ def concession_add(
     return concession
 
 
-@transaction.atomic
+@applied_once
 def concession_value(
     *,
     access: DealAccess,
@@ -658,7 +650,7 @@ def concession_value(
     client_msg_id=None,
 ) -> Concession:
     """A side values its own entries (and decides whether to show the values)."""
-    deal = _require(access, "concessions", client_msg_id)
+    deal = _require(access, "concessions")
     concession = _other_side_object(
         Concession, deal, concession_id, access.party, own=True
     )
@@ -676,7 +668,7 @@ def concession_value(
 # --- Close: term sheet, commitments, agreement --------------------------------
 
 
-@transaction.atomic
+@applied_once
 def term_set(
     *,
     access: DealAccess,
@@ -686,7 +678,7 @@ def term_set(
     client_msg_id=None,
 ) -> TermSheetEntry:
     """Edit the term sheet's value for one issue (refused if stale)."""
-    deal = _require(access, "terms", client_msg_id)
+    deal = _require(access, "terms")
     issue = _issue(deal, issue_id)
     if not value.strip():
         raise ValidationError({"value": "Enter the agreed value."})
@@ -716,7 +708,7 @@ def _confirmation_field(party: Party) -> str:
     )
 
 
-@transaction.atomic
+@applied_once
 def commitment_add(
     *,
     access: DealAccess,
@@ -730,7 +722,7 @@ def commitment_add(
     client_msg_id=None,
 ) -> Commitment:
     """Record a commitment (not binding yet: each side confirms it explicitly)."""
-    deal = _require(access, "commitments", client_msg_id)
+    deal = _require(access, "commitments")
     owner_party = deal.parties.filter(side=owner_side).first()
     if owner_party is None:
         raise ValidationError({"owner_side": "Choose which side owns it."})
@@ -750,14 +742,14 @@ def commitment_add(
     return commitment
 
 
-@transaction.atomic
+@applied_once
 def commitment_update(
     *, access: DealAccess, commitment_id: int, version: int, client_msg_id=None,
     **changes,
 ) -> Commitment:  # fmt: skip
     """Edit a commitment. Both confirmations are withdrawn: a changed promise
     binds nobody until each side confirms the new wording explicitly."""
-    deal = _require(access, "commitments", client_msg_id)
+    deal = _require(access, "commitments")
     if set(changes) - set(COMMITMENT_FIELDS):
         raise ValidationError("Unknown commitment fields.")
     commitment = _commitment(deal, commitment_id)
@@ -782,12 +774,12 @@ def _commitment(deal: Deal, commitment_id) -> Commitment:
         raise ValidationError("That commitment does not exist in this deal.") from None
 
 
-@transaction.atomic
+@applied_once
 def commitment_confirm(
     *, access: DealAccess, commitment_id: int, version: int, client_msg_id=None
 ) -> Commitment:
     """Binding: this side confirms the commitment exactly as it stands."""
-    deal = _require(access, "commitments", client_msg_id)
+    deal = _require(access, "commitments")
     commitment = _commitment(deal, commitment_id)
     check_version(commitment, version)
     field = _confirmation_field(access.party)
@@ -817,7 +809,7 @@ def agreement_digest(deal: Deal) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-@transaction.atomic
+@applied_once
 def agreement_confirm(
     *, access: DealAccess, digest: str, client_msg_id=None
 ) -> AgreementConfirmation:
@@ -825,7 +817,7 @@ def agreement_confirm(
 
     When both sides have confirmed the same digest the deal is agreed.
     """
-    deal = _require(access, "agreement", client_msg_id)
+    deal = _require(access, "agreement")
     current = agreement_digest(deal)
     if digest != current:
         raise ValidationError(
@@ -861,7 +853,7 @@ def agreement_confirm(
 # --- Implementation: check-ins ---------------------------------------------------
 
 
-@transaction.atomic
+@applied_once
 def check_in_add(
     *,
     access: DealAccess,
@@ -871,7 +863,7 @@ def check_in_add(
     client_msg_id=None,
 ) -> CheckIn:
     """Record a check-in and the status of each commitment at that point."""
-    deal = _require(access, "check_ins", client_msg_id)
+    deal = _require(access, "check_ins")
     commitments = {c.pk: c for c in deal.commitments.select_for_update()}
     valid = set(Commitment.Status.values)
     items = []
@@ -902,7 +894,7 @@ def check_in_add(
 MESSAGE_MAX_LENGTH = 4000
 
 
-@transaction.atomic
+@applied_once
 def message_post(
     *,
     access: DealAccess,
@@ -912,7 +904,7 @@ def message_post(
     client_msg_id=None,
 ) -> Message:
     """Non-binding discussion: a note, a question, or a comment on a trade."""
-    deal = _require(access, "discussion", client_msg_id)
+    deal = _require(access, "discussion")
     body = body.strip()
     if not body:
         raise ValidationError({"body": "Write something first."})

@@ -26,11 +26,26 @@ async def _channel_layer_answers() -> bool:
         return False
     try:
         channel = await layer.new_channel("healthz.")
+    except Exception:
+        return False
+    try:
         await layer.send(channel, {"type": "healthz.ping"})
         message = await asyncio.wait_for(layer.receive(channel), CHECK_TIMEOUT_SECONDS)
         return message.get("type") == "healthz.ping"
     except Exception:
         return False
+    finally:
+        await _release(layer, channel)
+
+
+async def _release(layer, channel: str) -> None:
+    """Let the layer forget the probe's channel. Channels releases a consumer's
+    channel by cancelling its pending receive; Redis Pub/Sub unsubscribes only
+    then, so without this every check would leave a subscription behind."""
+    pending = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)
+    pending.cancel()
+    await asyncio.gather(pending, return_exceptions=True)
 
 
 @never_cache

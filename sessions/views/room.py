@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from negotiation.services.room import AlreadyApplied
+from negotiation.services.base import AlreadyApplied
 from negotiation.views.common import HtmxHttpRequest
 from sessions import actions
 from sessions.identity import room_access

@@ -164,7 +164,10 @@
       send({ action: "sync", since: lastSeq });
       return;
     }
-    if (typeof message.seq === "number" && message.seq > lastSeq) {
+    // Only what the page has applied moves its seq: an ack's seq can be ahead
+    // of events still on their way, which a resync must not skip.
+    const applies = message.type === "event" || message.type === "sync";
+    if (applies && typeof message.seq === "number" && message.seq > lastSeq) {
       lastSeq = message.seq;
       room.dataset.seq = String(lastSeq);
     }

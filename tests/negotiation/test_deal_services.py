@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from negotiation.access import deal_access_for_user
 from negotiation.models import Deal, DealEvent, Issue, Membership, Party, Preparation
 from negotiation.services import deals as services
-from negotiation.services.base import EditConflict, group_name
+from negotiation.services.base import AlreadyApplied, EditConflict, group_name
 from tests.factories import MembershipFactory, UserFactory, make_deal
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +62,16 @@ def test_update_without_a_version_is_refused(host_access):
     assert Deal.objects.get(pk=host_access.deal.pk).title == "Acme renewal"
 
 
+def test_a_retried_issue_add_is_applied_once(host_access):
+    first = services.issue_add(access=host_access, name="Volume", client_msg_id="i-1")
+
+    with pytest.raises(AlreadyApplied) as replay:
+        services.issue_add(access=host_access, name="Volume", client_msg_id="i-1")
+
+    assert replay.value.event.payload == {"issue_id": first.pk}
+    assert host_access.deal.issues.filter(name="Volume").count() == 1
+
+
 def test_issue_add_appends_an_event_and_broadcasts_ids_only(
     host_access, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -88,6 +98,8 @@ def test_issue_add_appends_an_event_and_broadcasts_ids_only(
                 "seq": event.seq,
                 "kind": "issue.added",
                 "event_id": event.pk,
+                "actor_id": host_access.participant.pk,
+                "ids": {"issue_id": issue.pk},
             },
         )
     ]

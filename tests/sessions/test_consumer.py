@@ -33,6 +33,7 @@ from negotiation.models import (
     Trade,
 )
 from negotiation.services import room as services
+from negotiation.services.base import delivered_by
 from sessions.identity import GUESTS_SESSION_KEY, room_access
 from sessions.services import invite_create, invite_revoke
 from tests.factories import make_deal
@@ -926,6 +927,50 @@ async def test_a_reconnecting_guest_catches_up_with_what_it_missed(
         assert change in behind["html"]
     assert "Third change: our goal" in behind["html"]
     assert current == {"type": "sync", "seq": seq, "html": ""}
+
+
+@db
+def post_unannounced(access: DealAccess, body: str) -> None:
+    """Post a message whose broadcast is lost on its way, as if the channel
+    layer dropped it."""
+    with delivered_by(lambda group, message: None):
+        services.message_post(access=access, body=body)
+
+
+async def test_a_socket_that_missed_an_event_gets_it_with_the_next_one(
+    deal, host_access, host_cookie, guest_cookie
+):
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        await post_unannounced(host_access, "Lost on its way")
+        quiet_after_the_loss = await quiet(host, guest)
+        await act(host, "message.post", {"body": "Arrived"})
+        await receive(host, "ack")
+        own_event = await receive(host, "event")
+        event = await receive(guest, "event")
+
+    seq = await last_seq(deal)
+    assert quiet_after_the_loss
+    for frame in (event, own_event):
+        assert frame["seq"] == seq
+        assert frame["kinds"] == ["message.posted", "message.posted"]
+        assert frame["html"].index("Lost on its way") < frame["html"].index("Arrived")
+
+
+async def test_a_lost_last_event_arrives_with_the_next_heartbeat(
+    deal, host_access, host_cookie, guest_cookie
+):
+    async with room(deal.pk, host_cookie, guest_cookie) as (_host, guest):
+        await post_unannounced(host_access, "Nothing came after this one")
+        quiet_after_the_loss = await quiet(guest)
+        await guest.send_json_to({"action": "ping"})
+        event = await receive(guest, "event")
+        await guest.send_json_to({"action": "ping"})
+        up_to_date_ping_is_silent = await quiet(guest)
+
+    assert quiet_after_the_loss
+    assert event["seq"] == await last_seq(deal)
+    assert "Nothing came after this one" in event["html"]
+    assert up_to_date_ping_is_silent
 
 
 # --- presence -----------------------------------------------------------------

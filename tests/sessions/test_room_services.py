@@ -83,6 +83,13 @@ class EventLog:
                     "seq": event.seq,
                     "kind": kind,
                     "event_id": event.pk,
+                    "actor_id": event.actor_id,
+                    # Ids only: no other payload value leaves the database.
+                    "ids": {
+                        key: value
+                        for key, value in event.payload.items()
+                        if key.endswith("_id")
+                    },
                 },
             )
         ]
@@ -1169,11 +1176,34 @@ def test_a_retried_action_is_applied_once(deal, host, log):
     with log.expect("message.posted"):
         services.message_post(access=host, body="Once", client_msg_id="m-1")
 
-    with log.refused(services.AlreadyApplied) as replay:
+    with log.refused(base.AlreadyApplied) as replay:
         services.message_post(access=host, body="Once", client_msg_id="m-1")
 
     assert replay.value.event == DealEvent.objects.get(client_msg_id="m-1")
     assert Message.objects.count() == 1
+
+
+def test_a_retry_is_recognised_even_when_the_action_would_now_be_refused(
+    midgame, issues, host, log
+):
+    price, terms = issues
+    trade = {
+        "access": host,
+        "give_issue_id": price.pk,
+        "give_value": "4% off",
+        "ask_issue_id": terms.pk,
+        "ask_value": "3 years",
+        "client_msg_id": "t-1",
+    }
+    with log.expect("trade.proposed"):
+        services.trade_propose(**trade)
+    at_stage(midgame, Stage.CLOSE)  # trades are closed now
+
+    with log.refused(base.AlreadyApplied) as replay:
+        services.trade_propose(**trade)
+
+    assert replay.value.event.kind == "trade.proposed"
+    assert Trade.objects.count() == 1
 
 
 # --- ending without agreement -------------------------------------------------
