@@ -20,9 +20,11 @@ server → client
 
 Group messages carry ids and ``seq`` only; each socket renders its own side's
 view from the database. They arrive at most once (Redis Pub/Sub): a socket that
-sees a gap in ``seq`` reads the missing events from the log. Close codes: 4401/4403/4404 mean "do not come back"
-(not logged in, access revoked, no such deal); anything else is retried by the
-client, which then sends ``sync``.
+sees a gap in ``seq`` reads the missing events from the log.
+
+Close codes: 4401/4403/4404 mean "do not come back" (not logged in, access
+revoked, no such deal); anything else is retried by the client, which then
+sends ``sync``.
 """
 
 from __future__ import annotations
