@@ -18,6 +18,7 @@ from negotiation.models import (
     Deal,
     Message,
     Nudge,
+    Participant,
     Party,
     Preparation,
     PriorityEntry,
@@ -443,6 +444,25 @@ def test_a_side_dismisses_its_own_nudge_and_it_stays_on_record(deal, sides):
     assert nudge.dismissed_at is not None
     assert nudge.dismissed_by == host.participant
     assert coaching.active_nudges(host.party) == []
+
+
+@pytest.mark.django_db
+def test_a_revoked_guest_cannot_dismiss_a_nudge_with_an_access_resolved_before(
+    deal, sides
+):
+    _, guest = sides
+    at_stage(deal, Deal.Stage.MIDGAME)
+    actions.perform(guest, "concession.add", {"item": "Pilot", "we_give": "Free"})
+    nudge = Nudge.objects.get(party=guest.party)
+    Participant.objects.filter(pk=guest.participant.pk).update(
+        revoked_at=timezone.now()
+    )
+
+    with pytest.raises(actions.ActionRefused) as refusal:
+        actions.perform(guest, "nudge.dismiss", {"nudge_id": nudge.pk})
+
+    assert refusal.value.code == "forbidden"
+    assert Nudge.objects.get(pk=nudge.pk).dismissed_at is None
 
 
 @pytest.mark.django_db

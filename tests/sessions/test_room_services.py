@@ -1172,6 +1172,20 @@ def test_a_revoked_guest_cannot_act_with_an_access_resolved_before(
         services.message_post(access=guest_access, body="Still here?")
 
 
+def test_a_revoked_guest_is_refused_even_by_an_access_that_has_not_seen_it(
+    deal, guest, guest_access, log
+):
+    """The deal is locked in the same statement that checks the participant,
+    so a socket's long-lived copy of the access cannot act after a revoke."""
+    Participant.objects.filter(pk=guest[1].pk).update(revoked_at=timezone.now())
+    assert guest_access.participant.revoked_at is None  # the stale copy
+
+    with log.refused(PermissionDenied):
+        services.message_post(access=guest_access, body="Still here?")
+    with log.refused(PermissionDenied):
+        deal_services.issue_add(access=guest_access, name="Sneaked in")
+
+
 def test_a_retried_action_is_applied_once(deal, host, log):
     with log.expect("message.posted"):
         services.message_post(access=host, body="Once", client_msg_id="m-1")
