@@ -138,6 +138,17 @@ class TradeForm(forms.Form):
     ask_value = forms.CharField(max_length=160)
     rationale = forms.CharField(required=False, max_length=2000)
 
+    def terms(self) -> dict[str, Any]:
+        """The trade's terms, named as the trade services take them."""
+        data = self.cleaned_data
+        return {
+            "give_issue_id": data["give_issue"],
+            "give_value": data["give_value"],
+            "ask_issue_id": data["ask_issue"],
+            "ask_value": data["ask_value"],
+            "rationale": data["rationale"],
+        }
+
 
 class TradeRefForm(forms.Form):
     trade_id = forms.IntegerField()
@@ -378,13 +389,7 @@ ACTIONS: dict[str, Action] = {
     "trade.propose": Action(
         _plain(TradeForm),
         lambda a, f, cid: services.trade_propose(
-            access=a,
-            client_msg_id=cid,
-            give_issue_id=f.cleaned_data["give_issue"],
-            give_value=f.cleaned_data["give_value"],
-            ask_issue_id=f.cleaned_data["ask_issue"],
-            ask_value=f.cleaned_data["ask_value"],
-            rationale=f.cleaned_data["rationale"],
+            access=a, client_msg_id=cid, **f.terms()
         ),
     ),
     "trade.accept": Action(
@@ -417,11 +422,7 @@ ACTIONS: dict[str, Action] = {
             client_msg_id=cid,
             trade_id=f.cleaned_data["trade_id"],
             version=f.cleaned_data["version"],
-            give_issue_id=f.cleaned_data["give_issue"],
-            give_value=f.cleaned_data["give_value"],
-            ask_issue_id=f.cleaned_data["ask_issue"],
-            ask_value=f.cleaned_data["ask_value"],
-            rationale=f.cleaned_data["rationale"],
+            **f.terms(),
         ),
     ),
     "message.post": Action(

@@ -148,8 +148,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             # Accept, then close with a code the client understands as final.
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.access, self.access_checked_at = access, time.monotonic()
-        self.recheck_seconds = ACCESS_RECHECK_SECONDS * random.uniform(0.75, 1.0)
         groups = [group_name(self.deal_id)]
         if access.participant is not None and access.side == Party.Side.COUNTERPART:
             groups.append(participant_group(access.participant.pk))
@@ -328,12 +326,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _resolve_access(self) -> DealAccess | None:
-        try:
-            return room_access(
-                self.scope.get("user"), self.scope.get("session"), self.deal_id
-            )
-        except Http404:
-            return None
+        return self._fresh_access()
 
     @database_sync_to_async
     def _current_seq(self) -> int:
@@ -385,6 +378,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 logger.exception("A broadcast of deal %s failed.", self.deal_id)
 
     def _fresh_access(self) -> DealAccess | None:
+        """Resolve who the viewer is from scratch, and keep it."""
         try:
             access = room_access(
                 self.scope.get("user"), self.scope.get("session"), self.deal_id
