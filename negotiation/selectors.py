@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet
 
 from negotiation.access import DealAccess
@@ -37,6 +39,29 @@ def memberships_of(user: AbstractBaseUser) -> QuerySet[Membership]:
 
 def deal_issues(deal: Deal) -> list[Issue]:
     return list(deal.issues.all())
+
+
+def walk_away_of(party: Party) -> Preparation:
+    """The side's BATNA and reservation point, and nothing else of its
+    preparation: what the over-sharing guard compares every shared text with.
+
+    The guard runs on every message and shared text in the room, so the read
+    is one fixed statement (``raw``) instead of a query the ORM compiles each
+    time. The other fields of the returned object are deferred.
+    """
+    return next(iter(Preparation.objects.raw(_walk_away_sql(), [party.pk])))
+
+
+@functools.cache
+def _walk_away_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(Preparation._meta.get_field(name).column)
+        for name in ("id", "batna", "reservation_point", "reservation_value")
+    )
+    table = quote(Preparation._meta.db_table)
+    party = quote(Preparation._meta.get_field("party").column)
+    return f"SELECT {columns} FROM {table} WHERE {party} = %s"
 
 
 @dataclass

@@ -26,9 +26,9 @@ from negotiation.models import (
     Message,
     Participant,
     Party,
-    Preparation,
     SharedPosition,
 )
+from negotiation.selectors import walk_away_of
 from negotiation.services import deals as deal_services
 from negotiation.services import room as services
 from negotiation.services.base import EditConflict
@@ -549,11 +549,7 @@ def _guard_oversharing(
         for key, value in form.cleaned_data.items()
         if isinstance(value, str) and key not in NOT_SHARED_TEXT
     ]
-    # Only what the guard compares: this runs on every shared text.
-    preparation = Preparation.objects.only(
-        "batna", "reservation_point", "reservation_value"
-    ).get(party=access.party)
-    found = coaching.oversharing_in(texts, preparation)
+    found = coaching.oversharing_in(texts, walk_away_of(access.party))
     if found is None:
         return
     confirmed = data.get("confirm_share") in ("on", "true", "1")

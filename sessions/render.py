@@ -124,11 +124,10 @@ def render_events(
         missing = [pk for pk in message_ids if pk not in known]
         if missing:
             # The item shows the author's name and whether it is the viewer's
-            # side (``author.party_id``): the author row is enough.
-            known.update(
-                (m.pk, m)
-                for m in Message.objects.filter(pk__in=missing).select_related("author")
-            )
+            # side (``author.party_id``): the author row is enough. No ORDER
+            # BY: the events give the order.
+            fetched = Message.objects.filter(pk__in=missing).select_related("author")
+            known.update((m.pk, m) for m in fetched.order_by())
         found = [known[pk] for pk in message_ids if pk in known]
         if len(found) != len(message_ids):
             regions |= {"discussion", "trades"}  # one is gone: render both

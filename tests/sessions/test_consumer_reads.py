@@ -107,3 +107,31 @@ def test_the_senders_own_update_is_rendered_without_reading_back(host_access):
     # message is read back to render the sender's own update.
     assert "negotiation_dealevent" not in read
     assert 'FROM "negotiation_message"' not in read
+
+
+def test_a_message_costs_the_sender_four_statements(host_access):
+    """The guard's read, the lock that also takes the seq, the message and
+    its event: the room's most frequent action, pinned statement by statement."""
+    host_socket = consumer_for(host_access)
+    host_socket._send_soon = lambda group, message: None
+    perform = sync_method("_perform")
+    # The first one also reads who is in the room, for announcements.
+    host_socket.last_seq, _ = perform(
+        host_socket, "message.post", {"body": "Good morning."}, "m-1"
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        perform(host_socket, "message.post", {"body": "About the volume."}, "m-2")
+
+    statements = [
+        q["sql"].split(" (")[0].split(" WHERE")[0]
+        for q in queries.captured_queries
+        if not q["sql"].startswith(("BEGIN", "COMMIT"))
+    ]
+    assert statements == [
+        'SELECT "id", "batna", "reservation_point", "reservation_value" '
+        'FROM "negotiation_preparation"',
+        'UPDATE "negotiation_deal" SET last_seq = last_seq + 1',
+        'INSERT INTO "negotiation_message"',
+        'INSERT INTO "negotiation_dealevent"',
+    ]
