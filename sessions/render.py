@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from negotiation.access import DealAccess
 from negotiation.models import DealEvent, Message
 from sessions.actions import ACTIONS
-from sessions.selectors import RoomState
+from sessions.selectors import RoomState, messages_by_id
 
 ALL_REGIONS = (
     "status",
@@ -122,12 +122,7 @@ def render_events(
     if message_ids:
         known = dict(messages or {})
         missing = [pk for pk in message_ids if pk not in known]
-        if missing:
-            # The item shows the author's name and whether it is the viewer's
-            # side (``author.party_id``): the author row is enough. No ORDER
-            # BY: the events give the order.
-            fetched = Message.objects.filter(pk__in=missing).select_related("author")
-            known.update((m.pk, m) for m in fetched.order_by())
+        known.update(messages_by_id(access.deal, missing))
         found = [known[pk] for pk in message_ids if pk in known]
         if len(found) != len(message_ids):
             regions |= {"discussion", "trades"}  # one is gone: render both

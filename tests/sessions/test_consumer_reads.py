@@ -18,10 +18,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from negotiation.access import DealAccess
+from negotiation.models import DealEvent, Message
 from negotiation.services import room as services
 from negotiation.services.base import delivered_by
 from sessions.consumers import RoomConsumer
 from sessions.identity import GUESTS_SESSION_KEY, room_access
+from sessions.render import render_events
+from sessions.selectors import messages_by_id
+from tests.factories import make_deal
 
 # Real commits: the group messages and the collected events come at commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -135,3 +139,35 @@ def test_a_message_costs_the_sender_four_statements(host_access):
         'INSERT INTO "negotiation_message"',
         'INSERT INTO "negotiation_dealevent"',
     ]
+
+
+def test_messages_are_read_with_their_authors_and_only_from_their_deal(
+    host_access, guest_access
+):
+    posted = post(guest_access, "What volume do you have in mind?")["ids"]
+    note = Message.objects.create(deal=host_access.deal, author=None, body="Recap")
+    elsewhere = make_deal(title="Another deal")
+    stray = Message.objects.create(deal=elsewhere, author=None, body="Not here")
+
+    found = messages_by_id(host_access.deal, [posted["message_id"], note.pk, stray.pk])
+
+    assert set(found) == {posted["message_id"], note.pk}
+    guest = guest_access.participant
+    author = found[posted["message_id"]].author
+    assert (author.pk, author.display_name, author.party_id) == (
+        guest.pk,
+        guest.display_name,
+        guest.party_id,
+    )
+    assert found[note.pk].author is None
+    html = render_events(
+        host_access,
+        [
+            DealEvent(seq=1, kind="message.posted", payload={"message_id": pk})
+            for pk in (posted["message_id"], note.pk)
+        ],
+    )
+    assert guest.display_name in html
+    assert "What volume do you have in mind?" in html
+    assert "Recap" in html
+    assert "mine" not in html
