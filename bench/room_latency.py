@@ -16,8 +16,9 @@ Redis. Each room gets two websockets (host and counterpart), spread round-robin
 over the processes, so with two servers the sides of a room are on different
 processes. Every socket posts a ``message.post`` frame every ``interval``
 seconds (first one at a random offset), its body holding a unique id and the
-send time. The latency of an edit is the time from sending it until the id
-first shows in an ``event`` frame of the *other* side's socket.
+send time, and a heartbeat (``ping``) every 25 s, as the browser does. The
+latency of an edit is the time from sending it until the id first shows in an
+``event`` frame of the *other* side's socket.
 
 Prints one JSON object. ``ack_ms`` is the sender's view of the write alone
 (frame sent until its ack); ``server_cpu_percent`` is each daphne's average
@@ -57,6 +58,7 @@ sys.path.insert(0, str(REPO))
 
 BAR = {"p50_ms": 25.0, "p99_ms": 100.0}
 GRACE_SECONDS = 5.0
+HEARTBEAT_SECONDS = 25.0  # as static/js/room.js
 CONNECT_CONCURRENCY = 20
 ID_PATTERN = re.compile(r"bench-([0-9a-f]{16})")
 MESSAGE_ROW = re.compile(r'id=\\?"message-(\d+)\\?"')
@@ -289,6 +291,13 @@ class RoomClient:
             await self.connection.send(frame)
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - now)))
 
+    async def ping_every(self, until: float, rng: random.Random) -> None:
+        """The room's heartbeat, as the browser sends it (``room.js``)."""
+        await asyncio.sleep(rng.uniform(0, HEARTBEAT_SECONDS))
+        while time.monotonic() < until:
+            await self.connection.send('{"action": "ping"}')
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
     async def close(self) -> None:
         if self.connection is not None:
             await self.connection.close()
@@ -374,7 +383,8 @@ async def _drive(
         until = started + duration
         rng = random.Random(seed)
         await asyncio.gather(
-            *(c.post_every(interval, until, stats, rng) for c in clients)
+            *(c.post_every(interval, until, stats, rng) for c in clients),
+            *(c.ping_every(until, rng) for c in clients),
         )
         cpu = [round(p.cpu_percent(None), 1) for p in processes]
         client_cpu = round(me.cpu_percent(None), 1)
