@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet
 
 from negotiation.access import DealAccess
+from negotiation.fixed_sql import Columns, column, table
 from negotiation.models import (
     AnchorEntry,
     Deal,
@@ -45,23 +46,26 @@ def walk_away_of(party: Party) -> Preparation:
     """The side's BATNA and reservation point, and nothing else of its
     preparation: what the over-sharing guard compares every shared text with.
 
-    The guard runs on every message and shared text in the room, so the read
-    is one fixed statement (``raw``) instead of a query the ORM compiles each
-    time. The other fields of the returned object are deferred.
+    The guard runs on every message and shared text in the room, so this is
+    a statement written once (``negotiation.fixed_sql``). The other fields of
+    the returned object are deferred.
     """
-    return next(iter(Preparation.objects.raw(_walk_away_sql(), [party.pk])))
+    with connection.cursor() as cursor:
+        cursor.execute(_walk_away_sql(), [party.pk])
+        return _WALK_AWAY.instance(cursor.fetchone())
+
+
+_WALK_AWAY = Columns(
+    Preparation, ["id", "batna", "reservation_point", "reservation_value"]
+)
 
 
 @functools.cache
 def _walk_away_sql() -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(
-        quote(Preparation._meta.get_field(name).column)
-        for name in ("id", "batna", "reservation_point", "reservation_value")
+    return (
+        f"SELECT {_WALK_AWAY.select} FROM {table(Preparation)}"
+        f" WHERE {column(Preparation, 'party')} = %s"
     )
-    table = quote(Preparation._meta.db_table)
-    party = quote(Preparation._meta.get_field("party").column)
-    return f"SELECT {columns} FROM {table} WHERE {party} = %s"
 
 
 @dataclass

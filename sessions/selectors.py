@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from negotiation.access import DealAccess
 from negotiation.analysis.schedule import next_check_in
+from negotiation.fixed_sql import Columns, column, table
 from negotiation.models import (
     AgreementConfirmation,
     CheckIn,
@@ -481,36 +482,38 @@ def messages_by_id(deal: Deal, ids: Sequence[int]) -> dict[int, Message]:
     party: all that a message item shows of its author.
 
     Every socket of a room reads this for every message the other side
-    posts, the room's most frequent event; so it is one fixed statement
-    (``raw``) rather than a ``select_related`` query the ORM compiles each
-    time. The author is a partial ``Participant`` (pk, name, party).
+    posts, the room's most frequent event; so it is a statement written once
+    (``negotiation.fixed_sql``) rather than a ``select_related`` query the
+    ORM compiles each time. The author is a partial ``Participant``.
     """
     if not ids:
         return {}
     placeholders = ", ".join(["%s"] * len(ids))
-    found = Message.objects.raw(
-        f"{_messages_sql()} WHERE m.deal_id = %s AND m.id IN ({placeholders})",
-        [deal.pk, *ids],
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_messages_sql()} AND m.{column(Message, 'id')} IN ({placeholders})",
+            [deal.pk, *ids],
+        )
+        rows = cursor.fetchall()
     messages = {}
-    for message in found:
+    split = len(_MESSAGE)
+    for row in rows:
+        message = _MESSAGE.instance(row[:split])
         if message.author_id is not None:
-            message.author = Participant(
-                pk=message.author_id,
-                display_name=message.author_display_name,
-                party_id=message.author_party_id,
-            )
+            message.author = _AUTHOR.instance(row[split:])
         messages[message.pk] = message
     return messages
 
 
+_MESSAGE = Columns(Message, prefix="m")
+_AUTHOR = Columns(Participant, ["id", "display_name", "party"], prefix="a")
+
+
 @functools.cache
 def _messages_sql() -> str:
-    quote = connection.ops.quote_name
     return (
-        "SELECT m.id, m.deal_id, m.author_id, m.kind, m.body, m.trade_id,"
-        " m.created_at, a.display_name AS author_display_name,"
-        " a.party_id AS author_party_id"
-        f" FROM {quote(Message._meta.db_table)} m"
-        f" LEFT JOIN {quote(Participant._meta.db_table)} a ON a.id = m.author_id"
+        f"SELECT {_MESSAGE.select}, {_AUTHOR.select}"
+        f" FROM {table(Message)} m LEFT JOIN {table(Participant)} a"
+        f" ON a.{column(Participant, 'id')} = m.{column(Message, 'author')}"
+        f" WHERE m.{column(Message, 'deal')} = %s"
     )

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
 
 from negotiation.access import DealAccess
+from negotiation.fixed_sql import Columns, column, table
 from negotiation.models import Deal, DealEvent, Participant, Party
 
 
@@ -79,36 +80,42 @@ def lock_deal(access: DealAccess) -> Deal:
     params = (
         [access.deal.pk] if participant_id is None else [access.deal.pk, participant_id]
     )
-    deal = next(iter(Deal.objects.raw(sql, params)), None)
-    if deal is None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
         raise PermissionDenied("Your access to this deal was revoked.")
+    deal = _DEAL_COLUMNS.instance(row)
     if reserve:
         reserved[deal.pk] = deal.last_seq
     return deal
 
 
+_DEAL_COLUMNS = Columns(Deal)
+
+
 @functools.cache
 def _lock_sql(*, reserve: bool, by_participant: bool) -> str:
-    """The statement behind ``lock_deal``, written once per shape.
-
-    It is the room's most frequent query: hand-written, it skips the ORM's
-    compilation on every action. Table and column names come from the models.
-    """
-    quote = connection.ops.quote_name
-    deal = quote(Deal._meta.db_table)
-    party = quote(Party._meta.db_table)
-    participant = quote(Participant._meta.db_table)
-    where = "id = %s"
+    """The statement behind ``lock_deal``, written once per shape: it runs
+    for every action in the room (``negotiation.fixed_sql``)."""
+    deal, seq = table(Deal), column(Deal, "last_seq")
+    where = f"{deal}.{column(Deal, 'id')} = %s"
     if by_participant:
         where += (
-            f" AND EXISTS (SELECT 1 FROM {participant} p JOIN {party} y"
-            f" ON y.id = p.party_id WHERE y.deal_id = {deal}.id AND p.id = %s"
-            " AND p.revoked_at IS NULL)"
+            f" AND EXISTS (SELECT 1 FROM {table(Participant)} p"
+            f" JOIN {table(Party)} y ON y.{column(Party, 'id')}"
+            f" = p.{column(Participant, 'party')}"
+            f" WHERE y.{column(Party, 'deal')} = {deal}.{column(Deal, 'id')}"
+            f" AND p.{column(Participant, 'id')} = %s"
+            f" AND p.{column(Participant, 'revoked_at')} IS NULL)"
         )
     if reserve:
-        return f"UPDATE {deal} SET last_seq = last_seq + 1 WHERE {where} RETURNING *"
+        return (
+            f"UPDATE {deal} SET {seq} = {seq} + 1 WHERE {where}"
+            f" RETURNING {_DEAL_COLUMNS.select}"
+        )
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    return f"SELECT {deal}.* FROM {deal} WHERE {where}{lock}"
+    return f"SELECT {_DEAL_COLUMNS.select} FROM {deal} WHERE {where}{lock}"
 
 
 # Inside ``applied_once``: the seq each locked deal reserved for its next

@@ -33,7 +33,9 @@ def test_a_room_action_locks_the_deal_and_takes_its_seq_in_one_statement(
         q["sql"] for q in queries.captured_queries if '"negotiation_deal"' in q["sql"]
     ]
     (statement,) = deal_statements
-    assert statement.startswith('UPDATE "negotiation_deal" SET last_seq = last_seq + 1')
+    assert statement.startswith(
+        'UPDATE "negotiation_deal" SET "last_seq" = "last_seq" + 1'
+    )
     event = DealEvent.objects.get(kind="message.posted")
     assert Deal.objects.get(pk=host_access.deal.pk).last_seq == event.seq
     assert seqs(host_access.deal)[-1] == event.seq

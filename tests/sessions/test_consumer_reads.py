@@ -135,7 +135,7 @@ def test_a_message_costs_the_sender_four_statements(host_access):
     assert statements == [
         'SELECT "id", "batna", "reservation_point", "reservation_value" '
         'FROM "negotiation_preparation"',
-        'UPDATE "negotiation_deal" SET last_seq = last_seq + 1',
+        'UPDATE "negotiation_deal" SET "last_seq" = "last_seq" + 1',
         'INSERT INTO "negotiation_message"',
         'INSERT INTO "negotiation_dealevent"',
     ]
