@@ -232,11 +232,12 @@ def append_event(
 ) -> DealEvent:
     """Append to the deal's log and broadcast the event after commit.
 
-    The next ``seq`` comes from one ``UPDATE … RETURNING``, which holds the
-    deal's row lock until the caller's transaction (the caller is inside
-    ``transaction.atomic``) commits: the log stays gapless under concurrency.
-    The broadcast carries ids and ``seq`` only: each socket renders its own
-    side's view from them.
+    The next ``seq`` comes from an ``UPDATE … RETURNING`` of the deal's row,
+    which holds the row lock until the caller's transaction (the caller is
+    inside ``transaction.atomic``) commits: the log stays gapless under
+    concurrency. Inside ``applied_once`` that statement was ``lock_deal``'s,
+    and the first event takes the seq it reserved. The broadcast carries ids
+    and ``seq`` only: each socket renders its own side's view from them.
     """
     reserved = _reserved_seqs.get()
     if reserved is not None and reserved.get(deal.pk) is not None:
