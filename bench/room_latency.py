@@ -428,6 +428,7 @@ async def _drive(
             "p50": round(percentile(latencies, 0.50), 1),
             "p95": round(percentile(latencies, 0.95), 1),
             "p99": round(percentile(latencies, 0.99), 1),
+            "p99.9": round(percentile(latencies, 0.999), 1),
             "max": round(max(latencies), 1) if latencies else None,
             "mean": round(statistics.fmean(latencies), 1) if latencies else None,
         },
