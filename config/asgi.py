@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, websockets through Channels."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -22,3 +23,10 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything loaded so far (Django, the apps, the routing) lives as long as the
+# process. Moving it out of the collector's sight means a full collection walks
+# only what came after: under bench/room_latency.py's load, about 40,000
+# objects instead of 150,000, and a pause of about 15 ms instead of 70 ms, during
+# which every socket of the process waits.
+gc.freeze()
