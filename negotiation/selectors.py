@@ -52,7 +52,10 @@ def walk_away_of(party: Party) -> Preparation:
     """
     with connection.cursor() as cursor:
         cursor.execute(_walk_away_sql(), [party.pk])
-        return _WALK_AWAY.instance(cursor.fetchone())
+        row = cursor.fetchone()
+    if row is None:
+        raise Preparation.DoesNotExist(f"Party {party.pk} has no preparation.")
+    return _WALK_AWAY.instance(row)
 
 
 _WALK_AWAY = Columns(

@@ -7,6 +7,7 @@ from django.db import connection
 
 from negotiation.fixed_sql import Columns, table
 from negotiation.models import Deal, Preparation
+from negotiation.selectors import walk_away_of
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +55,16 @@ def test_a_prefix_qualifies_each_column():
 
     quoted = [connection.ops.quote_name(name) for name in ("id", "batna")]
     assert columns.select == ", ".join(f"p.{name}" for name in quoted)
+
+
+def test_the_guards_read_is_the_sides_own_walk_away(deal):
+    host = deal.parties.get(side="host")
+    counterpart = deal.parties.get(side="counterpart")
+    Preparation.objects.filter(party=host).update(batna="Stay with Initech")
+    Preparation.objects.filter(party=counterpart).update(batna="Build it in house")
+
+    assert walk_away_of(host).batna == "Stay with Initech"
+    assert walk_away_of(counterpart).batna == "Build it in house"
+    Preparation.objects.filter(party=host).delete()
+    with pytest.raises(Preparation.DoesNotExist):
+        walk_away_of(host)
