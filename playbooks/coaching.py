@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from negotiation.models import (
     MesoSet,
     Nudge,
     Package,
+    Participant,
     Party,
     Preparation,
     PriorityEntry,
@@ -430,7 +431,16 @@ def active_nudges(party: Party) -> list[Nudge]:
 
 @transaction.atomic
 def nudge_dismiss(*, party: Party, participant, nudge_id: int) -> Nudge:
-    """Hide a nudge for its side (it stays on record for the review)."""
+    """Hide a nudge for its side (it stays on record for the review).
+
+    ``participant`` may come from an access resolved before a revocation:
+    the room's services check that under the deal's lock, and a nudge is not
+    the deal's, so the check is made here.
+    """
+    if not Participant.objects.filter(
+        pk=participant.pk, party=party, revoked_at__isnull=True
+    ).exists():
+        raise PermissionDenied("Your access to this deal was revoked.")
     nudge = Nudge.objects.select_for_update().filter(pk=nudge_id, party=party).first()
     if nudge is None:
         raise ValidationError("That nudge does not exist.")
