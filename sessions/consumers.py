@@ -42,6 +42,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 
@@ -50,6 +51,7 @@ from negotiation.models import Deal, DealEvent, Message, Participant, Party
 from negotiation.services.base import (
     AlreadyApplied,
     broadcast,
+    current_deal,
     delivered_by,
     group_name,
 )
@@ -421,12 +423,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if self._stale() or self.access.participant is None:
             return self._fresh_access()
         try:
-            deal = Deal.objects.get(
-                pk=self.deal_id,
-                parties__participants=self.access.participant.pk,
-                parties__participants__revoked_at__isnull=True,
-            )
-        except Deal.DoesNotExist:
+            deal = current_deal(self.access)
+        except PermissionDenied:
             return None
         previous = self.access.deal
         if (deal.team_id, deal.owner_id) == (previous.team_id, previous.owner_id):

@@ -75,8 +75,22 @@ def lock_deal(access: DealAccess) -> Deal:
     """
     reserved = _reserved_seqs.get()
     reserve = reserved is not None and access.deal.pk not in reserved
+    deal = _fetch_deal(access, "reserve" if reserve else "lock")
+    if reserve:
+        reserved[deal.pk] = deal.last_seq
+    return deal
+
+
+def current_deal(access: DealAccess) -> Deal:
+    """The deal's row as it is now, unlocked, if the acting participant is
+    still in the room (else ``PermissionDenied``): ``lock_deal``'s check, for
+    a read such as a socket's render."""
+    return _fetch_deal(access, "read")
+
+
+def _fetch_deal(access: DealAccess, mode: str) -> Deal:
     participant_id = access.participant.pk if access.participant is not None else None
-    sql = _lock_sql(reserve=reserve, by_participant=participant_id is not None)
+    sql = _deal_sql(mode, by_participant=participant_id is not None)
     params = (
         [access.deal.pk] if participant_id is None else [access.deal.pk, participant_id]
     )
@@ -85,19 +99,18 @@ def lock_deal(access: DealAccess) -> Deal:
         row = cursor.fetchone()
     if row is None:
         raise PermissionDenied("Your access to this deal was revoked.")
-    deal = _DEAL_COLUMNS.instance(row)
-    if reserve:
-        reserved[deal.pk] = deal.last_seq
-    return deal
+    return _DEAL_COLUMNS.instance(row)
 
 
 _DEAL_COLUMNS = Columns(Deal)
 
 
 @functools.cache
-def _lock_sql(*, reserve: bool, by_participant: bool) -> str:
-    """The statement behind ``lock_deal``, written once per shape: it runs
-    for every action in the room (``negotiation.fixed_sql``)."""
+def _deal_sql(mode: str, *, by_participant: bool) -> str:
+    """The statement behind ``lock_deal`` and ``current_deal``, written once
+    per shape (``negotiation.fixed_sql``): it runs for every action in the
+    room. ``mode`` is ``read``, ``lock`` or ``reserve`` (lock and take the
+    next seq)."""
     deal, seq = table(Deal), column(Deal, "last_seq")
     where = f"{deal}.{column(Deal, 'id')} = %s"
     if by_participant:
@@ -109,12 +122,14 @@ def _lock_sql(*, reserve: bool, by_participant: bool) -> str:
             f" AND p.{column(Participant, 'id')} = %s"
             f" AND p.{column(Participant, 'revoked_at')} IS NULL)"
         )
-    if reserve:
+    if mode == "reserve":
         return (
             f"UPDATE {deal} SET {seq} = {seq} + 1 WHERE {where}"
             f" RETURNING {_DEAL_COLUMNS.select}"
         )
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    lock = ""
+    if mode == "lock" and connection.features.has_select_for_update:
+        lock = " FOR UPDATE"
     return f"SELECT {_DEAL_COLUMNS.select} FROM {deal} WHERE {where}{lock}"
 
 
@@ -279,11 +294,11 @@ def _committed(event: DealEvent, message: dict[str, Any]) -> None:
 
 
 def next_seq(deal_id: int) -> int:
-    table = connection.ops.quote_name(Deal._meta.db_table)
+    seq = column(Deal, "last_seq")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s "
-            "RETURNING last_seq",
+            f"UPDATE {table(Deal)} SET {seq} = {seq} + 1"
+            f" WHERE {column(Deal, 'id')} = %s RETURNING {seq}",
             [deal_id],
         )
         return cursor.fetchone()[0]
