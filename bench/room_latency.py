@@ -130,10 +130,9 @@ def seed_rooms(count: int, *, batch: str) -> list[SeededRoom]:
     from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection, transaction
 
-    from negotiation.access import DealAccess
+    from negotiation.access import DealAccess, remember_guest
     from negotiation.models import Membership, Participant, Party
     from negotiation.services import deals as deal_services
-    from sessions.identity import remember_guest
 
     user_model = get_user_model()
     manager = user_model.objects.create(username=f"bench-manager-{batch}")

@@ -54,8 +54,9 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "negotiation",
-    "sessions.apps.LiveSessionsConfig",
     "playbooks",
+    "room.apps.LiveSessionsConfig",
+    "review",
 ]
 
 MIDDLEWARE = [

@@ -15,8 +15,9 @@ urlpatterns = [
         name="team-rotate-code",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("deals/", include("review.urls")),
     path("deals/", include("negotiation.urls")),
-    path("", include("sessions.urls")),
+    path("", include("room.urls")),
     path("playbooks/", include("playbooks.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,4 @@
-"""Who may see and do what, in one place.
+"""Who may see and do what, in one place: accounts and guests alike.
 
 A ``DealAccess`` answers, for one viewer and one deal: may they open it, which
 side do they act for, may they edit, and whose private preparation may they
@@ -8,13 +8,20 @@ existence of other people's deals is not revealed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import wraps
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 
 from negotiation.models import Deal, Membership, Participant, Party
+
+GUESTS_SESSION_KEY = "parley_guests"
+PENDING_INVITE_SESSION_KEY = "parley_pending_invite"
 
 
 @dataclass(frozen=True)
@@ -101,3 +108,86 @@ def deal_access_for_user(
         participant=participant,
         is_manager=is_team_manager(user, deal.team_id),
     )
+
+
+# --- Guests of the counterpart side ---------------------------------------
+# Guests have no account. Joining through a share link stores their
+# participant id in the (server-side) Django session, keyed by deal; every
+# request and every websocket frame resolves it again here, so a revoked guest
+# is refused at once.
+
+
+def remember_guest(session, participant: Participant) -> None:
+    guests = dict(session.get(GUESTS_SESSION_KEY, {}))
+    guests[str(participant.party.deal_id)] = participant.pk
+    session[GUESTS_SESSION_KEY] = guests
+
+
+def guest_participant_id(session: Mapping[str, Any] | None, deal_id: int) -> int | None:
+    if not session:
+        return None
+    return session.get(GUESTS_SESSION_KEY, {}).get(str(deal_id))
+
+
+def room_access(user, session, deal_id: int) -> DealAccess:
+    """Resolve the viewer's access to a deal's room, or raise Http404.
+
+    A logged-in user with access to the deal acts for the host side (or
+    reviews, as a manager). Otherwise the session's guest for this deal acts
+    for the counterpart side, unless their link was revoked.
+    """
+    if user is not None and user.is_authenticated:
+        try:
+            return deal_access_for_user(user, deal_id)
+        except Http404:
+            pass
+    participant_id = guest_participant_id(session, deal_id)
+    if participant_id is None:
+        raise Http404("No such deal.")
+    guest = (
+        Participant.objects.select_related("party__deal__team", "party__deal__owner")
+        .filter(
+            pk=participant_id,
+            party__deal_id=deal_id,
+            party__side=Party.Side.COUNTERPART,
+            revoked_at__isnull=True,
+        )
+        .first()
+    )
+    if guest is None:
+        raise Http404("No such deal.")
+    deal: Deal = guest.party.deal
+    parties = {p.side: p for p in deal.parties.all()}
+    return DealAccess(
+        deal=deal,
+        host_party=parties[Party.Side.HOST],
+        counterpart_party=guest.party,
+        party=guest.party,
+        participant=guest,
+        is_manager=False,
+    )
+
+
+def login_or_guest_required(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Like ``login_required``, but also lets in the session's guest of the
+    counterpart side for the deal in the URL (``deal_id``).
+
+    This only decides who gets past the door: the view must still resolve the
+    viewer's access with ``room_access``, which refuses a
+    revoked guest (404) and picks the side.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        deal_id = kwargs.get("deal_id")
+        is_guest = (
+            deal_id is not None
+            and guest_participant_id(request.session, deal_id) is not None
+        )
+        if request.user.is_authenticated or is_guest:
+            return view(request, *args, **kwargs)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from negotiation.views import deals, preparation
 
@@ -55,5 +55,4 @@ urlpatterns = [
         name="prep-evidence-delete",
     ),
     # After the deal: reviews, exports, the team dashboard, the lessons library.
-    path("", include("negotiation.urls_review")),
 ]

@@ -16,11 +16,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.web import HtmxHttpRequest, add_service_errors
 from negotiation.access import deal_access_for_user
-from negotiation.models import Deal, Party, SharedPosition, Team
+from negotiation.models import Deal, Party, Team
 from negotiation.selectors import deals_for_user
 from negotiation.services.base import EditConflict
-from negotiation.views.common import HtmxHttpRequest, add_service_errors
 from playbooks import selectors, services
 from playbooks.forms import PracticeForm, TeamPlayForm
 from playbooks.models import PhraseTemplate
@@ -110,9 +110,11 @@ def _filled_templates(deal: Deal, templates: list[PhraseTemplate]) -> dict[int, 
     issues = list(deal.issues.all())
     by_id = {issue.pk: issue for issue in issues}
     rankings = {
-        position.party.side: [by_id[i] for i in position.ranking if i in by_id]
-        for position in SharedPosition.objects.filter(party__deal=deal).select_related(
-            "party"
+        party.side: [by_id[i] for i in party.shared_position.ranking if i in by_id]
+        # The room's shared positions (a side's ranking, both sides see it),
+        # read through the party so that the playbooks need not know the room.
+        for party in deal.parties.filter(shared_position__isnull=False).select_related(
+            "shared_position"
         )
     }
     return {

@@ -7,11 +7,11 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.web import HtmxHttpRequest
 from negotiation.access import is_team_manager
 from negotiation.forms.accounts import SignupForm
 from negotiation.models import Membership, Team
 from negotiation.services import deals as deal_services
-from negotiation.views.common import HtmxHttpRequest
 
 
 @require_GET

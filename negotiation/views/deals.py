@@ -5,13 +5,13 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.web import HtmxHttpRequest, add_service_errors, parse_version
 from negotiation.access import deal_access_for_user
 from negotiation.forms.deals import DealForm, IssueForm
 from negotiation.models import Issue
 from negotiation.selectors import deals_for_user, memberships_of, preparation_view
 from negotiation.services import deals as deal_services
 from negotiation.services.base import EditConflict
-from negotiation.views.common import HtmxHttpRequest, add_service_errors, parse_version
 from playbooks.tradeables import suggestions_for
 
 

@@ -28,7 +28,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from negotiation.access import DealAccess
+from common.web import HtmxHttpRequest, add_service_errors
+from negotiation.access import DealAccess, login_or_guest_required, room_access
 from negotiation.forms.preparation import (
     AnchorForm,
     CounterpartyForm,
@@ -43,12 +44,6 @@ from negotiation.models import Issue, Party
 from negotiation.selectors import PreparationView, SectionProgress, preparation_view
 from negotiation.services import preparation as prep_services
 from negotiation.services.base import EditConflict
-from negotiation.views.common import (
-    HtmxHttpRequest,
-    add_service_errors,
-    login_or_guest_required,
-)
-from sessions.identity import room_access
 
 # The preparation pages in the order the method works through them.
 PAGES: dict[str, str] = {

@@ -8,8 +8,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from negotiation.access import deal_access_for_user
-from negotiation.models import Deal, Message, Party, Preparation
-from sessions.services import invite_create
+from negotiation.models import Deal, Party, Preparation
+from room.models import Message
+from room.services import invite_create
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
 PASSWORD = "correct-horse-9"  # UserFactory's

@@ -21,7 +21,7 @@ from playwright.sync_api import (
 
 from negotiation.access import deal_access_for_user
 from negotiation.models import Deal
-from sessions.services import invite_create
+from room.services import invite_create
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
 PASSWORD = "correct-horse-9"  # UserFactory's

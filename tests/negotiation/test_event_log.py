@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from negotiation.models import Deal, DealEvent
-from negotiation.services import room
 from negotiation.services.base import append_event, applied_once, lock_deal
+from room import services as room
 
 pytestmark = pytest.mark.django_db
 

@@ -187,6 +187,6 @@ def test_saving_unchanged_text_with_crlf_line_ends_is_no_edit(content):
 def test_pitfall_keys_are_the_room_nudge_kinds(content):
     """The pitfall detectors raise a Nudge of a kind; its pitfall row has
     that kind as key, so the coach can show why it backfires and what to do."""
-    from negotiation.models import Nudge
+    from room.models import Nudge
 
     assert set(Pitfall.objects.values_list("key", flat=True)) <= set(Nudge.Kind.values)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class LiveSessionsConfig(AppConfig):
+    """The live room. Labelled so it never clashes with django.contrib.sessions."""
+
+    name = "room"
+    label = "live_sessions"
+    verbose_name = "Live sessions"

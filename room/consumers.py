@@ -1,0 +1,578 @@
+"""The room's websocket: authorized actions in, per-side fragments out.
+
+Protocol (JSON text frames):
+
+client → server
+  {"action": "<name>", "client_msg_id": "<id>", "data": {...}}   a room action
+  {"action": "sync", "since": <seq>}     catch up after a reconnect or a gap
+  {"action": "ping"}                     heartbeat: keeps presence fresh, and
+                                         brings the socket up to date if an
+                                         event's broadcast never reached it
+
+server → client
+  {"type": "hello", "seq": n, "side": "host"|"counterpart"|null}
+  {"type": "event", "seq": n, "html": "...", "announce": "..."}
+  {"type": "sync", "seq": n, "html": "..."}
+  {"type": "ack", "client_msg_id": id, "seq": n}
+  {"type": "error", "client_msg_id": id, "code": "...", "message": "...",
+   "errors": {...}, "html": "..."}
+  {"type": "presence", "html": "..."}
+
+Group messages carry ids and ``seq`` only; each socket renders its own side's
+view from the database. They arrive at most once (Redis Pub/Sub): a socket that
+sees a gap in ``seq`` reads the missing events from the log.
+
+Close codes: 4401/4403/4404 mean "do not come back" (not logged in, access
+revoked, no such deal); anything else is retried by the client, which then
+sends ``sync``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import json
+import logging
+import random
+import time
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils import timezone
+
+from negotiation.access import DealAccess, room_access
+from negotiation.models import Deal, DealEvent, Participant, Party
+from negotiation.services.base import (
+    AlreadyApplied,
+    broadcast,
+    current_deal,
+    delivered_by,
+    group_name,
+)
+from room import actions
+from room.models import Message, RoomConnection
+from room.render import (
+    ALL_REGIONS,
+    ANNOUNCEMENTS,
+    render_events,
+    render_notice,
+    render_refusal,
+    render_regions,
+)
+from room.services.invites import participant_group
+
+ACCESS_RECHECK_SECONDS = 30
+# Events that change neither the deal row nor who may see the room: a socket
+# renders them with the access it already checked.
+ACCESS_NEUTRAL_EVENTS = frozenset(
+    {
+        "message.posted",
+        "trade.proposed",
+        "trade.countered",
+        "trade.declined",
+        "trade.withdrawn",
+        "concession.added",
+        "concession.valued",
+        "position.updated",
+        "meso.presented",
+        "term.updated",
+        "commitment.added",
+        "commitment.confirmed",
+        "commitment.updated",
+        "checkin.added",
+    }
+)
+CLOSE_REVOKED = 4403
+CLOSE_NOT_FOUND = 4404
+
+logger = logging.getLogger(__name__)
+
+
+class TokenBucket:
+    """``rate`` frames a second on average, bursts of up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.capacity = burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class RoomConsumer(AsyncJsonWebsocketConsumer):
+    """One socket of one viewer.
+
+    Channels runs a consumer's handlers one at a time, so ``last_seq`` (the
+    newest event this socket has sent) needs no lock. Database work runs in
+    the process's database thread (``database_sync_to_async``, which also
+    closes stale connections before and after each call).
+    """
+
+    deal_id: int
+    last_seq: int = 0
+    access: DealAccess | None = None
+    access_checked_at: float = 0.0
+    # Spread over sockets, so that rooms opened together do not all resolve
+    # their access again in the same instant.
+    recheck_seconds: float = ACCESS_RECHECK_SECONDS
+    groups_joined: list[str]
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.deal_id = int(self.scope["url_route"]["kwargs"]["deal_id"])
+        self.groups_joined = []
+        self.loop = asyncio.get_running_loop()
+        self.sending: list[concurrent.futures.Future] = []
+        # Display name and party of the deal's participants, for announcements.
+        self.people: dict[int, tuple[str, int]] = {}
+        self.bucket = TokenBucket(
+            settings.PARLEY_WS_RATE_PER_SECOND, settings.PARLEY_WS_BURST
+        )
+        access = await self._resolve_access()
+        await self.accept()
+        if access is None:
+            # Accept, then close with a code the client understands as final.
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        groups = [group_name(self.deal_id)]
+        if access.participant is not None and access.side == Party.Side.COUNTERPART:
+            groups.append(participant_group(access.participant.pk))
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
+        self.last_seq = await self._current_seq()
+        await self._presence_join()
+        await self.send_json(
+            {"type": "hello", "seq": self.last_seq, "side": access.side}
+        )
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.access is not None and self.access.participant is not None:
+            await self._presence_leave()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, without its ``aclose_old_connections()`` before
+        every handler. That is a hop into the process's one database thread
+        for every frame and every group message, queued behind the other
+        sockets' database work; here every database call already goes through
+        ``database_sync_to_async``, which closes stale connections itself,
+        before and after."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # --- inbound frames --------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data=None) -> None:
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None or self.access is None:
+            return
+        size = len(raw.encode()) if isinstance(raw, str) else len(raw)
+        if size > settings.PARLEY_WS_MAX_FRAME_BYTES:
+            await self._refuse(None, "too_large", "That message is too large.")
+            return
+        if not self.bucket.take():
+            await self._refuse(
+                None, "rate_limited", "Too many messages at once; slow down."
+            )
+            return
+        try:
+            content = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            await self._refuse(None, "bad_frame", "That message is not valid JSON.")
+            return
+        if not isinstance(content, dict):
+            await self._refuse(None, "bad_frame", "A message must be a JSON object.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs) -> None:
+        action = content.get("action")
+        client_msg_id = content.get("client_msg_id")
+        if action == "ping":
+            await self._send_update(await self._heartbeat())
+            return
+        if action == "sync":
+            await self._catch_up(content.get("since"))
+            return
+        data = content.get("data", {})
+        if not isinstance(action, str) or not isinstance(data, dict):
+            await self._refuse(client_msg_id, "bad_frame", "Malformed message.")
+            return
+        try:
+            seq, update = await self._perform(action, data, client_msg_id)
+        except actions.ActionRefused as refused:
+            await self._refuse(
+                client_msg_id,
+                refused.code,
+                refused.message,
+                refused.errors,
+                html=render_refusal(
+                    refused, deal=self.access.deal, csrf_token=self._csrf()
+                ),
+            )
+        except AlreadyApplied as applied:
+            await self.send_json(
+                {
+                    "type": "ack",
+                    "client_msg_id": client_msg_id,
+                    "seq": applied.event.seq,
+                    "replayed": True,
+                }
+            )
+        else:
+            await self.send_json(
+                {"type": "ack", "client_msg_id": client_msg_id, "seq": seq}
+            )
+            await self._send_update(update)
+        finally:
+            await self._sent()
+
+    async def _refuse(
+        self, client_msg_id, code, message, errors=None, html: str | None = None
+    ) -> None:
+        await self.send_json(
+            {
+                "type": "error",
+                "client_msg_id": client_msg_id
+                if isinstance(client_msg_id, str)
+                else None,
+                "code": code,
+                "message": message,
+                "errors": errors or {},
+                "html": html or render_notice(message),
+            }
+        )
+
+    async def _catch_up(self, since: Any) -> None:
+        """Send a fresh render of every region when the client is behind."""
+        try:
+            since = int(since)
+        except (TypeError, ValueError, OverflowError):
+            since = -1
+        payload = await self._render_all()
+        if payload is None:
+            await self._close_revoked()
+            return
+        seq, html = payload
+        self.last_seq = max(self.last_seq, seq)
+        if since < seq:
+            await self.send_json({"type": "sync", "seq": seq, "html": html})
+        else:
+            await self.send_json({"type": "sync", "seq": seq, "html": ""})
+
+    # --- group messages ------------------------------------------------------------
+
+    async def deal_event(self, message: dict[str, Any]) -> None:
+        if message.get("seq", 0) <= self.last_seq:
+            return  # this socket already sent it (its own action, or a catch-up)
+        await self._send_update(await self._event_update(message, self.last_seq))
+
+    async def _send_update(self, update: dict[str, Any] | None) -> None:
+        """Send an ``event`` frame made by ``_update``, unless it is stale."""
+        if update is None:
+            await self._close_revoked()
+        elif update["seq"] > self.last_seq:
+            self.last_seq = update["seq"]
+            await self.send_json(update)
+
+    async def presence_changed(self, message: dict[str, Any]) -> None:
+        html = await self._render(("presence",))
+        if html is not None:
+            await self.send_json({"type": "presence", "html": html})
+
+    async def coach_changed(self, message: dict[str, Any]) -> None:
+        """A side's private coaching changed: only that side's sockets render."""
+        if self.access is None or message.get("side") != self.access.side:
+            return
+        html = await self._render(("coach",))
+        if html is not None:
+            await self.send_json({"type": "coach", "html": html})
+
+    async def access_revoked(self, message: dict[str, Any]) -> None:
+        await self._close_revoked()
+
+    async def _close_revoked(self) -> None:
+        await self.send_json(
+            {
+                "type": "error",
+                "code": "revoked",
+                "message": "Your access to this room was revoked by the host.",
+                "html": render_notice(
+                    "Your access to this room was revoked by the host."
+                ),
+            }
+        )
+        await self.close(code=CLOSE_REVOKED)
+
+    # --- database work (each in a worker thread) ----------------------------------
+
+    @database_sync_to_async
+    def _resolve_access(self) -> DealAccess | None:
+        return self._fresh_access()
+
+    @database_sync_to_async
+    def _current_seq(self) -> int:
+        return Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
+
+    @database_sync_to_async
+    def _perform(
+        self, action: str, data: dict, client_msg_id
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Authorize again (the guest may have been revoked), then act.
+
+        Returns the seq to acknowledge and this socket's own update. The
+        broadcasts leave at commit without the thread waiting for them, and
+        the update is rendered from the events just written, so the sender's
+        own change costs no read-back.
+        """
+        access = self._frame_access()
+        if access is None:
+            raise actions.ActionRefused(
+                "forbidden", "You no longer have access to this room."
+            )
+        with delivered_by(self._send_soon) as delivery:
+            result = actions.perform(access, action, data, client_msg_id)
+        if not delivery.events:  # a private action (no event): where the log is
+            seq = Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
+            return seq, None
+        known = {result.pk: result} if isinstance(result, Message) else {}
+        update = self._update(self.last_seq, delivery.events, known)
+        return delivery.events[-1].seq, update
+
+    def _send_soon(self, group: str, message: dict[str, Any]) -> None:
+        """Start a group send on the socket's event loop. Called in the
+        database thread at commit, which thus never waits on the channel
+        layer; ``_sent`` collects the outcome."""
+        self.sending.append(
+            asyncio.run_coroutine_threadsafe(
+                self.channel_layer.group_send(group, message), self.loop
+            )
+        )
+
+    async def _sent(self) -> None:
+        sending, self.sending = self.sending, []
+        for future in sending:
+            try:
+                await asyncio.wrap_future(future)
+            except Exception:
+                # The action is saved; the other sockets get it with their
+                # next event or when they reconnect and sync.
+                logger.exception("A broadcast of deal %s failed.", self.deal_id)
+
+    def _fresh_access(self) -> DealAccess | None:
+        """Resolve who the viewer is from scratch, and keep it."""
+        try:
+            access = room_access(
+                self.scope.get("user"), self.scope.get("session"), self.deal_id
+            )
+        except Http404:
+            return None
+        self.access, self.access_checked_at = access, time.monotonic()
+        self.recheck_seconds = ACCESS_RECHECK_SECONDS * random.uniform(0.75, 1.0)
+        return access
+
+    def _stale(self) -> bool:
+        """Whether who the viewer is must be resolved again from scratch."""
+        return (
+            self.access is None
+            or time.monotonic() - self.access_checked_at > self.recheck_seconds
+        )
+
+    def _frame_access(self) -> DealAccess | None:
+        """The access a frame acts with.
+
+        The action's service authorizes it against the deal's row as it is
+        now, read under lock in the same statement that checks the
+        participant is still in the room (``lock_deal``), then checks side,
+        stage and ownership; so the socket's own copy serves, and who the
+        viewer is (session, team, role) is resolved again from scratch every
+        ``ACCESS_RECHECK_SECONDS``.
+        """
+        if self._stale() or self.access.participant is None:
+            return self._fresh_access()
+        return self.access
+
+    def _checked_access(self) -> DealAccess | None:
+        """The socket's access, checked again for a render.
+
+        In one query: the participant must still be in the room (a revoked
+        guest is out at once; the revoke message also closes the socket) and
+        the deal row is read fresh, so stage and status are current. Who the
+        viewer is gets resolved from scratch every ``ACCESS_RECHECK_SECONDS``.
+        """
+        if self._stale() or self.access.participant is None:
+            return self._fresh_access()
+        try:
+            deal = current_deal(self.access)
+        except PermissionDenied:
+            return None
+        previous = self.access.deal
+        if (deal.team_id, deal.owner_id) == (previous.team_id, previous.owner_id):
+            deal.team, deal.owner = previous.team, previous.owner
+        # Kept, so that renders reusing it see the current stage and status.
+        self.access = dataclasses.replace(self.access, deal=deal)
+        return self.access
+
+    def _can_reuse_access(self, events: list[DealEvent]) -> bool:
+        """Whether these events leave the deal row (stage, status, purpose)
+        and everyone's access as they were when the socket last checked."""
+        return not self._stale() and all(
+            event.kind in ACCESS_NEUTRAL_EVENTS for event in events
+        )
+
+    def _csrf(self) -> str:
+        return self.scope.get("cookies", {}).get(settings.CSRF_COOKIE_NAME, "")
+
+    @database_sync_to_async
+    def _render(self, regions) -> str | None:
+        access = self._checked_access()
+        if access is None:
+            return None
+        return render_regions(access, regions, csrf_token=self._csrf())
+
+    @database_sync_to_async
+    def _render_all(self) -> tuple[int, str] | None:
+        access = self._fresh_access()
+        if access is None:
+            return None
+        seq = access.deal.last_seq
+        return seq, render_regions(access, ALL_REGIONS, csrf_token=self._csrf())
+
+    @database_sync_to_async
+    def _event_update(self, message: dict[str, Any], since: int) -> dict | None:
+        """This socket's update for a deal's group message.
+
+        When the message is the very next event, it says all the render
+        needs (kind, actor, the ids it refers to); otherwise the socket
+        missed some, and ``_update`` reads everything after ``since``.
+        """
+        events = None
+        if message["seq"] == since + 1 and "kind" in message:
+            events = [
+                DealEvent(
+                    pk=message.get("event_id"),
+                    deal_id=self.deal_id,
+                    seq=message["seq"],
+                    kind=message["kind"],
+                    actor_id=message.get("actor_id"),
+                    payload=message.get("ids") or {},
+                )
+            ]
+        return self._update(since, events)
+
+    def _update(
+        self,
+        since: int,
+        events: list[DealEvent] | None = None,
+        messages: dict[int, Message] | None = None,
+    ) -> dict[str, Any] | None:
+        """The ``event`` frame that brings this socket from ``since`` up to
+        date, or None if it lost its access.
+
+        ``events`` are used as given if they follow on from ``since`` with no
+        gap; otherwise the log is read. ``messages`` are discussion messages
+        already in memory.
+        """
+        seqs = [event.seq for event in events or ()]
+        if not seqs or seqs != list(range(since + 1, since + 1 + len(seqs))):
+            events = list(
+                DealEvent.objects.filter(deal_id=self.deal_id, seq__gt=since).order_by(
+                    "seq"
+                )
+            )
+        if not events:
+            return {"seq": since}
+        if self._can_reuse_access(events):
+            # Discussion and the like change nothing the access depends on.
+            access = self.access
+        else:
+            access = self._checked_access()
+        if access is None:
+            return None
+        return {
+            "type": "event",
+            "seq": events[-1].seq,
+            "kinds": [e.kind for e in events],
+            "html": render_events(
+                access, events, messages=messages, csrf_token=self._csrf()
+            ),
+            "announce": self._announcement(access, events),
+        }
+
+    def _announcement(self, access: DealAccess, events: list[DealEvent]) -> str:
+        """What the screen reader says about the other side's events."""
+        lines = []
+        for event in events:
+            if event.kind not in ANNOUNCEMENTS or event.actor_id is None:
+                continue
+            name, party_id = self._person(event.actor_id)
+            if access.party is None or party_id != access.party.pk:
+                lines.append(ANNOUNCEMENTS[event.kind].format(who=name))
+        return " ".join(lines)
+
+    def _person(self, participant_id: int) -> tuple[str, int | None]:
+        """A participant's display name and party. Names never change, so the
+        socket reads the deal's participants again only for one it does not
+        know yet (someone who just joined)."""
+        if participant_id not in self.people:
+            self.people = {
+                pk: (name, party_id)
+                for pk, name, party_id in Participant.objects.filter(
+                    party__deal_id=self.deal_id
+                ).values_list("pk", "display_name", "party_id")
+            }
+        return self.people.get(participant_id, ("Someone", None))
+
+    @database_sync_to_async
+    def _presence_join(self) -> None:
+        if self.access.participant is None:
+            return
+        RoomConnection.objects.update_or_create(
+            channel_name=self.channel_name,
+            defaults={"participant": self.access.participant},
+        )
+        self._announce_presence()
+
+    @database_sync_to_async
+    def _presence_leave(self) -> None:
+        RoomConnection.objects.filter(channel_name=self.channel_name).delete()
+        self._announce_presence()
+
+    @database_sync_to_async
+    def _heartbeat(self) -> dict[str, Any] | None:
+        """Keep presence fresh, and catch up on any event whose broadcast
+        never reached this socket (the channel layer delivers at most once:
+        a gap is noticed with the next event, a lost last event here)."""
+        RoomConnection.objects.filter(channel_name=self.channel_name).update(
+            seen_at=timezone.now()
+        )
+        seq = (
+            Deal.objects.filter(pk=self.deal_id)
+            .values_list("last_seq", flat=True)
+            .first()
+        )
+        if seq is None:
+            return None
+        return self._update(self.last_seq) if seq > self.last_seq else {"seq": seq}
+
+    def _announce_presence(self) -> None:
+        broadcast(self.deal_id, {"type": "presence.changed"})

@@ -1,0 +1,349 @@
+"""Create (idempotently) a demo team, rep, manager and a fully prepared deal.
+
+``--json`` prints the contract other checks rely on: the rep's login, the deal's
+URL, the invite URL (None until share links exist), and distinctive private
+values of each side, so anyone can check they never reach the other side.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from negotiation.access import DealAccess, deal_access_for_user
+from negotiation.models import Deal, Issue, Membership, Participant, Party, Team
+from negotiation.services import deals as deal_services
+from negotiation.services import preparation as prep_services
+from room import services as room
+from room.services import invites as invite_services
+
+TEAM_NAME = "Helio Analytics — Enterprise"
+REP = {"username": "demo-rep", "password": "parley-demo-rep", "first_name": "Robin"}
+MANAGER = {
+    "username": "demo-manager",
+    "password": "parley-demo-manager",
+    "first_name": "Morgan",
+}
+DEAL_TITLE = "Acme Retail renewal 2027"
+
+ISSUES = [
+    {"name": "Annual licence fee", "unit": "EUR", "range_min": Decimal("160000"),
+     "range_max": Decimal("240000"),
+     "description": "Platform licence for all Acme stores, per year."},
+    {"name": "Contract length", "unit": "months", "range_min": Decimal("12"),
+     "range_max": Decimal("36")},
+    {"name": "Payment terms", "unit": "days", "range_min": Decimal("30"),
+     "range_max": Decimal("90")},
+    {"name": "Onboarding support", "kind": Issue.Kind.OPTIONS,
+     "options": ["Remote only", "Two on-site weeks", "Dedicated onboarding lead"]},
+    {"name": "Success metric", "kind": Issue.Kind.OPTIONS,
+     "options": ["Store adoption rate", "Time to first dashboard",
+                 "Stock-outs avoided"]},
+]  # fmt: skip
+
+PREPARATION = {
+    Party.Side.HOST: {
+        "walkaway": {
+            "batna": "Move the onboarding squad to the Nordbank expansion, "
+            "worth about EUR 150k a year to us.",
+            "reservation_point": "Nothing under EUR 186,500 a year on a "
+            "24-month term.",
+            "reservation_value": Decimal("186500"),
+            "target_outcome": "EUR 212k a year for 36 months, onboarding lead "
+            "included, paid at 45 days.",
+        },
+        "counterparty": {
+            "their_constraints": "The Acme CFO froze new opex lines until Q2.",
+            "their_decision_path": "Head of Retail Ops recommends, CFO signs "
+            "above EUR 200k.",
+            "their_pressures": "Store managers complain that onboarding "
+            "took eleven weeks last time.",
+            "their_success": "Every store using dashboards before peak season.",
+        },
+        "readiness": {"readiness_notes": "They asked for a joint workshop: good sign."},
+        "priorities": {
+            "Annual licence fee": (5, "Phase the increase over two years",
+                                   "A 36-month commitment", "EUR 212k"),
+            "Contract length": (4, "Price protection for year three",
+                                "36 months", "36 months"),
+            "Payment terms": (2, "Up to 75 days",
+                              "Volume commitment in return", "45 days"),
+            "Onboarding support": (3, "A dedicated onboarding lead",
+                                   "A public case study", "Two on-site weeks"),
+        },
+        "anchors": {"Annual licence fee": (Decimal("205000"), Decimal("225000"),
+                    "Peer retailers pay EUR 1,900 per store per year.")},
+        "evidence": [
+            ("benchmark", "Retail analytics pricing survey 2026",
+             "Median EUR 1,900 per store and year.",
+             "https://example.com/pricing-survey"),
+            ("case", "Nordmarkt rollout", "Adoption 92% in 8 weeks with an "
+             "onboarding lead.", ""),
+        ],
+    },
+    Party.Side.COUNTERPART: {
+        "walkaway": {
+            "batna": "Switch to Lumen Metrics at EUR 171,000 with a six-week "
+            "migration.",
+            "reservation_point": "Up to EUR 214,000 a year if onboarding is "
+            "included.",
+            "reservation_value": Decimal("214000"),
+            "target_outcome": "EUR 185k a year, 24 months, 90-day payment.",
+        },
+        "counterparty": {
+            "their_constraints": "Helio needs the renewal booked this quarter.",
+            "their_decision_path": "Account exec, then their VP Sales.",
+            "their_pressures": "Quarter-end bookings target.",
+            "their_success": "A multi-year logo they can reference.",
+        },
+        "readiness": {"readiness_notes": "Procurement wants to keep it friendly."},
+        "priorities": {
+            "Annual licence fee": (4, "Extend to a 30-month term if the rate holds",
+                                   "A lower annual rate", "EUR 185k"),
+            "Onboarding support": (5, "A reference call for their sales team",
+                                   "Dedicated onboarding lead",
+                                   "Dedicated onboarding lead"),
+            "Payment terms": (3, "Earlier payment for a discount",
+                              "90 days", "90 days"),
+        },
+        "anchors": {},
+        "evidence": [
+            ("benchmark", "Lumen Metrics quote", "EUR 171k, six-week migration.",
+             ""),
+        ],
+    },
+}  # fmt: skip
+
+GUEST_NAME = "Dana Whitfield (Acme Retail)"
+INVITE_LABEL = "Demo link (seed_demo)"
+
+
+def _private_values(side: str) -> list[str]:
+    prep = PREPARATION[side]
+    return [
+        prep["walkaway"]["batna"],
+        prep["walkaway"]["reservation_point"],
+        prep["walkaway"]["target_outcome"],
+        f"{prep['walkaway']['reservation_value']:f}".split(".")[0],
+        prep["counterparty"]["their_constraints"],
+        next(iter(prep["priorities"].values()))[1],
+    ]
+
+
+class Command(BaseCommand):
+    help = "Create the demo team, users and a prepared deal (safe to run twice)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--json", action="store_true", help="Print JSON.")
+        parser.add_argument(
+            "--base-url",
+            default=os.environ.get(
+                "PARLEY_BASE_URL",
+                f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",
+            ),
+        )
+
+    def handle(self, *args, **options) -> None:
+        deal = self.seed()
+        base = options["base_url"].rstrip("/")
+        token = self._fresh_invite(deal)
+        result = {
+            "host": {"username": REP["username"], "password": REP["password"]},
+            "manager": {
+                "username": MANAGER["username"],
+                "password": MANAGER["password"],
+            },
+            "deal_url": f"{base}{deal.get_absolute_url()}",
+            "login_url": f"{base}/accounts/login/",
+            "invite_url": f"{base}{reverse('live:join-token', args=[token])}",
+            "private": {
+                side: _private_values(side)
+                for side in (Party.Side.HOST, Party.Side.COUNTERPART)
+            },
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+            return
+        self.stdout.write(
+            self.style.SUCCESS("Demo ready.")
+            + f"\n  Log in at {result['login_url']}"
+            + f"\n  rep:     {REP['username']} / {REP['password']}"
+            + f"\n  manager: {MANAGER['username']} / {MANAGER['password']}"
+            + f"\n  demo deal: {result['deal_url']}"
+            + "\n  counterpart's link (open it in a private window):"
+            + f"\n    {result['invite_url']}"
+        )
+
+    @transaction.atomic
+    def _fresh_invite(self, deal: Deal) -> str:
+        """A new share link for the demo counterpart on every run.
+
+        Tokens are stored hashed, so an earlier link cannot be printed again;
+        unused earlier demo links are removed instead of piling up.
+        """
+        deal.invites.filter(label=INVITE_LABEL, participant__isnull=True).delete()
+        rep = get_user_model().objects.get(username=REP["username"])
+        _, token = invite_services.invite_create(
+            access=deal_access_for_user(rep, deal.pk), label=INVITE_LABEL
+        )
+        return token
+
+    @transaction.atomic
+    def seed(self) -> Deal:
+        rep = self._user(REP)
+        manager = self._user(MANAGER)
+        team = Team.objects.filter(name=TEAM_NAME).first()
+        if team is None:
+            team = deal_services.team_create(name=TEAM_NAME, founder=manager)
+        Membership.objects.get_or_create(
+            team=team, user=rep, defaults={"role": Membership.Role.REP}
+        )
+        deal = Deal.objects.filter(team=team, title=DEAL_TITLE).first()
+        if deal is not None:
+            return deal
+        deal = deal_services.deal_create(
+            owner=rep,
+            team=team,
+            title=DEAL_TITLE,
+            context=Deal.Context.SALES,
+            counterpart_organisation="Acme Retail",
+            counterpart_contact="Dana Whitfield, Head of Retail Ops",
+            shared_purpose="Every Acme store running on live dashboards before "
+            "peak season, at a cost both finance teams can plan for.",
+            deadline=timezone.localdate() + datetime.timedelta(days=21),
+            host_organisation="Helio Analytics",
+        )
+        host = deal.parties.get(side=Party.Side.HOST)
+        counterpart = deal.parties.get(side=Party.Side.COUNTERPART)
+        host_access = DealAccess(
+            deal=deal,
+            host_party=host,
+            counterpart_party=counterpart,
+            party=host,
+            participant=host.participants.get(user=rep),
+            is_manager=False,
+        )
+        for spec in ISSUES:
+            deal_services.issue_add(access=host_access, **spec)
+        guest = Participant.objects.create(party=counterpart, display_name=GUEST_NAME)
+        counterpart_access = DealAccess(
+            deal=deal,
+            host_party=host,
+            counterpart_party=counterpart,
+            party=counterpart,
+            participant=guest,
+            is_manager=False,
+        )
+        issues = {issue.name: issue for issue in deal.issues.all()}
+        for access in (host_access, counterpart_access):
+            self._prepare(access, issues, PREPARATION[access.side])
+        self._play_opening(host_access, counterpart_access, issues)
+        return deal
+
+    def _play_opening(self, host, guest, issues: dict[str, Issue]) -> None:
+        """Take the demo room into Midgame, so ``make run`` shows a live room."""
+        fee, term, payment, onboarding = (
+            issues[name].pk
+            for name in (
+                "Annual licence fee",
+                "Contract length",
+                "Payment terms",
+                "Onboarding support",
+            )
+        )
+        room.message_post(
+            access=host,
+            body="Welcome! Shall we start by agreeing what success looks like?",
+        )
+        room.message_post(
+            access=guest,
+            kind="question",
+            body="Happy to. Can we talk about onboarding time early on?",
+        )
+        for to_stage in (Deal.Stage.FIRST_MOVE, Deal.Stage.MIDGAME):
+            change = room.stage_change_propose(access=host, to_stage=to_stage)
+            room.stage_change_respond(access=guest, change_id=change.pk, accept=True)
+            host.deal.refresh_from_db()
+            guest.deal.refresh_from_db()
+        room.position_update(
+            access=host,
+            version=None,
+            interests="A multi-year partner we can reference, and onboarding that "
+            "our team can plan.",
+            ranking=[fee, term, onboarding, payment],
+            shared_matrix={str(term): ["want_get"]},
+        )
+        room.position_update(
+            access=guest,
+            version=None,
+            interests="Stores live before peak season; a cost finance can plan.",
+            ranking=[onboarding, fee, payment],
+        )
+        accepted = room.trade_propose(
+            access=host,
+            give_issue_id=payment,
+            give_value="60 days",
+            ask_issue_id=term,
+            ask_value="36 months",
+            rationale="Easier cash flow for you, planning security for us.",
+        )
+        room.trade_accept(access=guest, trade_id=accepted.pk, version=1)
+        room.trade_propose(
+            access=guest,
+            give_issue_id=fee,
+            give_value="EUR 198,000 a year",
+            ask_issue_id=onboarding,
+            ask_value="Dedicated onboarding lead",
+        )
+
+    def _user(self, spec: dict[str, str]):
+        user, _ = get_user_model().objects.get_or_create(
+            username=spec["username"],
+            defaults={
+                "first_name": spec["first_name"],
+                "email": f"{spec['username']}@example.com",
+            },
+        )
+        user.set_password(spec["password"])
+        user.save(update_fields=["password"])
+        return user
+
+    def _prepare(self, access: DealAccess, issues: dict[str, Issue], spec) -> None:
+        for section in ("walkaway", "counterparty", "readiness"):
+            prep = access.party.preparation
+            prep.refresh_from_db()
+            prep_services.preparation_update(
+                access=access, section=section, version=prep.version,
+                **spec[section],
+            )  # fmt: skip
+        for name, (importance, give, get, ideal) in spec["priorities"].items():
+            prep_services.priority_set(
+                access=access,
+                issue_id=issues[name].pk,
+                version=None,
+                importance=importance,
+                can_give=give,
+                want_get=get,
+                ideal_outcome=ideal,
+            )
+        for name, (low, high, benchmark) in spec["anchors"].items():
+            prep_services.anchor_set(
+                access=access,
+                issue_id=issues[name].pk,
+                version=None,
+                low=low,
+                high=high,
+                benchmark=benchmark,
+            )
+        for kind, title, detail, url in spec["evidence"]:
+            prep_services.evidence_add(
+                access=access, kind=kind, title=title, detail=detail, url=url
+            )

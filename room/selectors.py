@@ -1,0 +1,530 @@
+"""What the room shows one viewer, fetched lazily and in a fixed number of queries.
+
+``RoomState`` is built per viewer (per side). Each region of the room reads
+only the properties it needs, so re-rendering one region after an event costs
+only that region's queries. Private data is only fetched for the viewer's own
+side: the other side's matrix, valuations and preparation are never loaded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.db import connection
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from negotiation.access import DealAccess
+from negotiation.fixed_sql import Columns, column, table
+from negotiation.models import (
+    Deal,
+    Issue,
+    Participant,
+    Party,
+    Preparation,
+    PriorityEntry,
+)
+from negotiation.selectors import readiness_verdict
+from playbooks.models import ChecklistItem, ContextPlaybook, PhraseTemplate
+from playbooks.selectors import StageCoaching, stage_coaching
+from playbooks.templating import fill_template
+from room.models import (
+    AgreementConfirmation,
+    CheckIn,
+    Commitment,
+    Concession,
+    MesoSet,
+    Message,
+    Nudge,
+    Package,
+    RoomConnection,
+    SharedPosition,
+    StageChange,
+    TermSheetEntry,
+    Trade,
+    is_overdue,
+)
+from room.schedule import next_check_in
+from room.services.closing import agreement_digest
+from room.services.rules import TOOL_STAGES
+
+MESSAGES_SHOWN = 50
+# Which lines of the deal context's playbook fit each stage.
+CONTEXT_PHASES_BY_STAGE = {
+    Deal.Stage.SETUP: {"discovery"},
+    Deal.Stage.FIRST_MOVE: {"discovery", "value_framing"},
+    Deal.Stage.MIDGAME: {"proposal", "objections"},
+    Deal.Stage.CLOSE: {"close"},
+    Deal.Stage.IMPLEMENTATION: {"close"},
+}
+PRESENCE_WINDOW = datetime.timedelta(seconds=90)
+
+
+@dataclass(frozen=True)
+class SharedRow:
+    """One issue as a side chose to show it: rank and the matrix columns shared."""
+
+    issue: Issue
+    rank: int | None
+    can_give: str | None = None
+    want_get: str | None = None
+    ideal_outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class ConcessionRow:
+    concession: Concession
+    own: bool
+    show_values: bool
+
+
+class RoomState:
+    def __init__(self, access: DealAccess) -> None:
+        self.access = access
+        self.deal: Deal = access.deal
+        self.side = access.side
+        self.party = access.party
+
+    # --- the deal and its people -------------------------------------------
+
+    @cached_property
+    def parties(self) -> dict[str, Party]:
+        return {
+            Party.Side.HOST: self.access.host_party,
+            Party.Side.COUNTERPART: self.access.counterpart_party,
+        }
+
+    @cached_property
+    def own_party(self) -> Party | None:
+        return self.party
+
+    @cached_property
+    def other_party(self) -> Party | None:
+        if self.party is None:
+            return None
+        return self.parties[self.party.other_side]
+
+    @cached_property
+    def participants(self) -> list[Participant]:
+        return list(
+            Participant.objects.filter(
+                party__deal=self.deal, revoked_at__isnull=True
+            ).select_related("party")
+        )
+
+    @cached_property
+    def online_ids(self) -> set[int]:
+        since = timezone.now() - PRESENCE_WINDOW
+        return set(
+            RoomConnection.objects.filter(
+                participant__party__deal=self.deal, seen_at__gte=since
+            ).values_list("participant_id", flat=True)
+        )
+
+    def people(self, side: str) -> list[tuple[Participant, bool]]:
+        return [
+            (p, p.pk in self.online_ids)
+            for p in self.participants
+            if p.party.side == side
+        ]
+
+    @property
+    def presence_by_side(self) -> list[tuple[str, list[tuple[Participant, bool]]]]:
+        return [
+            (self.parties[side].organisation, self.people(side))
+            for side in (Party.Side.HOST, Party.Side.COUNTERPART)
+        ]
+
+    # --- stage ------------------------------------------------------------------
+
+    @cached_property
+    def pending_stage_change(self) -> StageChange | None:
+        return (
+            StageChange.objects.filter(
+                deal=self.deal, status=StageChange.Status.PENDING
+            )
+            .select_related("proposed_by", "party")
+            .first()
+        )
+
+    @property
+    def stage_index(self) -> int:
+        return list(Deal.Stage.values).index(self.deal.stage)
+
+    @property
+    def next_stage(self) -> tuple[str, str] | None:
+        stages = list(Deal.Stage.choices)
+        index = self.stage_index
+        return stages[index + 1] if index + 1 < len(stages) else None
+
+    @property
+    def previous_stage(self) -> tuple[str, str] | None:
+        if self.deal.status == Deal.Status.AGREED:
+            return None  # the agreement is confirmed: only forward from here
+        stages = list(Deal.Stage.choices)
+        index = self.stage_index
+        return stages[index - 1] if index > 0 else None
+
+    @cached_property
+    def active(self) -> dict[str, bool]:
+        """Which tools the current stage foregrounds (and accepts actions for)."""
+        return {tool: self.deal.stage in stages for tool, stages in TOOL_STAGES.items()}
+
+    @property
+    def can_act(self) -> bool:
+        """Read-only for managers, revoked guests, and deals that ended."""
+        return (
+            self.access.participant is not None
+            and self.party is not None
+            and self.deal.status != Deal.Status.NO_DEAL
+        )
+
+    # --- agenda and term sheet --------------------------------------------
+
+    @cached_property
+    def issues(self) -> list[Issue]:
+        return list(Issue.objects.filter(deal=self.deal))
+
+    @cached_property
+    def terms(self) -> dict[int, TermSheetEntry]:
+        return {
+            t.issue_id: t
+            for t in TermSheetEntry.objects.filter(deal=self.deal).select_related(
+                "updated_by"
+            )
+        }
+
+    def term_rows(self) -> list[tuple[Issue, TermSheetEntry | None]]:
+        return [(issue, self.terms.get(issue.pk)) for issue in self.issues]
+
+    @property
+    def issues_without_terms(self) -> list[Issue]:
+        return [issue for issue in self.issues if issue.pk not in self.terms]
+
+    # --- First Move: shared positions -----------------------------------------
+
+    @cached_property
+    def positions(self) -> dict[str, SharedPosition]:
+        return {
+            p.party.side: p
+            for p in SharedPosition.objects.filter(
+                party__deal=self.deal
+            ).select_related("party")
+        }
+
+    @cached_property
+    def shared_matrix_values(self) -> dict[tuple[int, int], PriorityEntry]:
+        """Matrix rows of either side, but only where that side shared a column.
+
+        Rows are fetched only for issues listed in the owning side's
+        ``shared_matrix``; only the shared columns are ever read from them.
+        """
+        wanted = [
+            (position.party_id, int(issue_id))
+            for position in self.positions.values()
+            for issue_id in position.shared_matrix
+        ]
+        if not wanted:
+            return {}
+        entries = PriorityEntry.objects.filter(
+            party__deal=self.deal,
+            issue_id__in={issue_id for _, issue_id in wanted},
+        ).only("party_id", "issue_id", "can_give", "want_get", "ideal_outcome")
+        keep = set(wanted)
+        return {
+            (e.party_id, e.issue_id): e
+            for e in entries
+            if (e.party_id, e.issue_id) in keep
+        }
+
+    def shared_rows(self, side: str) -> list[SharedRow]:
+        position = self.positions.get(side)
+        if position is None:
+            return []
+        issues = {issue.pk: issue for issue in self.issues}
+        ranked = [pk for pk in position.ranking if pk in issues]
+        order = ranked + [pk for pk in issues if pk not in ranked]
+        rows = []
+        for pk in order:
+            columns = position.shared_matrix.get(str(pk), [])
+            entry = self.shared_matrix_values.get((position.party_id, pk))
+            shared = {
+                column: getattr(entry, column)
+                for column in columns
+                if entry is not None and getattr(entry, column)
+            }
+            rank = ranked.index(pk) + 1 if pk in ranked else None
+            rows.append(SharedRow(issue=issues[pk], rank=rank, **shared))
+        return rows
+
+    @property
+    def own_position(self) -> SharedPosition | None:
+        return self.positions.get(self.side) if self.side else None
+
+    @property
+    def other_position(self) -> SharedPosition | None:
+        if self.party is None:
+            return None
+        return self.positions.get(self.party.other_side)
+
+    @cached_property
+    def own_matrix(self) -> dict[int, PriorityEntry]:
+        """The viewer's own private matrix, to choose what to share."""
+        if self.party is None:
+            return {}
+        return {e.issue_id: e for e in PriorityEntry.objects.filter(party=self.party)}
+
+    def own_ranking_rows(self) -> list[tuple[Issue, PriorityEntry | None, list]]:
+        position = self.own_position
+        ranking = position.ranking if position else []
+        issues = {issue.pk: issue for issue in self.issues}
+        order = [pk for pk in ranking if pk in issues] + [
+            pk for pk in issues if pk not in ranking
+        ]
+        shared = position.shared_matrix if position else {}
+        return [
+            (issues[pk], self.own_matrix.get(pk), shared.get(str(pk), []))
+            for pk in order
+        ]
+
+    # --- Midgame -----------------------------------------------------------------
+
+    @cached_property
+    def trades(self) -> list[Trade]:
+        return list(
+            Trade.objects.filter(deal=self.deal)
+            .select_related(
+                "party", "proposed_by", "give_issue", "ask_issue", "decided_by"
+            )
+            .prefetch_related(
+                Prefetch(
+                    "comments",
+                    queryset=Message.objects.select_related("author__party"),
+                )
+            )
+        )
+
+    @property
+    def open_trades(self) -> list[Trade]:
+        return [t for t in self.trades if t.status == Trade.Status.OPEN]
+
+    @property
+    def closed_trades(self) -> list[Trade]:
+        return [t for t in self.trades if t.status != Trade.Status.OPEN]
+
+    @cached_property
+    def meso_sets(self) -> list[MesoSet]:
+        return list(
+            MesoSet.objects.filter(deal=self.deal)
+            .select_related("party", "created_by", "answered_by")
+            .prefetch_related(
+                Prefetch("packages", queryset=Package.objects.order_by("pk"))
+            )
+        )
+
+    def package_rows(self, package: Package) -> list[tuple[Issue, str]]:
+        return [
+            (issue, package.values.get(str(issue.pk), "—")) for issue in self.issues
+        ]
+
+    @cached_property
+    def concessions(self) -> list[ConcessionRow]:
+        rows = []
+        for c in Concession.objects.filter(deal=self.deal).select_related("party"):
+            own = self.party is not None and c.party_id == self.party.pk
+            rows.append(
+                ConcessionRow(concession=c, own=own, show_values=own or c.values_shared)
+            )
+        return rows
+
+    # --- Close and Implementation ----------------------------------------------
+
+    @cached_property
+    def commitments(self) -> list[Commitment]:
+        return list(
+            Commitment.objects.filter(deal=self.deal).select_related("owner_party")
+        )
+
+    @cached_property
+    def overdue_commitment_ids(self) -> set[int]:
+        """Commitments of the agreement past their due date and not done yet
+        (both sides see them highlighted)."""
+        if self.deal.status != Deal.Status.AGREED:
+            return set()
+        today = timezone.localdate()
+        return {c.pk for c in self.commitments if is_overdue(c, today)}
+
+    def confirmed_by_me(self, commitment: Commitment) -> bool:
+        if self.side == Party.Side.HOST:
+            return commitment.host_confirmed_at is not None
+        return commitment.counterpart_confirmed_at is not None
+
+    @cached_property
+    def confirmations(self) -> dict[str, AgreementConfirmation]:
+        return {
+            c.party.side: c
+            for c in AgreementConfirmation.objects.filter(
+                deal=self.deal
+            ).select_related("party", "confirmed_by")
+        }
+
+    @cached_property
+    def digest(self) -> str:
+        return agreement_digest(self.deal)
+
+    @property
+    def agreement_ready(self) -> bool:
+        return (
+            bool(self.issues)
+            and not self.issues_without_terms
+            and all(c.is_confirmed for c in self.commitments)
+        )
+
+    @property
+    def confirmed_sides(self) -> set[str]:
+        return {
+            side for side, c in self.confirmations.items() if c.digest == self.digest
+        }
+
+    @cached_property
+    def check_ins(self) -> list[CheckIn]:
+        return list(CheckIn.objects.filter(deal=self.deal).with_items())
+
+    @property
+    def next_review_date(self) -> datetime.date | None:
+        return next_check_in(
+            closed_on=self.deal.closed_at.date() if self.deal.closed_at else None,
+            last_held=self.check_ins[0].held_on if self.check_ins else None,
+            cadence=self.deal.review_cadence,
+        )
+
+    # --- private coaching (the viewer's own side only) ---------------------
+
+    @cached_property
+    def nudges(self) -> list:
+        if self.party is None:
+            return []
+        return active_nudges(self.party)
+
+    @cached_property
+    def coaching(self) -> StageCoaching | None:
+        """The current stage's principle, moves and templates (shared content)."""
+        return stage_coaching(self.deal.stage)
+
+    @cached_property
+    def context_lines(self) -> list[tuple[str, list[str]]]:
+        """The deal context's playbook lines that fit the current stage."""
+        playbook = ContextPlaybook.objects.filter(context=self.deal.context).first()
+        if playbook is None:
+            return []
+        wanted = CONTEXT_PHASES_BY_STAGE[self.deal.stage]
+        return [
+            (label, lines)
+            for (name, label), (_, lines) in zip(
+                ContextPlaybook.PHASES, playbook.phases, strict=True
+            )
+            if name in wanted and lines
+        ]
+
+    @cached_property
+    def filled_templates(self) -> list[tuple[PhraseTemplate, str]]:
+        """The stage's templates, their blanks filled from this deal."""
+        if self.coaching is None:
+            return []
+        ours = self.own_position.ranking if self.own_position else []
+        theirs = self.other_position.ranking if self.other_position else []
+        by_id = {issue.pk: issue for issue in self.issues}
+        return [
+            (
+                template,
+                fill_template(
+                    template.text,
+                    self.issues,
+                    shared_goal=self.deal.shared_purpose,
+                    their_priorities=[by_id[pk] for pk in theirs if pk in by_id],
+                    our_priorities=[by_id[pk] for pk in ours if pk in by_id],
+                ),
+            )
+            for template in self.coaching.templates
+        ]
+
+    @cached_property
+    def readiness(self):
+        """The viewer's own readiness check (private), shown during Setup."""
+        if self.party is None or self.deal.stage != Deal.Stage.SETUP:
+            return None
+        preparation = Preparation.objects.get(party=self.party)
+        return readiness_verdict(preparation)
+
+    @cached_property
+    def checklist(self) -> dict[str, list[ChecklistItem]]:
+        items = list(ChecklistItem.objects.all())
+        return {
+            "do": [i for i in items if i.kind == ChecklistItem.Kind.DO],
+            "avoid": [i for i in items if i.kind == ChecklistItem.Kind.AVOID],
+        }
+
+    # --- discussion ------------------------------------------------------------
+
+    @cached_property
+    def messages(self) -> list[Message]:
+        latest = list(
+            Message.objects.filter(deal=self.deal, trade__isnull=True)
+            .select_related("author__party")
+            .order_by("-created_at")[:MESSAGES_SHOWN]
+        )
+        return latest[::-1]
+
+
+def messages_by_id(deal: Deal, ids: Sequence[int]) -> dict[int, Message]:
+    """The deal's messages with these ids, each with its author's name and
+    party: all that a message item shows of its author.
+
+    Every socket of a room reads this for every message the other side
+    posts, the room's most frequent event; so it is a statement written once
+    (``negotiation.fixed_sql``) rather than a ``select_related`` query the
+    ORM compiles each time. The author is a partial ``Participant``.
+    """
+    if not ids:
+        return {}
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_messages_sql()} AND m.{column(Message, 'id')} IN ({placeholders})",
+            [deal.pk, *ids],
+        )
+        rows = cursor.fetchall()
+    messages = {}
+    split = len(_MESSAGE)
+    for row in rows:
+        message = _MESSAGE.instance(row[:split])
+        if message.author_id is not None:
+            message.author = _AUTHOR.instance(row[split:])
+        messages[message.pk] = message
+    return messages
+
+
+_MESSAGE = Columns(Message, prefix="m")
+_AUTHOR = Columns(Participant, ["id", "display_name", "party"], prefix="a")
+
+
+@functools.cache
+def _messages_sql() -> str:
+    return (
+        f"SELECT {_MESSAGE.select}, {_AUTHOR.select}"
+        f" FROM {table(Message)} m LEFT JOIN {table(Participant)} a"
+        f" ON a.{column(Participant, 'id')} = m.{column(Message, 'author')}"
+        f" WHERE m.{column(Message, 'deal')} = %s"
+    )
+
+
+def active_nudges(party: Party) -> list[Nudge]:
+    return list(
+        Nudge.objects.filter(party=party, dismissed_at__isnull=True).order_by(
+            "-created_at"
+        )
+    )

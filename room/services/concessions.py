@@ -1,0 +1,73 @@
+"""The concession log: what a side gave, for what, and what it was worth."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from negotiation.access import DealAccess
+from negotiation.services.base import (
+    applied_once,
+    check_version,
+    save_versioned,
+)
+from room.models import Concession
+from room.services.rules import deal_object, require_tool, room_event
+
+
+@applied_once
+def concession_add(
+    *,
+    access: DealAccess,
+    item: str,
+    we_give: str,
+    we_get: str = "",
+    value_to_us: Decimal | None = None,
+    value_to_them: Decimal | None = None,
+    values_shared: bool = False,
+    trigger: str = "",
+    client_msg_id=None,
+) -> Concession:
+    deal = require_tool(access, "concessions")
+    concession = Concession(
+        deal=deal,
+        party=access.party,
+        created_by=access.participant,
+        item=item.strip(),
+        we_give=we_give.strip(),
+        we_get=we_get.strip(),
+        value_to_us=value_to_us,
+        value_to_them=value_to_them,
+        values_shared=values_shared,
+        trigger=trigger.strip(),
+    )
+    concession.full_clean()
+    concession.save()
+    room_event(
+        access, deal, "concession.added", client_msg_id, concession_id=concession.pk
+    )
+    return concession
+
+
+@applied_once
+def concession_value(
+    *,
+    access: DealAccess,
+    concession_id: int,
+    version: int,
+    value_to_us: Decimal | None,
+    value_to_them: Decimal | None,
+    values_shared: bool,
+    client_msg_id=None,
+) -> Concession:
+    """A side values its own entries (and decides whether to show the values)."""
+    deal = require_tool(access, "concessions")
+    concession = deal_object(Concession, deal, concession_id, access.party, own=True)
+    check_version(concession, version)
+    concession.value_to_us = value_to_us
+    concession.value_to_them = value_to_them
+    concession.values_shared = values_shared
+    save_versioned(concession, fields=["value_to_us", "value_to_them", "values_shared"])
+    room_event(
+        access, deal, "concession.valued", client_msg_id, concession_id=concession.pk
+    )
+    return concession

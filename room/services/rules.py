@@ -1,0 +1,121 @@
+"""Who may act in the room, in which stage: the checks every room service runs first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from negotiation.access import DealAccess
+from negotiation.models import Deal, DealEvent, Issue, Party
+from negotiation.services.base import (
+    append_event,
+    lock_deal,
+    save_versioned,
+)
+from room.models import TermSheetEntry
+
+Stage = Deal.Stage
+
+
+STAGE_ORDER = list(Stage.values)
+
+
+# Which stages each tool works in. Discussion works in every stage.
+TOOL_STAGES: dict[str, set[str]] = {
+    "setup": {Stage.SETUP},
+    "agenda": {Stage.SETUP},
+    "position": {Stage.FIRST_MOVE, Stage.MIDGAME},
+    "trades": {Stage.MIDGAME},
+    "packages": {Stage.MIDGAME},
+    "concessions": {Stage.MIDGAME, Stage.CLOSE},
+    "terms": {Stage.MIDGAME, Stage.CLOSE},
+    "commitments": {Stage.CLOSE, Stage.IMPLEMENTATION},
+    "agreement": {Stage.CLOSE},
+    "check_ins": {Stage.IMPLEMENTATION},
+}
+
+
+# What still happens once both sides confirmed the agreement.
+AFTER_AGREEMENT_TOOLS = {"stage", "check_ins", "discussion"}
+
+
+def acting_party(access: DealAccess) -> Party:
+    if access.party is None or access.participant is None:
+        raise PermissionDenied("Only the deal's participants can act in the room.")
+    if access.participant.revoked_at is not None:
+        raise PermissionDenied("Your access to this deal was revoked.")
+    return access.party
+
+
+def require_tool(access: DealAccess, tool: str) -> Deal:
+    """Lock the deal and check the actor, the deal's status and the stage.
+
+    Returns the locked, fresh deal row. Must run inside the caller's atomic.
+    """
+    acting_party(access)
+    deal = lock_deal(access)
+    if deal.status == Deal.Status.NO_DEAL:
+        raise ValidationError("This deal ended without agreement: it is read-only.")
+    if deal.status == Deal.Status.AGREED and tool not in AFTER_AGREEMENT_TOOLS:
+        raise ValidationError("The agreement is confirmed: its terms are locked.")
+    if tool in TOOL_STAGES and deal.stage not in TOOL_STAGES[tool]:
+        stages = " or ".join(
+            Stage(s).label for s in STAGE_ORDER if s in TOOL_STAGES[tool]
+        )
+        raise ValidationError(
+            f"That can only be done in {stages}; the deal is in "
+            f"{Stage(deal.stage).label}.",
+            code="wrong_stage",
+        )
+    return deal
+
+
+def room_event(
+    access: DealAccess,
+    deal: Deal,
+    kind: str,
+    client_msg_id: str | None,
+    **payload: Any,
+) -> DealEvent:
+    return append_event(
+        deal=deal,
+        kind=kind,
+        actor=access.participant,
+        payload=payload,
+        client_msg_id=client_msg_id or None,
+    )
+
+
+def agenda_issue(deal: Deal, issue_id: int) -> Issue:
+    try:
+        return Issue.objects.get(pk=issue_id, deal=deal)
+    except (Issue.DoesNotExist, ValueError, TypeError):
+        raise ValidationError("That issue is not on this deal's agenda.") from None
+
+
+def deal_object(model, deal: Deal, pk: int, party: Party, *, own: bool):
+    """Fetch one of this deal's objects, locked, checking whose it is."""
+    try:
+        obj = model.objects.select_for_update().get(pk=pk, deal=deal)
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise ValidationError("That item does not exist in this deal.") from None
+    owner_id = getattr(obj, "party_id", None)
+    if own and owner_id != party.pk:
+        raise PermissionDenied("Only the side that made it can do that.")
+    if not own and owner_id == party.pk:
+        raise PermissionDenied("Only the other side can answer that.")
+    return obj
+
+
+def set_term(deal: Deal, issue: Issue, value: str, access: DealAccess, trade=None):
+    entry, created = TermSheetEntry.objects.select_for_update().get_or_create(
+        issue=issue, defaults={"deal": deal, "value": value, "source_trade": trade,
+                               "updated_by": access.participant},
+    )  # fmt: skip
+    if not created:
+        entry.value = value
+        entry.source_trade = trade
+        entry.updated_by = access.participant
+        save_versioned(entry, fields=["value", "source_trade", "updated_by"])
+    return entry

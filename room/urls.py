@@ -1,0 +1,22 @@
+from django.urls import path
+
+from room.views import invites, room
+
+app_name = "live"
+
+urlpatterns = [
+    # Share links. The token is only ever in the first URL, which redirects.
+    path("deals/<int:deal_id>/invites/", invites.invite_list, name="invites"),
+    path(
+        "deals/<int:deal_id>/invites/<int:invite_id>/revoke/",
+        invites.invite_revoke,
+        name="invite-revoke",
+    ),
+    path("join/<str:token>/", invites.join_with_token, name="join-token"),
+    path("join/", invites.join, name="join"),
+    # The room: the page, every action as plain HTTP, and a fresh render.
+    path("room/<int:deal_id>/", room.room, name="room"),
+    path("room/<int:deal_id>/act/<str:action>/", room.room_action, name="act"),
+    path("room/<int:deal_id>/sync/", room.room_sync, name="sync"),
+    path("room/<int:deal_id>/summary/", room.agreement_summary, name="summary"),
+]

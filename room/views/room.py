@@ -1,0 +1,101 @@
+"""The room page, and every room action as a plain HTTP request.
+
+When the socket is down the room keeps working through these: forms post
+here, the same ``perform`` applies them, and the page is rendered again.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from common.web import HtmxHttpRequest
+from negotiation.access import room_access
+from negotiation.services.base import AlreadyApplied
+from room import actions
+from room.render import (
+    ALL_REGIONS,
+    refusal_context,
+    render_regions,
+    room_context,
+)
+
+REFUSAL_STATUS = {
+    "forbidden": 403,
+    "stale_version": 409,
+    "not_found": 404,
+    "unknown_action": 404,
+}
+
+
+def _access(request: HtmxHttpRequest, deal_id: int):
+    return room_access(request.user, request.session, deal_id)
+
+
+@never_cache
+@require_GET
+def room(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
+    """The live room: both sides, one page, each seeing its own side's view."""
+    access = _access(request, deal_id)
+    return render(request, "room/room.html", room_context(access))
+
+
+@require_POST
+def room_action(request: HtmxHttpRequest, deal_id: int, action: str) -> HttpResponse:
+    """Apply one room action from a form post (the socket-less path)."""
+    access = _access(request, deal_id)
+    data = request.POST.copy()
+    client_msg_id = data.pop("client_msg_id", [None])[0] or None
+    try:
+        actions.perform(access, action, data, client_msg_id)
+    except actions.ActionRefused as refused:
+        access = _access(request, deal_id)  # show the room as it stands now
+        context = room_context(access, **refusal_context(refused))
+        status = REFUSAL_STATUS.get(refused.code, 422)
+        return render(request, "room/room.html", context, status=status)
+    except AlreadyApplied:
+        pass  # a resubmitted form: it was applied the first time
+    return redirect(f"{reverse('live:room', args=[deal_id])}#{_anchor(action)}")
+
+
+def _anchor(action: str) -> str:
+    return "region-" + {
+        "setup": "setup",
+        "issue": "setup",
+        "stage": "stagebar",
+        "deal": "status",
+        "position": "positions",
+        "trade": "trades",
+        "message": "discussion",
+        "meso": "packages",
+        "concession": "concessions",
+        "term": "terms",
+        "commitment": "commitments",
+        "agreement": "agreement",
+        "checkin": "checkins",
+    }.get(action.split(".")[0], "status")
+
+
+@never_cache
+@require_GET
+def room_sync(request: HtmxHttpRequest, deal_id: int) -> JsonResponse:
+    """A fresh render of every region, for a client whose socket is down."""
+    try:
+        access = _access(request, deal_id)
+    except Http404:
+        return JsonResponse({"error": "No such deal."}, status=404)
+    seq = access.deal.last_seq
+    html = render_regions(
+        access, ALL_REGIONS, csrf_token=request.META.get("CSRF_COOKIE", "")
+    )
+    return JsonResponse({"type": "sync", "seq": seq, "html": html})
+
+
+@require_GET
+def agreement_summary(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
+    """The written agreement: terms, commitments, who confirmed (printable)."""
+    access = _access(request, deal_id)
+    return render(request, "room/summary.html", room_context(access))

@@ -1,9 +1,0 @@
-from django.apps import AppConfig
-
-
-class LiveSessionsConfig(AppConfig):
-    """The live room. Labelled so it never clashes with django.contrib.sessions."""
-
-    name = "sessions"
-    label = "live_sessions"
-    verbose_name = "Live sessions"
