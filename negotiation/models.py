@@ -23,6 +23,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from negotiation.events import EventKind
+
 IMPORTANCE_MIN = 1
 IMPORTANCE_MAX = 5
 
@@ -484,7 +486,7 @@ class DealEvent(models.Model):
         blank=True,
         related_name="events",
     )
-    kind = models.CharField(max_length=48)
+    kind = models.CharField(max_length=48, choices=EventKind)
     payload = models.JSONField(default=dict, blank=True)
     # NULL, not "", when absent: the per-deal uniqueness only binds real ids.
     client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001

@@ -47,6 +47,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from negotiation.access import DealAccess, room_access
+from negotiation.events import spec_of
 from negotiation.models import Deal, DealEvent, Participant, Party
 from negotiation.services.base import (
     AlreadyApplied,
@@ -59,7 +60,6 @@ from room import actions
 from room.models import Message, RoomConnection
 from room.render import (
     ALL_REGIONS,
-    ANNOUNCEMENTS,
     render_events,
     render_notice,
     render_refusal,
@@ -70,24 +70,6 @@ from room.services.invites import participant_group
 ACCESS_RECHECK_SECONDS = 30
 # Events that change neither the deal row nor who may see the room: a socket
 # renders them with the access it already checked.
-ACCESS_NEUTRAL_EVENTS = frozenset(
-    {
-        "message.posted",
-        "trade.proposed",
-        "trade.countered",
-        "trade.declined",
-        "trade.withdrawn",
-        "concession.added",
-        "concession.valued",
-        "position.updated",
-        "meso.presented",
-        "term.updated",
-        "commitment.added",
-        "commitment.confirmed",
-        "commitment.updated",
-        "checkin.added",
-    }
-)
 CLOSE_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
 
@@ -436,7 +418,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         """Whether these events leave the deal row (stage, status, purpose)
         and everyone's access as they were when the socket last checked."""
         return not self._stale() and all(
-            event.kind in ACCESS_NEUTRAL_EVENTS for event in events
+            not spec_of(event.kind).changes_access for event in events
         )
 
     def _csrf(self) -> str:
@@ -522,11 +504,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         """What the screen reader says about the other side's events."""
         lines = []
         for event in events:
-            if event.kind not in ANNOUNCEMENTS or event.actor_id is None:
+            announce = spec_of(event.kind).announce
+            if not announce or event.actor_id is None:
                 continue
             name, party_id = self._person(event.actor_id)
             if access.party is None or party_id != access.party.pk:
-                lines.append(ANNOUNCEMENTS[event.kind].format(who=name))
+                lines.append(announce.format(who=name))
         return " ".join(lines)
 
     def _person(self, participant_id: int) -> tuple[str, int | None]:

@@ -1,23 +1,35 @@
-"""Rendering the room for one viewer: whole page or out-of-band fragments.
+"""Rendering the room for one viewer: the whole page, or what events changed.
 
 The full page and every live update come from the same template partials in
-``room/room.html``, so what a socket receives is exactly what a reload
-would show that side.
+``room/room.html``, so what a socket receives is exactly what a reload would
+show that side.
+
+An event renders only what it touched (``negotiation.events.EVENTS``): the one
+trade row, the one term row, the one commitment, inserted into its list when
+it is new. A region is rendered whole only when its size is bounded by the
+agenda (the stage bar, the positions, the agreement), and the whole room only
+after a stage change or the end of the negotiation. So a live update costs
+the same in an empty room and after 500 events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from negotiation.access import DealAccess
+from negotiation.events import EventKind, spec_of
 from negotiation.models import DealEvent
 from room.actions import ACTIONS
 from room.models import Message
 from room.selectors import RoomState, messages_by_id
+
+TEMPLATE = "room/room.html"
 
 ALL_REGIONS = (
     "status",
@@ -36,117 +48,104 @@ ALL_REGIONS = (
     "coach",
 )
 
-# Which regions an event changes. A kind missing here re-renders everything.
-EVENT_REGIONS: dict[str, tuple[str, ...]] = {
-    "deal.updated": ("status", "setup"),
-    "setup.updated": ("setup",),
-    "stage.proposed": ("stagebar",),
-    "stage.declined": ("stagebar",),
-    "stage.withdrawn": ("stagebar",),
-    "position.updated": ("positions",),
-    "trade.proposed": ("trades",),
-    "trade.declined": ("trades",),
-    "trade.withdrawn": ("trades",),
-    "trade.countered": ("trades",),
-    "trade.accepted": ("trades", "terms", "concessions", "agreement"),
-    "meso.presented": ("packages",),
-    "meso.answered": ("packages", "terms", "agreement"),
-    "concession.added": ("concessions",),
-    "concession.valued": ("concessions",),
-    "term.updated": ("terms", "agreement"),
-    "commitment.added": ("commitments", "agreement"),
-    "commitment.updated": ("commitments", "agreement"),
-    "commitment.confirmed": ("commitments", "agreement"),
-    "checkin.added": ("checkins", "commitments"),
-    "message.posted": ("discussion", "trades"),
-    "participant.joined": ("presence",),
-    "invite.revoked": ("presence",),
-}
-
-ANNOUNCEMENTS: dict[str, str] = {
-    "setup.updated": "{who} updated the shared purpose or ground rules.",
-    "issue.added": "{who} added an issue to the agenda.",
-    "stage.proposed": "{who} proposed a stage change.",
-    "stage.accepted": "{who} accepted the stage change.",
-    "stage.declined": "{who} declined the stage change.",
-    "position.updated": "{who} updated their shared interests and ranking.",
-    "trade.proposed": "{who} proposed a conditional trade.",
-    "trade.accepted": "{who} accepted a trade.",
-    "trade.declined": "{who} declined a trade.",
-    "trade.countered": "{who} countered a trade.",
-    "trade.withdrawn": "{who} withdrew a trade.",
-    "meso.presented": "{who} presented a set of packages.",
-    "meso.answered": "{who} answered a set of packages.",
-    "term.updated": "{who} changed the term sheet.",
-    "commitment.added": "{who} added a commitment.",
-    "commitment.confirmed": "{who} confirmed a commitment.",
-    "agreement.confirmed": "{who} confirmed the agreement.",
-    "checkin.added": "{who} recorded a check-in.",
-    "message.posted": "{who} wrote in the discussion.",
-    "participant.joined": "{who} joined the room.",
-    "deal.no_deal": "{who} ended the negotiation without agreement.",
-}
+# Events whose object is new: it is inserted into its list, not replaced.
+CREATES = frozenset(
+    {
+        EventKind.TRADE_PROPOSED,
+        EventKind.TRADE_COUNTERED,
+        EventKind.MESO_PRESENTED,
+        EventKind.CONCESSION_ADDED,
+        EventKind.COMMITMENT_ADDED,
+        EventKind.CHECKIN_ADDED,
+        EventKind.MESSAGE_POSTED,
+    }
+)
 
 
-def regions_for(kinds: Iterable[str]) -> tuple[str, ...]:
-    wanted: set[str] = set()
-    for kind in kinds:
-        regions = EVENT_REGIONS.get(kind)
-        if regions is None:
-            return ALL_REGIONS
-        wanted.update(regions)
-    return tuple(region for region in ALL_REGIONS if region in wanted)
+@dataclass
+class Changes:
+    """What a run of events touched, object by object."""
+
+    everything: bool = False
+    regions: set[str] = field(default_factory=set)
+    # Object id → whether it is new (inserted) rather than changed (replaced).
+    trades: dict[int, bool] = field(default_factory=dict)
+    meso_sets: dict[int, bool] = field(default_factory=dict)
+    concessions: dict[int, bool] = field(default_factory=dict)
+    commitments: dict[int, bool] = field(default_factory=dict)
+    terms: set[int] = field(default_factory=set)  # issue ids
+    trades_settled: set[int] = field(default_factory=set)  # accepted trades
+    check_ins: set[int] = field(default_factory=set)
+    messages: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, events: Iterable[DealEvent]) -> Changes:
+        changes = cls()
+        for event in events:
+            new = event.kind in CREATES
+            payload = event.payload or {}
+            for touch in spec_of(event.kind).touches:
+                if touch == "room":
+                    changes.everything = True
+                elif touch in ALL_REGIONS:
+                    changes.regions.add(touch)
+                else:
+                    TOUCHES[touch](changes, payload, new)
+        return changes
+
+    def mark(self, objects: dict[int, bool], pk: Any, new: bool, region: str) -> None:
+        if not isinstance(pk, int):  # no id to go by: render its region
+            self.regions.add(region)
+        else:
+            objects[pk] = objects.get(pk, False) or new
 
 
-def render_events(
-    access: DealAccess,
-    events: Sequence[DealEvent],
-    *,
-    messages: Mapping[int, Message] | None = None,
-    csrf_token: str = "",
-) -> str:
-    """What these events change, for this viewer, as out-of-band fragments.
+def _id_into(ids: str, key: str, region: str):
+    def touch(changes: Changes, payload: Mapping[str, Any], new: bool) -> None:
+        pk = payload.get(key)
+        if isinstance(pk, int):
+            getattr(changes, ids).add(pk)
+        else:
+            changes.regions.add(region)
 
-    The room's most frequent event, a message, is appended to the discussion
-    (or re-renders the one trade region it comments on) instead of
-    re-rendering the whole thread; everything else re-renders the regions it
-    touches. ``messages`` are the events' messages already in memory (the
-    sender's own); the others are read in one query.
-    """
-    message_ids = [
-        event.payload.get("message_id")
-        for event in events
-        if event.kind == "message.posted"
-    ]
-    regions = set(regions_for(e.kind for e in events if e.kind != "message.posted"))
-    appended = ""
-    if message_ids:
-        known = dict(messages or {})
-        missing = [pk for pk in message_ids if pk not in known]
-        known.update(messages_by_id(access.deal, missing))
-        found = [known[pk] for pk in message_ids if pk in known]
-        if len(found) != len(message_ids):
-            regions |= {"discussion", "trades"}  # one is gone: render both
-        if any(m.trade_id is not None for m in found):
-            regions.add("trades")
-        plain = [m for m in found if m.trade_id is None]
-        if plain and "discussion" not in regions:
-            appended = append_messages(access, plain)
-    ordered = [region for region in ALL_REGIONS if region in regions]
-    return render_regions(access, ordered, csrf_token=csrf_token) + appended
+    return touch
 
 
-def append_messages(access: DealAccess, messages: Sequence[Message]) -> str:
-    """New discussion messages, appended out of band to the thread."""
-    items = "".join(
-        render_to_string(
-            "room/room.html#message-item", {"message": m, "access": access}
+def _object(objects: str, key: str, region: str, *, inserts: bool = True):
+    def touch(changes: Changes, payload: Mapping[str, Any], new: bool) -> None:
+        changes.mark(
+            getattr(changes, objects), payload.get(key), new and inserts, region
         )
-        for m in messages
-    )
-    return format_html(
-        '<div hx-swap-oob="beforeend:#messages-list">{}</div>', mark_safe(items)
-    )
+
+    return touch
+
+
+def _message(changes: Changes, payload: Mapping[str, Any], new: bool) -> None:
+    pk = payload.get("message_id")
+    if isinstance(pk, int):
+        changes.messages.append(pk)
+    else:
+        changes.regions |= {"discussion", "trades"}
+
+
+# How each object a kind touches (``EVENTS[kind].touches``) is found from the
+# event's payload. A test checks every touch named in the table is here.
+TOUCHES: dict[str, Callable[[Changes, Mapping[str, Any], bool], None]] = {
+    "trade": _object("trades", "trade_id", "trades"),
+    "trade.original": _object("trades", "original_id", "trades", inserts=False),
+    "trade.terms": _id_into("trades_settled", "trade_id", "terms"),
+    "trade.concessions": _id_into("trades_settled", "trade_id", "concessions"),
+    "meso": _object("meso_sets", "meso_id", "packages"),
+    # A picked package writes every issue's term: the term sheet (one row
+    # per agenda issue) is rendered whole.
+    "meso.terms": lambda changes, payload, new: changes.regions.add("terms"),
+    "concession": _object("concessions", "concession_id", "concessions"),
+    "term": _id_into("terms", "issue_id", "terms"),
+    "commitment": _object("commitments", "commitment_id", "commitments"),
+    "checkin": _id_into("check_ins", "check_in_id", "checkins"),
+    "checkin.commitments": _id_into("check_ins", "check_in_id", "commitments"),
+    "message": _message,
+}
 
 
 def room_context(access: DealAccess, **extra) -> dict:
@@ -165,8 +164,213 @@ def render_regions(
     """The given regions as out-of-band fragments for this viewer's side."""
     context = room_context(access, oob=True, csrf_token=csrf_token)
     return "".join(
-        render_to_string(f"room/room.html#{region}", context) for region in regions
+        render_to_string(f"{TEMPLATE}#{region}", context) for region in regions
     )
+
+
+def render_events(
+    access: DealAccess,
+    events: Sequence[DealEvent],
+    *,
+    messages: Mapping[int, Message] | None = None,
+    csrf_token: str = "",
+) -> str:
+    """What these events changed, for this viewer, as out-of-band fragments.
+
+    ``messages`` are the events' messages already in memory (the sender's
+    own); any others are read in one query.
+    """
+    changes = Changes.of(events)
+    if changes.everything:
+        return render_regions(access, ALL_REGIONS, csrf_token=csrf_token)
+    context = room_context(access, oob=True, csrf_token=csrf_token)
+    return _Renderer(context, changes, messages or {}).render()
+
+
+class _Renderer:
+    """Renders a ``Changes`` with one viewer's context, objects before the
+    regions whose content depends on them (the agreement)."""
+
+    def __init__(
+        self, context: dict, changes: Changes, messages: Mapping[int, Message]
+    ) -> None:
+        self.context = context
+        self.state: RoomState = context["state"]
+        self.changes = changes
+        self.known_messages = messages
+        self.parts: list[str] = []
+
+    def partial(self, name: str, **extra) -> str:
+        html = render_to_string(f"{TEMPLATE}#{name}", {**self.context, **extra})
+        return html.strip()
+
+    def render(self) -> str:
+        regions = self.changes.regions
+        if "trades" not in regions:
+            self.trades()
+        if "packages" not in regions:
+            self.meso_sets()
+        if "concessions" not in regions:
+            self.concessions()
+        if "terms" not in regions:
+            self.terms()
+        if "commitments" not in regions:
+            self.commitments()
+        if "checkins" not in regions:
+            self.check_ins()
+        self.messages()
+        for region in ALL_REGIONS:
+            if region in self.changes.regions:
+                self.parts.append(self.partial(region))
+        return "".join(self.parts)
+
+    # --- objects -------------------------------------------------------------
+
+    def _insert(self, wrapper: str, target: str, rows: list[str]) -> None:
+        if rows:
+            self.parts.append(
+                format_html(
+                    '<{0} hx-swap-oob="{1}">{2}</{0}>',
+                    wrapper,
+                    target,
+                    mark_safe("".join(rows)),
+                )
+            )
+
+    def trades(self) -> None:
+        changes, state = self.changes, self.state
+        wanted = set(changes.trades) | changes.trades_settled
+        if not wanted:
+            return
+        trades = {trade.pk: trade for trade in state.trades_by_id(wanted)}
+        new_rows = []
+        for pk in sorted(changes.trades):
+            trade = trades.get(pk)
+            if trade is None:
+                continue
+            if changes.trades[pk]:
+                new_rows.append(self.partial("trade-row", trade=trade))
+            else:
+                self.parts.append(self.partial("trade-row", trade=trade, oob_row=True))
+        # Newest first: the last created goes on top.
+        self._insert("ul", "afterbegin:#trade-list", new_rows[::-1])
+        for pk in changes.trades_settled:
+            trade = trades.get(pk)
+            if trade is not None:
+                changes.terms |= {trade.give_issue_id, trade.ask_issue_id}
+        if changes.trades_settled and "concessions" not in changes.regions:
+            for row in state.concessions_of_trades(changes.trades_settled):
+                changes.concessions.setdefault(row.concession.pk, True)
+
+    def meso_sets(self) -> None:
+        changes = self.changes
+        if not changes.meso_sets:
+            return
+        sets = {m.pk: m for m in self.state.meso_sets_by_id(changes.meso_sets)}
+        new_rows = []
+        for pk in sorted(changes.meso_sets):
+            meso = sets.get(pk)
+            if meso is None:
+                continue
+            if changes.meso_sets[pk]:
+                new_rows.append(self.partial("meso-set", meso=meso))
+            else:
+                self.parts.append(self.partial("meso-set", meso=meso, oob_row=True))
+        self._insert("div", "afterbegin:#meso-list", new_rows[::-1])
+
+    def concessions(self) -> None:
+        changes = self.changes
+        if not changes.concessions:
+            return
+        new_rows = []
+        for row in self.state.concessions_by_id(changes.concessions):
+            if changes.concessions[row.concession.pk]:
+                new_rows.append(self.partial("concession-row", row=row))
+            else:
+                self.parts.append(
+                    _in_template(self.partial("concession-row", row=row, oob_row=True))
+                )
+        if new_rows:
+            # Table rows parse only inside table elements, and those only
+            # inside a <template> (htmx swaps out-of-band elements found there).
+            self.parts.append(
+                format_html(
+                    '<template><tbody hx-swap-oob="beforeend:#concession-rows">'
+                    "{}</tbody></template>",
+                    mark_safe("".join(new_rows)),
+                )
+            )
+
+    def terms(self) -> None:
+        if not self.changes.terms:
+            return
+        for issue, term in self.state.term_rows(self.changes.terms):
+            self.parts.append(
+                _in_template(
+                    self.partial("term-row", issue=issue, term=term, oob_row=True)
+                )
+            )
+
+    def commitments(self) -> None:
+        changes, state = self.changes, self.state
+        if changes.check_ins:
+            for commitment in state.commitments_checked_in(changes.check_ins):
+                changes.commitments.setdefault(commitment.pk, False)
+        if not changes.commitments:
+            return
+        new_rows = []
+        for c in sorted(state.commitments_by_id(changes.commitments), key=_pk):
+            if changes.commitments[c.pk]:
+                new_rows.append(self.partial("commitment-row", c=c))
+            else:
+                self.parts.append(self.partial("commitment-row", c=c, oob_row=True))
+        self._insert("ul", "beforeend:#commitment-list", new_rows)
+
+    def check_ins(self) -> None:
+        if not self.changes.check_ins:
+            return
+        rows = [
+            self.partial("checkin-item", check_in=check_in)
+            for check_in in self.state.check_ins_by_id(self.changes.check_ins)
+        ]
+        self._insert("ul", "afterbegin:#checkin-list", rows)
+
+    def messages(self) -> None:
+        """New messages, appended to the discussion or to their trade's
+        comments (unless that trade's row was rendered whole just now)."""
+        ids = self.changes.messages
+        if not ids:
+            return
+        known = dict(self.known_messages)
+        missing = [pk for pk in ids if pk not in known]
+        known.update(messages_by_id(self.state.deal, missing))
+        rendered_trades = set(self.changes.trades)  # their rows hold comments
+        plain: list[str] = []
+        for pk in ids:
+            message = known.get(pk)
+            if message is None:
+                continue
+            if message.trade_id is None:
+                if "discussion" not in self.changes.regions:
+                    plain.append(self.partial("message-item", message=message))
+            elif (
+                "trades" not in self.changes.regions
+                and message.trade_id not in rendered_trades
+            ):
+                self._insert(
+                    "div",
+                    f"beforeend:#trade-{message.trade_id}-comments",
+                    [self.partial("trade-comment", comment=message)],
+                )
+        self._insert("ol", "beforeend:#messages-list", plain)
+
+
+def _pk(obj) -> int:
+    return obj.pk
+
+
+def _in_template(html: str) -> SafeString:
+    return format_html("<template>{}</template>", mark_safe(html))
 
 
 RESEND_SKIP = {"csrfmiddlewaretoken", "client_msg_id", "confirm_share"}

@@ -35,6 +35,7 @@ from playbooks.templating import fill_template
 from room.models import (
     AgreementConfirmation,
     CheckIn,
+    CheckInItem,
     Commitment,
     Concession,
     MesoSet,
@@ -50,9 +51,15 @@ from room.models import (
 )
 from room.schedule import next_check_in
 from room.services.closing import agreement_digest
-from room.services.rules import TOOL_STAGES
+from room.services.rules import ACTION_TOOLS, TOOL_STAGES, tool_refusal
 
+# The room page shows the latest of each growing list; earlier ones load on
+# request (``RoomState.earlier``), so the page costs the same at the 1st and
+# the 500th event.
 MESSAGES_SHOWN = 50
+TRADES_SHOWN = 20
+CONCESSIONS_SHOWN = 20
+MESO_SETS_SHOWN = 5
 # Which lines of the deal context's playbook fit each stage.
 CONTEXT_PHASES_BY_STAGE = {
     Deal.Stage.SETUP: {"discovery"},
@@ -62,6 +69,36 @@ CONTEXT_PHASES_BY_STAGE = {
     Deal.Stage.IMPLEMENTATION: {"close"},
 }
 PRESENCE_WINDOW = datetime.timedelta(seconds=90)
+# One line of orientation per stage, in Parley's own words: its title, then
+# what it is for.
+STAGE_PRINCIPLES = {
+    Deal.Stage.SETUP: (
+        "Setup.",
+        "Agree what you are both trying to achieve and how you will work: a "
+        "common goal makes both sides more willing to give and take.",
+    ),
+    Deal.Stage.FIRST_MOVE: (
+        "First Move.",
+        "Treat the opening as exploration. Share what matters to you and ask "
+        "what success means for them.",
+    ),
+    Deal.Stage.MIDGAME: (
+        "Midgame.",
+        "Trade on conditions — “if we do this, could you do that?” — and "
+        "compare packages. Open, fair exchanges invite cooperation without "
+        "giving leverage away.",
+    ),
+    Deal.Stage.CLOSE: (
+        "Close.",
+        "Pin every commitment to something measurable and agree what happens "
+        "if it slips. Shared accountability prevents regret and rework.",
+    ),
+    Deal.Stage.IMPLEMENTATION: (
+        "Implementation.",
+        "Check results together at a steady rhythm. Fair dealing over time "
+        "builds the trust your next deal starts from.",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -152,6 +189,10 @@ class RoomState:
         )
 
     @property
+    def stage_principle(self) -> tuple[str, str]:
+        return STAGE_PRINCIPLES[self.deal.stage]
+
+    @property
     def stage_index(self) -> int:
         return list(Deal.Stage.values).index(self.deal.stage)
 
@@ -183,6 +224,13 @@ class RoomState:
             and self.deal.status != Deal.Status.NO_DEAL
         )
 
+    def can(self, action: str) -> bool:
+        """Whether the viewer may take this room action now (stage, status,
+        side): the rule the action's service enforces, asked before a form is
+        offered. Which object it applies to (your own trade or theirs) is the
+        template's to say."""
+        return self.can_act and tool_refusal(self.deal, ACTION_TOOLS[action]) is None
+
     # --- agenda and term sheet --------------------------------------------
 
     @cached_property
@@ -198,8 +246,14 @@ class RoomState:
             )
         }
 
-    def term_rows(self) -> list[tuple[Issue, TermSheetEntry | None]]:
-        return [(issue, self.terms.get(issue.pk)) for issue in self.issues]
+    def term_rows(self, issue_ids=None) -> list[tuple[Issue, TermSheetEntry | None]]:
+        """The term sheet's rows, one per issue on the agenda (or only those
+        of ``issue_ids``)."""
+        return [
+            (issue, self.terms.get(issue.pk))
+            for issue in self.issues
+            if issue_ids is None or issue.pk in issue_ids
+        ]
 
     @property
     def issues_without_terms(self) -> list[Issue]:
@@ -293,9 +347,8 @@ class RoomState:
 
     # --- Midgame -----------------------------------------------------------------
 
-    @cached_property
-    def trades(self) -> list[Trade]:
-        return list(
+    def _trades(self):
+        return (
             Trade.objects.filter(deal=self.deal)
             .select_related(
                 "party", "proposed_by", "give_issue", "ask_issue", "decided_by"
@@ -303,22 +356,23 @@ class RoomState:
             .prefetch_related(
                 Prefetch(
                     "comments",
-                    queryset=Message.objects.select_related("author__party"),
+                    queryset=Message.objects.select_related("author__party").order_by(
+                        "pk"
+                    ),
                 )
             )
         )
 
-    @property
-    def open_trades(self) -> list[Trade]:
-        return [t for t in self.trades if t.status == Trade.Status.OPEN]
-
-    @property
-    def closed_trades(self) -> list[Trade]:
-        return [t for t in self.trades if t.status != Trade.Status.OPEN]
-
     @cached_property
-    def meso_sets(self) -> list[MesoSet]:
-        return list(
+    def trades(self) -> list[Trade]:
+        """The latest trades, newest first."""
+        return _latest(self._trades(), TRADES_SHOWN)
+
+    def trades_by_id(self, ids) -> list[Trade]:
+        return list(self._trades().filter(pk__in=ids).order_by("-pk"))
+
+    def _meso_sets(self):
+        return (
             MesoSet.objects.filter(deal=self.deal)
             .select_related("party", "created_by", "answered_by")
             .prefetch_related(
@@ -326,20 +380,51 @@ class RoomState:
             )
         )
 
+    @cached_property
+    def meso_sets(self) -> list[MesoSet]:
+        """The latest sets of packages, newest first."""
+        return _latest(self._meso_sets(), MESO_SETS_SHOWN)
+
+    def meso_sets_by_id(self, ids) -> list[MesoSet]:
+        return list(self._meso_sets().filter(pk__in=ids).order_by("-pk"))
+
     def package_rows(self, package: Package) -> list[tuple[Issue, str]]:
         return [
             (issue, package.values.get(str(issue.pk), "—")) for issue in self.issues
         ]
 
-    @cached_property
-    def concessions(self) -> list[ConcessionRow]:
+    def _concession_rows(self, concessions) -> list[ConcessionRow]:
         rows = []
-        for c in Concession.objects.filter(deal=self.deal).select_related("party"):
+        for c in concessions:
             own = self.party is not None and c.party_id == self.party.pk
             rows.append(
                 ConcessionRow(concession=c, own=own, show_values=own or c.values_shared)
             )
         return rows
+
+    @cached_property
+    def concessions(self) -> list[ConcessionRow]:
+        """The latest entries of the concession log, oldest first."""
+        latest = _latest(
+            Concession.objects.filter(deal=self.deal).select_related("party"),
+            CONCESSIONS_SHOWN,
+        )
+        return latest.oldest_first(self._concession_rows(latest[::-1]))
+
+    def concessions_of_trades(self, trade_ids) -> list[ConcessionRow]:
+        """The log entries accepting these trades wrote (one per side)."""
+        return self._concession_rows(
+            Concession.objects.filter(deal=self.deal, trade_id__in=trade_ids)
+            .select_related("party")
+            .order_by("pk")
+        )
+
+    def concessions_by_id(self, ids) -> list[ConcessionRow]:
+        return self._concession_rows(
+            Concession.objects.filter(deal=self.deal, pk__in=ids)
+            .select_related("party")
+            .order_by("pk")
+        )
 
     # --- Close and Implementation ----------------------------------------------
 
@@ -349,14 +434,19 @@ class RoomState:
             Commitment.objects.filter(deal=self.deal).select_related("owner_party")
         )
 
-    @cached_property
-    def overdue_commitment_ids(self) -> set[int]:
-        """Commitments of the agreement past their due date and not done yet
-        (both sides see them highlighted)."""
-        if self.deal.status != Deal.Status.AGREED:
-            return set()
-        today = timezone.localdate()
-        return {c.pk for c in self.commitments if is_overdue(c, today)}
+    def commitments_by_id(self, ids) -> list[Commitment]:
+        return list(
+            Commitment.objects.filter(deal=self.deal, pk__in=ids).select_related(
+                "owner_party"
+            )
+        )
+
+    def is_overdue(self, commitment: Commitment) -> bool:
+        """A commitment of the agreement past its due date and not done yet
+        (both sides see it highlighted)."""
+        return self.deal.status == Deal.Status.AGREED and is_overdue(
+            commitment, timezone.localdate()
+        )
 
     def confirmed_by_me(self, commitment: Commitment) -> bool:
         if self.side == Party.Side.HOST:
@@ -394,6 +484,17 @@ class RoomState:
     def check_ins(self) -> list[CheckIn]:
         return list(CheckIn.objects.filter(deal=self.deal).with_items())
 
+    def check_ins_by_id(self, ids) -> list[CheckIn]:
+        return list(CheckIn.objects.filter(deal=self.deal, pk__in=ids).with_items())
+
+    def commitments_checked_in(self, check_in_ids) -> list[Commitment]:
+        """The commitments whose status these check-ins recorded."""
+        return self.commitments_by_id(
+            CheckInItem.objects.filter(check_in_id__in=check_in_ids).values(
+                "commitment_id"
+            )
+        )
+
     @property
     def next_review_date(self) -> datetime.date | None:
         return next_check_in(
@@ -401,6 +502,32 @@ class RoomState:
             last_held=self.check_ins[0].held_on if self.check_ins else None,
             cadence=self.deal.review_cadence,
         )
+
+    # --- "show earlier" -------------------------------------------------------
+
+    def earlier(self, list_name: str, before: int) -> Latest:
+        """The page of a growing list before ``before``, in display order."""
+        if list_name == "trades":
+            return _latest(self._trades(), TRADES_SHOWN, before)
+        if list_name == "meso":
+            return _latest(self._meso_sets(), MESO_SETS_SHOWN, before)
+        if list_name == "concessions":
+            page = _latest(
+                Concession.objects.filter(deal=self.deal).select_related("party"),
+                CONCESSIONS_SHOWN,
+                before,
+            )
+            return page.oldest_first(self._concession_rows(page[::-1]))
+        if list_name == "messages":
+            page = _latest(
+                Message.objects.filter(
+                    deal=self.deal, trade__isnull=True
+                ).select_related("author__party"),
+                MESSAGES_SHOWN,
+                before,
+            )
+            return page.oldest_first(page[::-1])
+        raise ValueError(list_name)
 
     # --- private coaching (the viewer's own side only) ---------------------
 
@@ -472,12 +599,14 @@ class RoomState:
 
     @cached_property
     def messages(self) -> list[Message]:
-        latest = list(
-            Message.objects.filter(deal=self.deal, trade__isnull=True)
-            .select_related("author__party")
-            .order_by("-created_at")[:MESSAGES_SHOWN]
+        """The latest messages of the discussion, oldest first."""
+        latest = _latest(
+            Message.objects.filter(deal=self.deal, trade__isnull=True).select_related(
+                "author__party"
+            ),
+            MESSAGES_SHOWN,
         )
-        return latest[::-1]
+        return latest.oldest_first(latest[::-1])
 
 
 def messages_by_id(deal: Deal, ids: Sequence[int]) -> dict[int, Message]:
@@ -528,3 +657,27 @@ def active_nudges(party: Party) -> list[Nudge]:
             "-created_at"
         )
     )
+
+
+class Latest(list):
+    """The newest rows of a list, newest first; ``earlier`` is set when older
+    rows exist (the cursor for "show earlier": the oldest pk shown)."""
+
+    earlier: int | None = None
+
+    def oldest_first(self, rows) -> Latest:
+        """``rows`` (made from these, oldest first) with the same cursor."""
+        ordered = Latest(rows)
+        ordered.earlier = self.earlier
+        return ordered
+
+
+def _latest(queryset, count: int, before: int | None = None) -> Latest:
+    """At most ``count`` rows, newest first (by pk), older than ``before``."""
+    if before is not None:
+        queryset = queryset.filter(pk__lt=before)
+    rows = Latest(queryset.order_by("-pk")[: count + 1])
+    if len(rows) > count:
+        del rows[count:]
+        rows.earlier = rows[-1].pk
+    return rows

@@ -18,5 +18,10 @@ urlpatterns = [
     path("room/<int:deal_id>/", room.room, name="room"),
     path("room/<int:deal_id>/act/<str:action>/", room.room_action, name="act"),
     path("room/<int:deal_id>/sync/", room.room_sync, name="sync"),
+    path(
+        "room/<int:deal_id>/earlier/<slug:list_name>/",
+        room.room_earlier,
+        name="earlier",
+    ),
     path("room/<int:deal_id>/summary/", room.agreement_summary, name="summary"),
 ]

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
 
 from negotiation.access import DealAccess
+from negotiation.events import EventKind
 from negotiation.fixed_sql import Columns, column, table
 from negotiation.models import Deal, DealEvent, Participant, Party
 
@@ -240,7 +241,7 @@ def group_name(deal_id: int) -> str:
 def append_event(
     *,
     deal: Deal,
-    kind: str,
+    kind: EventKind | str,
     actor: Participant | None,
     payload: dict[str, Any] | None = None,
     client_msg_id: str | None = None,
@@ -254,6 +255,7 @@ def append_event(
     and the first event takes the seq it reserved. The broadcast carries ids
     and ``seq`` only: each socket renders its own side's view from them.
     """
+    kind = EventKind(kind)  # a kind missing from the vocabulary fails here
     reserved = _reserved_seqs.get()
     if reserved is not None and reserved.get(deal.pk) is not None:
         deal.last_seq, reserved[deal.pk] = reserved[deal.pk], None
@@ -270,7 +272,7 @@ def append_event(
     message = {
         "type": "deal.event",
         "seq": event.seq,
-        "kind": kind,
+        "kind": kind.value,
         "event_id": event.pk,
         "actor_id": actor.pk if actor is not None else None,
         # The ids the event refers to (a message, a trade…): enough for a

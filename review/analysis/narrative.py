@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from negotiation.events import spec_of
 from review.analysis.replay import LoggedEvent, TradeValues
 
 
@@ -24,25 +25,6 @@ class EventNames:
     messages: Mapping[int, str] = field(default_factory=dict)
     stages: Mapping[str, str] = field(default_factory=dict)
     sides: Mapping[str, str] = field(default_factory=dict)  # side → organisation
-
-
-PLAIN: dict[str, str] = {
-    "deal.created": "{who} created the deal.",
-    "deal.updated": "{who} updated the deal's facts.",
-    "setup.updated": "{who} updated the shared purpose or ground rules.",
-    "issue.reordered": "{who} reordered the agenda.",
-    "participant.joined": "{who} joined the room.",
-    "invite.revoked": "{who} revoked a share link.",
-    "stage.proposed": "{who} proposed a stage change.",
-    "stage.declined": "{who} declined the stage change.",
-    "stage.withdrawn": "{who} withdrew the stage change.",
-    "position.updated": "{who} updated their shared interests and ranking.",
-    "meso.presented": "{who} presented a set of equivalent packages.",
-    "agreement.confirmed": "{who} confirmed the agreement.",
-    "checkin.added": "{who} recorded a check-in.",
-    "deal.no_deal": "{who} ended the negotiation without agreement.",
-    "nudge.dismissed": "{who} dismissed a coaching note.",
-}
 
 
 def _int(raw: Any) -> int | None:
@@ -70,59 +52,53 @@ def who(event: LoggedEvent, names: EventNames) -> str:
     return event.actor or organisation or "Someone"
 
 
+class _Facts(dict):
+    """The shared facts a replay sentence may name, computed on first use."""
+
+    def __init__(self, event: LoggedEvent, names: EventNames) -> None:
+        super().__init__()
+        self.event, self.names = event, names
+        self.payload = event.payload or {}
+
+    def _id(self, key: str) -> int:
+        return _int(self.payload.get(key)) or 0
+
+    def __missing__(self, field: str) -> str:
+        names, kind = self.names, self.event.kind
+        if field == "who":
+            value = who(self.event, names)
+        elif field == "issue":
+            value = names.issues.get(self._id("issue_id"), "an issue")
+        elif field == "stage":
+            value = names.stages.get(str(self.payload.get("stage")), "the next stage")
+        elif field == "trade":
+            value = _trade_text(names.trades.get(self._id("trade_id")), names)
+        elif field == "answer":
+            picked = names.packages.get(self._id("meso_id"))
+            value = (
+                f"picked the package “{picked}”"
+                if picked
+                else "ranked a set of packages"
+            )
+        elif field == "about":
+            if kind.startswith("concession."):
+                text = names.concessions.get(self._id("concession_id"))
+            else:
+                text = names.commitments.get(self._id("commitment_id"))
+            value = f" “{text}”" if text else ""
+        elif field == "to_value":
+            raw = self.payload.get("value")
+            value = f" to “{raw}”" if raw is not None else ""
+        elif field == "quote":
+            text = names.messages.get(self._id("message_id"))
+            value = f": “{text}”" if text else " a message."
+        else:
+            raise KeyError(field)
+        self[field] = value
+        return value
+
+
 def describe(event: LoggedEvent, names: EventNames) -> str:
-    """What happened at this step, in one sentence."""
-    payload = event.payload or {}
-    actor = who(event, names)
-    kind = event.kind
-    issue = names.issues.get(_int(payload.get("issue_id")) or 0, "an issue")
-    if kind in PLAIN:
-        return PLAIN[kind].format(who=actor)
-    if kind == "issue.added":
-        return f"{actor} put {issue} on the agenda."
-    if kind == "issue.updated":
-        return f"{actor} edited the issue {issue}."
-    if kind == "issue.removed":
-        return f"{actor} took an issue off the agenda."
-    if kind == "stage.accepted":
-        stage = names.stages.get(str(payload.get("stage")), "the next stage")
-        return f"{actor} accepted the move: the deal is now in {stage}."
-    if kind.startswith("trade."):
-        trade = _trade_text(names.trades.get(_int(payload.get("trade_id")) or 0), names)
-        verb = {
-            "trade.proposed": "proposed",
-            "trade.countered": "countered with",
-            "trade.accepted": "accepted",
-            "trade.declined": "declined",
-            "trade.withdrawn": "withdrew",
-        }.get(kind, "changed")
-        return f"{actor} {verb} {trade}."
-    if kind == "meso.answered":
-        picked = names.packages.get(_int(payload.get("meso_id")) or 0)
-        if picked:
-            return f"{actor} picked the package “{picked}”."
-        return f"{actor} ranked a set of packages."
-    if kind in ("concession.added", "concession.valued"):
-        item = names.concessions.get(_int(payload.get("concession_id")) or 0)
-        about = f" “{item}”" if item else ""
-        if kind == "concession.added":
-            return f"{actor} logged the concession{about}."
-        return f"{actor} valued their concession{about}."
-    if kind == "term.updated":
-        value = payload.get("value")
-        if value is not None:
-            return f"{actor} set {issue} to “{value}” on the term sheet."
-        return f"{actor} changed {issue} on the term sheet."
-    if kind.startswith("commitment."):
-        text = names.commitments.get(_int(payload.get("commitment_id")) or 0)
-        about = f" “{text}”" if text else ""
-        verb = {
-            "commitment.added": "added the commitment",
-            "commitment.updated": "edited the commitment",
-            "commitment.confirmed": "confirmed the commitment",
-        }.get(kind, "changed a commitment")
-        return f"{actor} {verb}{about}."
-    if kind == "message.posted":
-        text = names.messages.get(_int(payload.get("message_id")) or 0)
-        return f"{actor} wrote: “{text}”" if text else f"{actor} wrote a message."
-    return f"{actor}: {kind.replace('.', ' ')}."
+    """What happened at this step, in one sentence: the kind's replay line
+    (``negotiation.events.EVENTS``) with its shared facts filled in."""
+    return spec_of(event.kind).replay.format_map(_Facts(event, names))

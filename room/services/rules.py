@@ -37,7 +37,7 @@ TOOL_STAGES: dict[str, set[str]] = {
 
 
 # What still happens once both sides confirmed the agreement.
-AFTER_AGREEMENT_TOOLS = {"stage", "check_ins", "discussion"}
+AFTER_AGREEMENT_TOOLS = {"stage", "check_ins", "discussion", "coach"}
 
 
 def acting_party(access: DealAccess) -> Party:
@@ -48,6 +48,58 @@ def acting_party(access: DealAccess) -> Party:
     return access.party
 
 
+# The tool each room action uses: what the room's page asks
+# (``RoomState.can``) before it offers a form, from the same table the
+# services enforce (``require_tool``).
+ACTION_TOOLS: dict[str, str] = {
+    "setup.update": "setup",
+    "issue.add": "agenda",
+    "stage.propose": "stage",
+    "stage.respond": "stage",
+    "stage.withdraw": "stage",
+    "deal.no_deal": "end",
+    "position.update": "position",
+    "trade.propose": "trades",
+    "trade.accept": "trades",
+    "trade.decline": "trades",
+    "trade.withdraw": "trades",
+    "trade.counter": "trades",
+    "message.post": "discussion",
+    "meso.present": "packages",
+    "meso.respond": "packages",
+    "concession.add": "concessions",
+    "concession.value": "concessions",
+    "term.set": "terms",
+    "commitment.add": "commitments",
+    "commitment.confirm": "commitments",
+    "agreement.confirm": "agreement",
+    "checkin.add": "check_ins",
+    "nudge.dismiss": "coach",
+}
+
+
+def tool_refusal(deal: Deal, tool: str) -> ValidationError | None:
+    """Why ``tool`` cannot be used on the deal as it is now, or None if it can.
+
+    The one statement of the stage and status rules: the services raise it,
+    the room's page asks it before offering a form.
+    """
+    if deal.status == Deal.Status.NO_DEAL:
+        return ValidationError("This deal ended without agreement: it is read-only.")
+    if deal.status == Deal.Status.AGREED and tool not in AFTER_AGREEMENT_TOOLS:
+        return ValidationError("The agreement is confirmed: its terms are locked.")
+    if tool in TOOL_STAGES and deal.stage not in TOOL_STAGES[tool]:
+        stages = " or ".join(
+            Stage(s).label for s in STAGE_ORDER if s in TOOL_STAGES[tool]
+        )
+        return ValidationError(
+            f"That can only be done in {stages}; the deal is in "
+            f"{Stage(deal.stage).label}.",
+            code="wrong_stage",
+        )
+    return None
+
+
 def require_tool(access: DealAccess, tool: str) -> Deal:
     """Lock the deal and check the actor, the deal's status and the stage.
 
@@ -55,19 +107,9 @@ def require_tool(access: DealAccess, tool: str) -> Deal:
     """
     acting_party(access)
     deal = lock_deal(access)
-    if deal.status == Deal.Status.NO_DEAL:
-        raise ValidationError("This deal ended without agreement: it is read-only.")
-    if deal.status == Deal.Status.AGREED and tool not in AFTER_AGREEMENT_TOOLS:
-        raise ValidationError("The agreement is confirmed: its terms are locked.")
-    if tool in TOOL_STAGES and deal.stage not in TOOL_STAGES[tool]:
-        stages = " or ".join(
-            Stage(s).label for s in STAGE_ORDER if s in TOOL_STAGES[tool]
-        )
-        raise ValidationError(
-            f"That can only be done in {stages}; the deal is in "
-            f"{Stage(deal.stage).label}.",
-            code="wrong_stage",
-        )
+    refusal = tool_refusal(deal, tool)
+    if refusal is not None:
+        raise refusal
     return deal
 
 

@@ -42,3 +42,15 @@ def index_of(sequence, item) -> int | None:
         return list(sequence).index(item) + 1
     except ValueError:
         return None
+
+
+@register.filter
+def can(state, action: str) -> bool:
+    """``state|can:"term.set"``: whether the viewer may take that action now,
+    by the rule its service enforces (``RoomState.can``)."""
+    return state.can(action)
+
+
+@register.filter
+def overdue(state, commitment) -> bool:
+    return state.is_overdue(commitment)

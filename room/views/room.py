@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -92,6 +93,63 @@ def room_sync(request: HtmxHttpRequest, deal_id: int) -> JsonResponse:
         access, ALL_REGIONS, csrf_token=request.META.get("CSRF_COOKIE", "")
     )
     return JsonResponse({"type": "sync", "seq": seq, "html": html})
+
+
+# "Show earlier": each growing list of the room, its rows partial, how it is
+# read (RoomState.earlier) and where the next page goes.
+EARLIER = {
+    "trades": ("trade-row", "trade", "#trade-list", "beforeend", "Show earlier trades"),
+    "meso": ("meso-set", "meso", "#meso-list", "beforeend", "Show earlier packages"),
+    "concessions": (
+        "concession-row",
+        "row",
+        "#concession-rows",
+        "afterbegin",
+        "Show earlier entries",
+    ),
+    "messages": (
+        "message-item",
+        "message",
+        "#messages-list",
+        "afterbegin",
+        "Show earlier messages",
+    ),
+}
+
+
+@never_cache
+@require_GET
+def room_earlier(
+    request: HtmxHttpRequest, deal_id: int, list_name: str
+) -> HttpResponse:
+    """The page of a list before ``?before=<pk>``, and the next "show earlier"."""
+    if list_name not in EARLIER:
+        raise Http404("No such list.")
+    try:
+        before = int(request.GET.get("before", ""))
+    except ValueError:
+        return HttpResponse("Give the id to page from (?before=…).", status=400)
+    access = _access(request, deal_id)
+    partial, name, target, swap, label = EARLIER[list_name]
+    context = room_context(access)
+    rows = context["state"].earlier(list_name, before)
+    html = "".join(
+        render_to_string(f"room/room.html#{partial}", {**context, name: row})
+        for row in rows
+    )
+    html += render_to_string(
+        "room/earlier.html",
+        {
+            **context,
+            "list": list_name,
+            "cursor": rows.earlier,
+            "target": target,
+            "swap": swap,
+            "label": label,
+            "earlier_oob": True,
+        },
+    )
+    return HttpResponse(html)
 
 
 @require_GET

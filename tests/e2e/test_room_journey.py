@@ -373,7 +373,7 @@ def _midgame_trades(rep: Page, guest: Page, issues: dict[str, Issue]) -> None:
         expect(terms.locator(f"#term-{issues['Price'].pk} td").first).to_have_text(
             "open"
         )
-        log = page.locator("#region-concessions tbody tr")
+        log = page.locator("#region-concessions tbody tr:not(.empty)")
         expect(log).to_have_count(2)
     # The concession log: one entry per side, each seen by both, valuations
     # hidden from the other side until its owner shares them.
@@ -392,7 +392,7 @@ def _midgame_trades(rep: Page, guest: Page, issues: dict[str, Issue]) -> None:
         (guest, proposer_entry, acceptor_entry),
     ):
         other_org = GUEST_ORG if page is rep else HOST_ORG
-        rows = page.locator("#region-concessions tbody tr")
+        rows = page.locator("#region-concessions tbody tr:not(.empty)")
         own_cells = rows.filter(has_text=own[0]).locator("td")
         for index, text in enumerate(["You", *own]):
             expect(own_cells.nth(index)).to_have_text(text)

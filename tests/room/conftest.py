@@ -8,11 +8,13 @@ import datetime
 import uuid
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from negotiation.models import Membership, Participant
+from negotiation.access import GUESTS_SESSION_KEY, DealAccess, room_access
+from negotiation.models import Deal, Membership, Participant
 from room.models import Invite, hash_token
 from room.services import invite_create
 from tests.factories import MembershipFactory
@@ -102,3 +104,40 @@ def host_cookie(rep) -> str:
 @pytest.fixture
 def guest_cookie(guest) -> str:
     return session_cookie(guest[0])
+
+
+# --- the room at a stage, seen by each side ---------------------------------
+
+
+def _at_stage(deal: Deal, stage: str) -> Deal:
+    Deal.objects.filter(pk=deal.pk).update(stage=stage)
+    deal.refresh_from_db()
+    return deal
+
+
+@pytest.fixture
+def at_stage():
+    """``at_stage(deal, stage)``: put the deal in a stage, as if both sides
+    had agreed to move there."""
+    return _at_stage
+
+
+@pytest.fixture
+def midgame(deal) -> Deal:
+    return _at_stage(deal, Deal.Stage.MIDGAME)
+
+
+def _access_of_guest(deal: Deal, participant: Participant) -> DealAccess:
+    session = {GUESTS_SESSION_KEY: {str(deal.pk): participant.pk}}
+    return room_access(AnonymousUser(), session, deal.pk)
+
+
+@pytest.fixture
+def access_of_guest():
+    """``access_of_guest(deal, participant)``: what the guest's session resolves."""
+    return _access_of_guest
+
+
+@pytest.fixture
+def guest_access(deal, guest) -> DealAccess:
+    return _access_of_guest(deal, guest[1])

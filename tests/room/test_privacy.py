@@ -237,7 +237,7 @@ def visit_everything(browser: Browser, deal_id: int, *, host: bool) -> None:
 def shared_lines(event_html: str, side: str) -> list[tuple[str, str]]:
     """The matrix cells shown for ``side``'s position in a positions fragment."""
     block = re.search(
-        rf'<div class="position position-{side}">(.*?)</div>', event_html, re.S
+        rf'<div class="position position-{side}"[^>]*>(.*?)</div>', event_html, re.S
     )
     assert block, f"no position block for {side} in the fragment"
     return [
@@ -362,8 +362,8 @@ def negotiate(room: Room) -> None:
         we_give="A reference call", we_get="Two on-site weeks",
         value_to_us=guest_us, value_to_them=guest_them,
     )  # fmt: skip
-    # A message goes only where it shows: appended to the discussion, or its
-    # trade's region re-rendered.
+    # A message goes only where it shows: appended to the discussion, or to
+    # its trade's comments; no region is rendered again.
     seen = room.act(
         "host", "message.post", body="Shall we write this up?", kind="question"
     )
@@ -373,7 +373,8 @@ def negotiate(room: Room) -> None:
         "counterpart", "message.post", body="Thirty months is firm for us.",
         trade_id=counter.pk,
     )  # fmt: skip
-    assert 'id="region-trades"' in seen["html"]
+    assert f'hx-swap-oob="beforeend:#trade-{counter.pk}-comments"' in seen["html"]
+    assert 'id="region-trades"' not in seen["html"]
     assert "Thirty months is firm for us." in seen["html"]
     room.act("counterpart", "message.post", body="Yes, let us close.")
     room.move_to("close")
