@@ -21,7 +21,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-WRITES_TERMS = ("trade.accepted", "meso.answered", "term.updated")
+from negotiation.events import EventKind
+
+WRITES_TERMS = (
+    EventKind.TRADE_ACCEPTED,
+    EventKind.MESO_ANSWERED,
+    EventKind.TERM_UPDATED,
+)
 
 
 @dataclass(frozen=True)
@@ -112,14 +118,14 @@ def _changes_of(
 ) -> list[TermChange]:
     payload = event.payload or {}
     changes: list[TermChange] = []
-    if event.kind == "trade.accepted":
+    if event.kind == EventKind.TRADE_ACCEPTED:
         trade = trades.get(_int(payload.get("trade_id")))
         if trade is not None:
             changes = [
                 TermChange(event.seq, trade.give_issue_id, trade.give_value, "trade"),
                 TermChange(event.seq, trade.ask_issue_id, trade.ask_value, "trade"),
             ]
-    elif event.kind == "meso.answered":
+    elif event.kind == EventKind.MESO_ANSWERED:
         meso_id = _int(payload.get("meso_id"))
         # A set answered twice only remembers its last pick: an earlier answer
         # may have picked another package (or none), so it writes nothing here.
@@ -129,7 +135,7 @@ def _changes_of(
                 for issue_id, value in picks[meso_id].items()
                 if str(issue_id).isdigit()
             ]
-    elif event.kind == "term.updated":
+    elif event.kind == EventKind.TERM_UPDATED:
         issue_id = _int(payload.get("issue_id"))
         if issue_id is not None:
             value = payload.get("value")
@@ -165,7 +171,7 @@ def replay_term_sheet(
     issue_ids = set(issue_ids)
     last_answer_seq: dict[int, int] = {}
     for event in events:
-        if event.kind == "meso.answered":
+        if event.kind == EventKind.MESO_ANSWERED:
             meso_id = _int((event.payload or {}).get("meso_id"))
             if meso_id is not None:
                 last_answer_seq[meso_id] = event.seq

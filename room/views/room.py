@@ -23,6 +23,7 @@ from room.render import (
     render_regions,
     room_context,
 )
+from room.services.rules import ACTION_TOOLS
 
 REFUSAL_STATUS = {
     "forbidden": 403,
@@ -62,22 +63,27 @@ def room_action(request: HtmxHttpRequest, deal_id: int, action: str) -> HttpResp
     return redirect(f"{reverse('live:room', args=[deal_id])}#{_anchor(action)}")
 
 
+# Where the page scrolls back to after an action: the region of its tool.
+TOOL_REGIONS = {
+    "setup": "setup",
+    "agenda": "setup",
+    "stage": "stagebar",
+    "end": "status",
+    "position": "positions",
+    "trades": "trades",
+    "discussion": "discussion",
+    "packages": "packages",
+    "concessions": "concessions",
+    "terms": "terms",
+    "commitments": "commitments",
+    "agreement": "agreement",
+    "check_ins": "checkins",
+    "coach": "coach",
+}
+
+
 def _anchor(action: str) -> str:
-    return "region-" + {
-        "setup": "setup",
-        "issue": "setup",
-        "stage": "stagebar",
-        "deal": "status",
-        "position": "positions",
-        "trade": "trades",
-        "message": "discussion",
-        "meso": "packages",
-        "concession": "concessions",
-        "term": "terms",
-        "commitment": "commitments",
-        "agreement": "agreement",
-        "checkin": "checkins",
-    }.get(action.split(".")[0], "status")
+    return "region-" + TOOL_REGIONS.get(ACTION_TOOLS.get(action, ""), "status")
 
 
 @never_cache

@@ -21,7 +21,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from negotiation.models import DealEvent, Membership
 from tests.factories import MembershipFactory, UserFactory, make_deal
-from tests.review.test_review_scenario import (
+from tests.scenarios import (
     COUNTERPART_FIGURE_TEXTS,
     COUNTERPART_SECRET,
     negotiate,

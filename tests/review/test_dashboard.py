@@ -18,8 +18,7 @@ from review.analysis.stages import average_stage_days, stage_durations
 from review.selectors import team_stage_times
 from room.models import Nudge
 from tests.factories import MembershipFactory, UserFactory, make_deal
-from tests.review.test_review_pages import client_for, client_for_guest
-from tests.review.test_review_scenario import Negotiation, negotiate
+from tests.scenarios import Negotiation, client_for, client_for_guest, negotiate
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from django.urls import reverse
 
 from negotiation.models import DealEvent, Membership
 from tests.factories import MembershipFactory, UserFactory, make_deal
-from tests.review.test_review_pages import client_for
-from tests.review.test_review_scenario import negotiate
+from tests.scenarios import client_for, negotiate
 
 pytestmark = pytest.mark.django_db
 

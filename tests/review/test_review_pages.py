@@ -16,14 +16,16 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from negotiation.access import GUESTS_SESSION_KEY, deal_access_for_user
+from negotiation.access import deal_access_for_user
 from negotiation.models import Deal, DealEvent, Membership, Participant
 from review.models import Lesson, PostDealReview, ReviewComment
 from tests.factories import MembershipFactory, UserFactory, make_deal
-from tests.review.test_review_scenario import (
+from tests.scenarios import (
     COUNTERPART_FIGURE_TEXTS,
     COUNTERPART_SECRET,
     Negotiation,
+    client_for,
+    client_for_guest,
     guest_access,
     negotiate,
 )
@@ -58,20 +60,6 @@ def manager(done):
     return MembershipFactory(
         team=done.deal.team, role=Membership.Role.MANAGER, user=UserFactory()
     ).user
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def client_for_guest(participant: Participant) -> Client:
-    client = Client()
-    session = client.session
-    session[GUESTS_SESSION_KEY] = {str(participant.party.deal_id): participant.pk}
-    session.save()
-    return client
 
 
 @pytest.fixture

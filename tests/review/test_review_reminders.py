@@ -19,7 +19,7 @@ from negotiation.models import Deal, Participant
 from review.models import ReminderLog
 from room.models import Commitment
 from tests.factories import UserFactory
-from tests.review.test_review_scenario import negotiate
+from tests.scenarios import negotiate
 
 pytestmark = pytest.mark.django_db
 
