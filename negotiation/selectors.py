@@ -47,8 +47,9 @@ def walk_away_of(party: Party) -> Preparation:
     preparation: what the over-sharing guard compares every shared text with.
 
     The guard runs on every message and shared text in the room, so this is
-    a statement written once (``negotiation.fixed_sql``). The other fields of
-    the returned object are deferred.
+    a statement written once (``negotiation.fixed_sql``): 0.11 ms against
+    0.29 ms through the ORM (``bench/room_actions.py --parts``, PostgreSQL).
+    The other fields of the returned object are deferred.
     """
     with connection.cursor() as cursor:
         cursor.execute(_walk_away_sql(), [party.pk])

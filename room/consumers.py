@@ -416,7 +416,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     def _can_reuse_access(self, events: list[DealEvent]) -> bool:
         """Whether these events leave the deal row (stage, status, purpose)
-        and everyone's access as they were when the socket last checked."""
+        and everyone's access as they were when the socket last checked: the
+        vocabulary says so of each kind (``changes_access``).
+
+        Rendering the other side's event with the access already checked,
+        instead of reading the deal row and the participant again: p50 0.9 →
+        0.5 ms per render (``bench/room_actions.py``, PostgreSQL).
+        """
         return not self._stale() and all(
             not spec_of(event.kind).changes_access for event in events
         )

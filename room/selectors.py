@@ -616,7 +616,8 @@ def messages_by_id(deal: Deal, ids: Sequence[int]) -> dict[int, Message]:
     Every socket of a room reads this for every message the other side
     posts, the room's most frequent event; so it is a statement written once
     (``negotiation.fixed_sql``) rather than a ``select_related`` query the
-    ORM compiles each time. The author is a partial ``Participant``.
+    ORM compiles each time: 0.18 ms against 0.60 ms (``bench/room_actions.py
+    --parts``, PostgreSQL). The author is a partial ``Participant``.
     """
     if not ids:
         return {}

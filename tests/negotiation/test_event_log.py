@@ -23,25 +23,24 @@ def seqs(deal: Deal) -> list[int]:
     return list(deal.events.order_by("seq").values_list("seq", flat=True))
 
 
-def test_a_room_action_locks_the_deal_and_takes_its_seq_in_one_statement(
-    host_access,
-):
+def test_a_room_action_locks_the_deal_then_takes_its_seq(host_access):
     with CaptureQueriesContext(connection) as queries:
         room.message_post(access=host_access, body="Shall we start with volume?")
 
     deal_statements = [
         q["sql"] for q in queries.captured_queries if '"negotiation_deal"' in q["sql"]
     ]
-    (statement,) = deal_statements
-    assert statement.startswith(
-        'UPDATE "negotiation_deal" SET "last_seq" = "last_seq" + 1'
-    )
+    lock, take = deal_statements
+    assert lock.startswith("SELECT")
+    if connection.features.has_select_for_update:
+        assert lock.endswith("FOR UPDATE")
+    assert take.startswith('UPDATE "negotiation_deal" SET "last_seq" = "last_seq" + 1')
     event = DealEvent.objects.get(kind="message.posted")
     assert Deal.objects.get(pk=host_access.deal.pk).last_seq == event.seq
     assert seqs(host_access.deal)[-1] == event.seq
 
 
-def test_an_action_that_appends_nothing_gives_its_seq_back(host_access):
+def test_an_action_that_appends_nothing_takes_no_seq(host_access):
     @applied_once
     def look_only(*, access, client_msg_id=None):
         return lock_deal(access)

@@ -113,9 +113,9 @@ def test_the_senders_own_update_is_rendered_without_reading_back(host_access):
     assert 'FROM "negotiation_message"' not in read
 
 
-def test_a_message_costs_the_sender_four_statements(host_access):
-    """The guard's read, the lock that also takes the seq, the message and
-    its event: the room's most frequent action, pinned statement by statement."""
+def test_a_message_costs_the_sender_five_statements(host_access):
+    """The guard's read, the lock, the message, the seq and its event: the
+    room's most frequent action, pinned statement by statement."""
     host_socket = consumer_for(host_access)
     host_socket._send_soon = lambda group, message: None
     perform = sync_method("_perform")
@@ -135,8 +135,13 @@ def test_a_message_costs_the_sender_four_statements(host_access):
     assert statements == [
         'SELECT "id", "batna", "reservation_point", "reservation_value" '
         'FROM "negotiation_preparation"',
-        'UPDATE "negotiation_deal" SET "last_seq" = "last_seq" + 1',
+        'SELECT "id", "team_id", "owner_id", "title", "context", '
+        '"counterpart_organisation", "counterpart_contact", "ground_rules", '
+        '"review_cadence", "shared_purpose", "deadline", "stage", "status", '
+        '"outcome_note", "last_seq", "version", "created_at", "updated_at", '
+        '"closed_at" FROM "negotiation_deal"',
         'INSERT INTO "negotiation_message"',
+        'UPDATE "negotiation_deal" SET "last_seq" = "last_seq" + 1',
         'INSERT INTO "negotiation_dealevent"',
     ]
 

@@ -1,0 +1,390 @@
+"""Server time per room action, in-process: what each socket's database thread
+spends on an edit, without the network or the event loop in the way.
+
+For each action of a realistic mix, the sender's socket applies it exactly as
+``RoomConsumer._perform`` does (authorize, form, service, its own update) and
+the other side's socket renders it from the group message exactly as
+``RoomConsumer._event_update`` does. The room starts with ``--history`` events
+of the same mix. Prints one JSON object: sender, peer and per-edit time.
+
+It is the A/B tool for the room's hot-path machinery (run it back to back on
+two checkouts); ``--parts`` times the hand-written statements of
+``negotiation.fixed_sql`` against the same reads through the ORM.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \\
+        .venv/bin/python bench/room_actions.py --actions 600 --history 100
+
+Without ``DATABASE_URL`` it runs on a temporary SQLite file. With it, it works
+in its own database (``--database``, dropped and created afresh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import timeit
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+# What each socket sends, and how often (the issue's realistic mix).
+MIX = (
+    ("message.post", 35),
+    ("trade.propose", 20),
+    ("trade.counter", 5),
+    ("trade.answer", 10),  # accept or decline the other side's open trade
+    ("position.update", 10),
+    ("concession.add", 10),
+    ("meso.present", 5),
+    ("term.set", 5),
+)
+
+
+def prepare_database(args: argparse.Namespace) -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        folder = tempfile.mkdtemp(prefix="parley-bench-")
+        os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
+        admin.execute(f'CREATE DATABASE "{args.database}"')
+    parts = urlsplit(url)
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{args.database}"))
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.pop("REDIS_URL", None)  # the in-memory layer: no network
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+class Room:
+    """One deal in Midgame, a host and a guest, and a socket for each."""
+
+    def __init__(self) -> None:
+        from django.contrib.auth.models import AnonymousUser
+
+        from negotiation.access import (
+            GUESTS_SESSION_KEY,
+            deal_access_for_user,
+            room_access,
+        )
+        from negotiation.models import Deal
+        from room.consumers import RoomConsumer
+        from room.services import invites
+        from tests.factories import IssueFactory, UserFactory, make_deal
+
+        rep = UserFactory()
+        deal = make_deal(owner=rep, title="Bench")
+        for position, (name, unit) in enumerate(
+            [("Price", "EUR"), ("Payment terms", "days"), ("Volume", "units")]
+        ):
+            IssueFactory(deal=deal, name=name, unit=unit, position=position)
+        Deal.objects.filter(pk=deal.pk).update(stage=Deal.Stage.MIDGAME)
+        host = deal_access_for_user(rep, deal.pk)
+        _, token = invites.invite_create(access=host, label="Guest")
+        invite = invites.invite_redeem(token=token)
+        guest = invites.guest_join(invite_id=invite.pk, display_name="Guest")
+        session = {GUESTS_SESSION_KEY: {str(deal.pk): guest.pk}}
+        self.deal = deal
+        self.access = {
+            "host": deal_access_for_user(rep, deal.pk),
+            "counterpart": room_access(AnonymousUser(), session, deal.pk),
+        }
+        self.issues = list(deal.issues.order_by("position"))
+        self.sockets = {side: self._socket(a) for side, a in self.access.items()}
+        self._perform = inspect.getattr_static(RoomConsumer, "_perform").func
+        self._event_update = inspect.getattr_static(RoomConsumer, "_event_update").func
+        self.consumer_class = RoomConsumer
+
+    def _socket(self, access):
+        from room.consumers import RoomConsumer
+
+        socket = RoomConsumer()
+        socket.scope = {"cookies": {}}
+        socket.deal_id = access.deal.pk
+        socket.access = access
+        socket.access_checked_at = time.monotonic()
+        socket.last_seq = access.deal.last_seq
+        socket.people = {}
+        socket.sending = []
+        socket._send_soon = lambda group, message: None
+        return socket
+
+    def act(self, side: str, action: str, data: dict[str, Any], cid: str):
+        """The sender's work, then the other side's; their times in ms."""
+        from negotiation.models import DealEvent
+
+        sender = self.sockets[side]
+        other = self.sockets["counterpart" if side == "host" else "host"]
+        started = time.perf_counter()
+        seq, _ = self._perform(sender, action, data, cid)
+        sent = time.perf_counter()
+        sender.last_seq = max(sender.last_seq, seq)
+        if seq <= other.last_seq:
+            return (sent - started) * 1000, None
+        event = DealEvent.objects.get(deal=self.deal, seq=seq)
+        message = {
+            "type": "deal.event",
+            "seq": event.seq,
+            "kind": event.kind,
+            "event_id": event.pk,
+            "actor_id": event.actor_id,
+            "ids": {
+                key: value
+                for key, value in event.payload.items()
+                if key.endswith("_id") and isinstance(value, int)
+            },
+        }
+        received = time.perf_counter()
+        update = self._event_update(other, message, other.last_seq)
+        rendered = time.perf_counter()
+        other.last_seq = update["seq"]
+        return (sent - started) * 1000, (rendered - received) * 1000
+
+
+class Mix:
+    """Picks each next action and builds its data as a browser would, from
+    what the room shows now (open trades, versions)."""
+
+    def __init__(self, room: Room, seed: int) -> None:
+        self.room = room
+        self.random = random.Random(seed)
+        self.actions, self.weights = zip(*MIX, strict=True)
+        self.n = 0
+
+    def next(self, side: str) -> tuple[str, dict[str, Any]]:
+        from room.models import SharedPosition, TermSheetEntry, Trade
+
+        self.n += 1
+        n, issues = self.n, self.room.issues
+        action = self.random.choices(self.actions, self.weights)[0]
+        party = self.room.access[side].party
+        give, ask = self.random.sample(issues, 2)
+        trade_fields = {
+            "give_issue": give.pk,
+            "give_value": f"{n} days sooner",
+            "ask_issue": ask.pk,
+            "ask_value": f"{n}% more volume",
+        }
+        if action in ("trade.counter", "trade.answer"):
+            theirs = (
+                Trade.objects.filter(deal=self.room.deal, status=Trade.Status.OPEN)
+                .exclude(party=party)
+                .order_by("-pk")
+                .first()
+            )
+            if theirs is None:
+                action = "trade.propose"
+            elif action == "trade.counter":
+                return action, {
+                    "trade_id": theirs.pk,
+                    "version": theirs.version,
+                    **trade_fields,
+                }
+            elif self.random.random() < 0.5:
+                return "trade.accept", {
+                    "trade_id": theirs.pk,
+                    "version": theirs.version,
+                    "confirm": True,
+                }
+            else:
+                return "trade.decline", {
+                    "trade_id": theirs.pk,
+                    "version": theirs.version,
+                    "reason": f"Not yet ({n})",
+                }
+        if action == "trade.propose":
+            return action, trade_fields
+        if action == "message.post":
+            return action, {"body": f"A thought about the volume ({n})"}
+        if action == "position.update":
+            position = SharedPosition.objects.filter(party=party).first()
+            return action, {
+                "version": position.version if position else "",
+                "interests": f"Predictable cash flow ({n})",
+                "ranking": [issue.pk for issue in self.random.sample(issues, 3)],
+            }
+        if action == "concession.add":
+            return action, {"item": f"Item {n}", "we_give": f"Give {n}"}
+        if action == "meso.present":
+            data: dict[str, Any] = {"note": f"Three ways ({n})"}
+            for p in (1, 2, 3):
+                data[f"p{p}_name"] = f"Package {p}"
+                for issue in issues:
+                    data[f"p{p}_{issue.pk}"] = f"{issue.name} {p * n}"
+            return action, data
+        term = TermSheetEntry.objects.filter(issue=give).first()
+        return "term.set", {
+            "issue_id": give.pk,
+            "version": term.version if term else "",
+            "value": f"{n} days",
+        }
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "mean": round(statistics.mean(values), 3),
+        "p50": round(percentile(values, 0.50), 3),
+        "p95": round(percentile(values, 0.95), 3),
+        "p99": round(percentile(values, 0.99), 3),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    room = Room()
+    mix = Mix(room, args.seed)
+    sides = ("host", "counterpart")
+    for n in range(args.history):
+        side = sides[n % 2]
+        action, data = mix.next(side)
+        room.act(side, action, data, f"history-{n}")
+    sender: list[float] = []
+    peer: list[float] = []
+    refused = 0
+    for n in range(args.warmup + args.actions):
+        side = sides[n % 2]
+        action, data = mix.next(side)
+        try:
+            sent, rendered = room.act(side, action, data, f"bench-{n}")
+        except Exception:  # a refusal (say a stale version): as a user sees it
+            refused += 1
+            continue
+        if n >= args.warmup:
+            sender.append(sent)
+            if rendered is not None:
+                peer.append(rendered)
+    return {
+        "benchmark": "room_actions",
+        "database": room.deal._state.db and _vendor(),
+        "actions": len(sender),
+        "history": args.history,
+        "refused": refused,
+        "sender_ms": summary(sender),
+        "peer_ms": summary(peer),
+        "per_edit_ms": round(statistics.mean(sender) + statistics.mean(peer), 3),
+    }
+
+
+def _vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor
+
+
+def parts(number: int) -> dict[str, Any]:
+    """The hand-written statements against the same reads through the ORM."""
+    from django.db import transaction
+    from django.db.models import Exists, OuterRef
+
+    from negotiation.models import Deal, Participant, Preparation
+    from negotiation.selectors import walk_away_of
+    from negotiation.services.base import current_deal, lock_deal
+    from room.models import Message
+    from room.selectors import messages_by_id
+
+    room = Room()
+    access = room.access["counterpart"]
+    room.act("host", "message.post", {"body": "Hello"}, "parts-1")
+    ids = list(Message.objects.filter(deal=room.deal).values_list("pk", flat=True))
+    party = access.party
+
+    def orm_deal():
+        return Deal.objects.filter(pk=room.deal.pk).filter(
+            Exists(
+                Participant.objects.filter(
+                    pk=access.participant.pk,
+                    party__deal=OuterRef("pk"),
+                    revoked_at__isnull=True,
+                )
+            )
+        )
+
+    def locked(read):
+        def run() -> None:
+            with transaction.atomic():
+                read()
+
+        return run
+
+    pairs = {
+        "lock_deal": (
+            locked(lambda: lock_deal(access)),
+            locked(lambda: orm_deal().select_for_update().first()),
+        ),
+        "current_deal": (
+            lambda: current_deal(access),
+            lambda: orm_deal().first(),
+        ),
+        "walk_away_of": (
+            lambda: walk_away_of(party),
+            lambda: Preparation.objects.only(
+                "batna", "reservation_point", "reservation_value"
+            ).get(party=party),
+        ),
+        "messages_by_id": (
+            lambda: messages_by_id(room.deal, ids),
+            lambda: list(
+                Message.objects.filter(deal=room.deal, pk__in=ids).select_related(
+                    "author"
+                )
+            ),
+        ),
+    }
+    result = {}
+    for name, (fixed, orm) in pairs.items():
+        fixed(), orm()
+        result[name] = {
+            "fixed_ms": round(timeit.timeit(fixed, number=number) / number * 1000, 3),
+            "orm_ms": round(timeit.timeit(orm, number=number) / number * 1000, 3),
+        }
+    return {"benchmark": "room_actions --parts", "database": _vendor(), **result}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--actions", type=int, default=600)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--history", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--parts", action="store_true")
+    parser.add_argument("--number", type=int, default=500, help="runs per part")
+    parser.add_argument("--database", default="parley_bench_actions")
+    args = parser.parse_args(argv)
+    prepare_database(args)
+    setup_django()
+    import warnings
+
+    # The sockets render without a request; the forms' CSRF token is the
+    # socket's cookie, empty here.
+    warnings.filterwarnings("ignore", message=".*csrf_token.*")
+    result = parts(args.number) if args.parts else run(args)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
