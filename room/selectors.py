@@ -56,10 +56,11 @@ from room.services.rules import ACTION_TOOLS, TOOL_STAGES, tool_refusal
 # The room page shows the latest of each growing list; earlier ones load on
 # request (``RoomState.earlier``), so the page costs the same at the 1st and
 # the 500th event.
-MESSAGES_SHOWN = 50
-TRADES_SHOWN = 20
-CONCESSIONS_SHOWN = 20
-MESO_SETS_SHOWN = 5
+MESSAGES_SHOWN = 30
+TRADES_SHOWN = 10
+CONCESSIONS_SHOWN = 10
+MESO_SETS_SHOWN = 3
+NUDGES_SHOWN = 5
 # Which lines of the deal context's playbook fit each stage.
 CONTEXT_PHASES_BY_STAGE = {
     Deal.Stage.SETUP: {"discovery"},
@@ -359,6 +360,7 @@ class RoomState:
                     queryset=Message.objects.select_related("author__party").order_by(
                         "pk"
                     ),
+                    to_attr="comment_list",
                 )
             )
         )
@@ -376,7 +378,11 @@ class RoomState:
             MesoSet.objects.filter(deal=self.deal)
             .select_related("party", "created_by", "answered_by")
             .prefetch_related(
-                Prefetch("packages", queryset=Package.objects.order_by("pk"))
+                Prefetch(
+                    "packages",
+                    queryset=Package.objects.order_by("pk"),
+                    to_attr="package_list",
+                )
             )
         )
 
@@ -532,10 +538,14 @@ class RoomState:
     # --- private coaching (the viewer's own side only) ---------------------
 
     @cached_property
-    def nudges(self) -> list:
+    def nudges(self) -> Latest:
+        """The side's latest warnings; dismissing them brings older ones up."""
         if self.party is None:
-            return []
-        return active_nudges(self.party)
+            return Latest()
+        return _latest(
+            Nudge.objects.filter(party=self.party, dismissed_at__isnull=True),
+            NUDGES_SHOWN,
+        )
 
     @cached_property
     def coaching(self) -> StageCoaching | None:
