@@ -351,9 +351,7 @@ class RoomState:
     def _trades(self):
         return (
             Trade.objects.filter(deal=self.deal)
-            .select_related(
-                "party", "proposed_by", "give_issue", "ask_issue", "decided_by"
-            )
+            .select_related("party", "give_issue", "ask_issue")
             .prefetch_related(
                 Prefetch(
                     "comments",
@@ -376,7 +374,7 @@ class RoomState:
     def _meso_sets(self):
         return (
             MesoSet.objects.filter(deal=self.deal)
-            .select_related("party", "created_by", "answered_by")
+            .select_related("party")
             .prefetch_related(
                 Prefetch(
                     "packages",
