@@ -2,34 +2,52 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \\
     REDIS_URL=redis://127.0.0.1:6379/0 \\
-    python bench/room_latency.py [--servers 2] [--rooms 100] [--duration 60]
+    python bench/room_latency.py [--mix realistic|messages] [--history N]
+                                 [--servers 2] [--rooms 100] [--duration 60]
                                  [--interval 2] [--find-limit]
 
 The database server of DATABASE_URL gets a dedicated database (``parley_bench``
 unless ``--database`` says otherwise), dropped and created again each run, then
-migrated and seeded with R rooms: a deal with its issues, the rep of the host
-side and one guest of the counterpart side, each with a Django session made
-the way logging in and joining through a share link make them.
+migrated and seeded with R rooms in Midgame: a deal with three issues, the rep
+of the host side and one guest of the counterpart side, each with a Django
+session made the way logging in and joining through a share link make them.
+``--history N`` then gives every room N prior events of the realistic mix,
+written through the room's services (its trades, messages, packages,
+concessions and terms exist); seeding time goes to stderr, not the figures.
 
 N daphne processes serve it on free ports, all on the same PostgreSQL and
 Redis. Each room gets two websockets (host and counterpart), spread round-robin
 over the processes, so with two servers the sides of a room are on different
-processes. Every socket posts a ``message.post`` frame every ``interval``
-seconds (first one at a random offset), its body holding a unique id and the
-send time, and a heartbeat (``ping``) every 25 s, as the browser does. The
-latency of an edit is the time from sending it until the id first shows in an
-``event`` frame of the *other* side's socket.
+processes. Each socket first asks for the room as it stands (``sync``, as the
+page does on load), then sends an edit every ``interval`` seconds (first one
+at a random offset) and a heartbeat every 25 s, as the browser does.
 
-Prints one JSON object. ``ack_ms`` is the sender's view of the write alone
-(frame sent until its ack); ``server_cpu_percent`` is each daphne's average
-over the run (100 = one core) and ``machine`` the whole machine's CPU and
-load, since on a small shared machine other work skews every figure. Edits
-not seen by the peer within 5 s after the end are ``lost``; ``duplicated``
-counts event frames a socket received again (a ``seq`` not above the previous
-one) and message rows that appear twice in one frame. ``--find-limit`` runs
-20 s rounds with 50, 100, 150, … rooms until p99 exceeds 100 ms (or anything
-is lost) and reports the last room count that passed. Every daphne started
-here is stopped on exit, Ctrl-C included.
+``--mix realistic`` (the default) sends the room's real actions: about 35 %
+messages, 25 % trade proposals and counters, 10 % accepts and declines of the
+other side's open trades, 10 % position updates, 10 % concessions, 5 % MESO
+sets and 5 % term edits (the rooms sit in Midgame, where commitments are not
+yet open). Each edit is built as the browser builds it, from the HTML the
+socket received: the trades it may answer and the versions it must name.
+``--mix messages`` sends discussion messages only.
+
+The latency of an edit is the time from sending it until the other side's
+socket receives the event frame that brings its ``seq`` (from the sender's
+ack); that frame must show the edit (its nonce, or the answered trade's row),
+else it counts as ``not_shown``. Acknowledged edits that never reach the other
+side within 5 s of the end are ``lost``; ``duplicated`` counts event frames a
+socket received again and message rows that appear twice in one frame;
+``errors`` are refusals other than ``stale_version``, which a user sees as a
+conflict and which counts as ``conflicts``.
+
+Prints one JSON object: latency p50/p95/p99/p99.9 and by third of the run,
+``ack_ms`` (the sender's view of the write alone), ``server_cpu_ms_per_edit``
+(CPU of the daphnes over the run per acknowledged edit), each daphne's CPU
+and the whole machine's, since on a small shared machine other work skews
+every figure. The bar: p50 ≤ 25 ms, p99 ≤ 100 ms, nothing lost, duplicated,
+refused in error or not shown. ``--find-limit`` runs 20 s rounds with 50,
+100, 150, … rooms until a round misses the bar and reports the last room
+count that met it. Every daphne started here is stopped on exit, Ctrl-C
+included.
 """
 
 from __future__ import annotations
@@ -62,6 +80,34 @@ HEARTBEAT_SECONDS = 25.0  # as static/js/room.js
 CONNECT_CONCURRENCY = 20
 ID_PATTERN = re.compile(r"bench-([0-9a-f]{16})")
 MESSAGE_ROW = re.compile(r'id=\\?"message-(\d+)\\?"')
+
+# What each socket sends, and how often. ``trade.answer`` accepts or declines
+# (half each) one of the other side's open trades; with none open it proposes.
+# Commitments belong to Close and Implementation, and the rooms sit in
+# Midgame: the mix's "terms and commitments" share is term edits.
+MIXES: dict[str, tuple[tuple[str, int], ...]] = {
+    "messages": (("message.post", 100),),
+    "realistic": (
+        ("message.post", 35),
+        ("trade.propose", 20),
+        ("trade.counter", 5),
+        ("trade.answer", 10),
+        ("position.update", 10),
+        ("concession.add", 10),
+        ("meso.present", 5),
+        ("term.set", 5),
+    ),
+}
+# The room forms' field names for a trade's issues (room/forms.py).
+TRADE_ISSUE_FIELDS = ("give_issue", "ask_issue")
+# What the room's HTML says of its objects, as a browser reads it.
+TRADE_ROW = re.compile(
+    r'<li id="trade-(\d+)" class="trade trade-(\w+)" data-version="(\d+)"'
+)
+TERM_ROW = re.compile(r'<tr id="term-(\d+)" data-version="(\d+)"')
+POSITION_VERSION = re.compile(
+    r'data-action="position\.update".*?name="version" value="(\d*)"', re.S
+)
 
 
 def fail(message: str) -> None:
@@ -117,6 +163,7 @@ class SeededRoom:
     deal_id: int
     host_session: str
     guest_session: str
+    issue_ids: tuple[int, ...]
 
 
 def seed_rooms(count: int, *, batch: str) -> list[SeededRoom]:
@@ -131,7 +178,7 @@ def seed_rooms(count: int, *, batch: str) -> list[SeededRoom]:
     from django.db import connection, transaction
 
     from negotiation.access import DealAccess, remember_guest
-    from negotiation.models import Membership, Participant, Party
+    from negotiation.models import Deal, Membership, Participant, Party
     from negotiation.services import deals as deal_services
 
     user_model = get_user_model()
@@ -168,15 +215,19 @@ def seed_rooms(count: int, *, batch: str) -> list[SeededRoom]:
                 participant=host.participants.get(user=rep),
                 is_manager=False,
             )
-            for name, unit in (
-                ("Price", "EUR"),
-                ("Term", "months"),
-                ("Payment", "days"),
-            ):
+            issues = [
                 deal_services.issue_add(access=access, name=name, unit=unit)
+                for name, unit in (
+                    ("Price", "EUR"),
+                    ("Term", "months"),
+                    ("Payment", "days"),
+                )
+            ]
             guest = Participant.objects.create(
                 party=counterpart, display_name=f"Guest {index}"
             )
+            # Trades, packages, concessions and terms are Midgame's tools.
+            Deal.objects.filter(pk=deal.pk).update(stage=Deal.Stage.MIDGAME)
         host_session = SessionStore()
         host_session[USER_SESSION_KEY] = str(rep.pk)
         host_session[BACKEND_SESSION_KEY] = backend
@@ -186,10 +237,124 @@ def seed_rooms(count: int, *, batch: str) -> list[SeededRoom]:
         remember_guest(guest_session, guest)
         guest_session.create()
         rooms.append(
-            SeededRoom(deal.pk, host_session.session_key, guest_session.session_key)
+            SeededRoom(
+                deal.pk,
+                host_session.session_key,
+                guest_session.session_key,
+                tuple(issue.pk for issue in issues),
+            )
         )
     connection.close()  # the daphnes need the connections, not this process
     return rooms
+
+
+def seed_history(rooms: list[SeededRoom], events: int, *, seed: int) -> float:
+    """Give every room ``events`` prior events of the realistic mix, written
+    through the room's services (so the log, the versions and the objects are
+    real); returns the seconds it took. Both sides take turns."""
+    from django.db import connection
+
+    from negotiation.access import DealAccess
+    from negotiation.models import Deal, Participant, Party
+    from room import services
+    from room.models import SharedPosition, TermSheetEntry, Trade
+
+    started = time.monotonic()
+    rng = random.Random(seed)
+    actions, weights = zip(*MIXES["realistic"], strict=True)
+    for room in rooms:
+        deal = Deal.objects.get(pk=room.deal_id)
+        parties = {p.side: p for p in deal.parties.all()}
+        accesses = []
+        for side in (Party.Side.HOST, Party.Side.COUNTERPART):
+            accesses.append(
+                DealAccess(
+                    deal=deal,
+                    host_party=parties[Party.Side.HOST],
+                    counterpart_party=parties[Party.Side.COUNTERPART],
+                    party=parties[side],
+                    participant=Participant.objects.filter(party=parties[side])
+                    .order_by("pk")
+                    .first(),
+                    is_manager=False,
+                )
+            )
+        for n in range(events):
+            access = accesses[n % 2]
+            action = rng.choices(actions, weights)[0]
+            nonce = f"history {n}"
+            give, ask = rng.sample(room.issue_ids, 2)
+            terms = {
+                "give_issue_id": give,
+                "give_value": f"{nonce}: 30 days sooner",
+                "ask_issue_id": ask,
+                "ask_value": f"{nonce}: 5% more volume",
+            }
+            theirs = None
+            if action in ("trade.counter", "trade.answer"):
+                theirs = (
+                    Trade.objects.filter(deal=deal, status=Trade.Status.OPEN)
+                    .exclude(party=access.party)
+                    .order_by("-pk")
+                    .first()
+                )
+            if action in ("trade.counter", "trade.answer") and theirs is None:
+                action = "trade.propose"
+            if action == "message.post":
+                services.message_post(access=access, body=f"{nonce}: a thought")
+            elif action == "trade.propose":
+                services.trade_propose(access=access, **terms)
+            elif action == "trade.counter":
+                services.trade_counter(
+                    access=access, trade_id=theirs.pk, version=theirs.version, **terms
+                )
+            elif action == "trade.answer" and rng.random() < 0.5:
+                services.trade_accept(
+                    access=access, trade_id=theirs.pk, version=theirs.version
+                )
+            elif action == "trade.answer":
+                services.trade_decline(
+                    access=access,
+                    trade_id=theirs.pk,
+                    version=theirs.version,
+                    reason=f"{nonce}: not yet",
+                )
+            elif action == "position.update":
+                position = SharedPosition.objects.filter(party=access.party).first()
+                services.position_update(
+                    access=access,
+                    version=position.version if position else None,
+                    interests=f"{nonce}: predictable cash flow",
+                    ranking=rng.sample(room.issue_ids, len(room.issue_ids)),
+                    shared_matrix={},
+                )
+            elif action == "concession.add":
+                services.concession_add(
+                    access=access, item=f"{nonce}: onboarding", we_give="A lead"
+                )
+            elif action == "meso.present":
+                services.meso_present(
+                    access=access,
+                    note=nonce,
+                    packages=[
+                        {
+                            "name": f"Package {p}",
+                            "values": {str(i): f"{p}-{i}" for i in room.issue_ids},
+                        }
+                        for p in (1, 2, 3)
+                    ],
+                    counter_of_id=None,
+                )
+            else:
+                entry = TermSheetEntry.objects.filter(issue_id=give).first()
+                services.term_set(
+                    access=access,
+                    issue_id=give,
+                    version=entry.version if entry else None,
+                    value=f"{nonce}: 45 days",
+                )
+    connection.close()
+    return time.monotonic() - started
 
 
 # --- the load ---------------------------------------------------------------------
@@ -200,30 +365,85 @@ class Sent:
     room: int
     side: int  # index of the sending socket within its room (0 host, 1 guest)
     at: float
+    action: str
+    # What must show in the other side's frame: the edit's nonce, or the id
+    # of the object it changed (an accepted trade's row).
+    shows: str
+
+
+@dataclass
+class Frame:
+    """An event frame as one socket received it: the seqs it brought."""
+
+    after: int  # the socket's seq before it
+    seq: int
+    at: float
+    html: str
 
 
 @dataclass
 class Stats:
     sent: dict[str, Sent] = field(default_factory=dict)
-    received_at: dict[str, float] = field(default_factory=dict)
-    acked_at: dict[str, float] = field(default_factory=dict)
+    acked: dict[str, tuple[float, int]] = field(default_factory=dict)  # at, seq
     duplicated: int = 0
+    conflicts: int = 0
     errors: Counter = field(default_factory=Counter)
+    error_examples: list[str] = field(default_factory=list)
     closed: int = 0
+
+
+@dataclass
+class RoomView:
+    """What one side's page knows of the room, read from the HTML it gets,
+    as a browser knows it: the other side's open trades it may answer, and
+    the versions its edits must name."""
+
+    answerable: dict[int, int] = field(default_factory=dict)  # trade id → version
+    terms: dict[int, int] = field(default_factory=dict)  # issue id → version
+    position: str = ""  # the version of this side's shared position, if any
+
+    def read(self, html: str) -> None:
+        rows = list(TRADE_ROW.finditer(html))
+        for index, row in enumerate(rows):
+            end = rows[index + 1].start() if index + 1 < len(rows) else len(html)
+            pk, status, version = int(row[1]), row[2], int(row[3])
+            if (
+                status == "open"
+                and 'data-action="trade.accept"' in html[row.start() : end]
+            ):
+                self.answerable[pk] = version
+            else:
+                self.answerable.pop(pk, None)
+        for issue, version in TERM_ROW.findall(html):
+            # A term not set yet shows version 0; its form sends no version.
+            self.terms[int(issue)] = int(version)
+        if found := POSITION_VERSION.search(html):
+            self.position = found[1]
 
 
 class RoomClient:
     """One websocket of one side of one room."""
 
-    def __init__(self, url: str, origin: str, session_key: str, room: int, side: int):
+    def __init__(
+        self,
+        url: str,
+        origin: str,
+        session_key: str,
+        room: int,
+        side: int,
+        issue_ids: tuple[int, ...],
+    ):
         self.url = url
         self.origin = origin
         self.session_key = session_key
         self.room = room
         self.side = side
+        self.issue_ids = issue_ids
         self.connection = None
         self.last_seq = 0
-        self.seen: set[str] = set()
+        self.frames: list[Frame] = []
+        self.view = RoomView()
+        self.synced = asyncio.Event()
 
     async def connect(self) -> None:
         from websockets.asyncio.client import connect
@@ -241,6 +461,8 @@ class RoomClient:
         if hello.get("type") != "hello" or hello.get("side") is None:
             raise RuntimeError(f"no hello as a side of room {self.room}: {hello}")
         self.last_seq = hello["seq"]
+        # What the browser does on load: ask for the room as it stands.
+        await self.connection.send(json.dumps({"action": "sync", "since": -1}))
 
     async def read(self, stats: Stats) -> None:
         from websockets.exceptions import ConnectionClosed
@@ -249,57 +471,136 @@ class RoomClient:
             async for raw in self.connection:
                 now = time.monotonic()
                 if raw.startswith('{"type": "event"'):
-                    self._on_event(raw, now, stats)
+                    self._on_event(json.loads(raw), now, stats)
                 elif raw.startswith('{"type": "ack"'):
-                    stats.acked_at.setdefault(json.loads(raw)["client_msg_id"], now)
+                    ack = json.loads(raw)
+                    stats.acked.setdefault(ack["client_msg_id"], (now, ack["seq"]))
+                elif raw.startswith('{"type": "sync"'):
+                    sync = json.loads(raw)
+                    self.view.read(sync.get("html", ""))
+                    self.last_seq = max(self.last_seq, sync.get("seq", 0))
+                    self.synced.set()
                 elif raw.startswith('{"type": "error"'):
-                    stats.errors[json.loads(raw).get("code")] += 1
+                    error = json.loads(raw)
+                    code = error.get("code")
+                    if code == "stale_version":
+                        stats.conflicts += 1  # as a user would see it
+                    else:
+                        stats.errors[code] += 1
+                        sent = stats.sent.get(error.get("client_msg_id") or "")
+                        if len(stats.error_examples) < 5:
+                            stats.error_examples.append(
+                                f"{sent.action if sent else '?'}: {code}: "
+                                f"{error.get('message')}"
+                            )
         except ConnectionClosed:
             stats.closed += 1
 
-    def _on_event(self, raw: str, now: float, stats: Stats) -> None:
-        frame = json.loads(raw)
+    def _on_event(self, frame: dict[str, Any], now: float, stats: Stats) -> None:
         seq = frame.get("seq", 0)
+        html = frame.get("html", "")
         if seq <= self.last_seq:
             stats.duplicated += 1
-        self.last_seq = max(self.last_seq, seq)
-        html = frame.get("html", "")
+        else:
+            self.frames.append(Frame(self.last_seq, seq, now, html))
+            self.last_seq = seq
         rows = MESSAGE_ROW.findall(html)
         stats.duplicated += len(rows) - len(set(rows))
-        for message_id in set(ID_PATTERN.findall(html)) - self.seen:
-            self.seen.add(message_id)
-            sent = stats.sent.get(message_id)
-            if sent is not None and sent.room == self.room and sent.side != self.side:
-                stats.received_at.setdefault(message_id, now)
+        self.view.read(html)
 
-    async def post_every(
-        self, interval: float, until: float, stats: Stats, rng: random.Random
+    def next_action(
+        self, mix: str, rng: random.Random
+    ) -> tuple[str, dict[str, Any], str, str]:
+        """The next edit, as a browser would build it from what the page
+        shows: (action, data, nonce, what must show on the other side)."""
+        actions, weights = zip(*MIXES[mix], strict=True)
+        action = rng.choices(actions, weights)[0]
+        nonce = f"bench-{uuid.uuid4().hex[:16]}"
+        give, ask = rng.sample(self.issue_ids, 2)
+        give_field, ask_field = TRADE_ISSUE_FIELDS
+        terms = {
+            give_field: give,
+            "give_value": f"{nonce} 30 days sooner",
+            ask_field: ask,
+            "ask_value": "5% more volume",
+        }
+        theirs = None
+        if action in ("trade.counter", "trade.answer") and self.view.answerable:
+            pk = rng.choice(list(self.view.answerable))
+            theirs = (pk, self.view.answerable.pop(pk))
+        if action in ("trade.counter", "trade.answer") and theirs is None:
+            action = "trade.propose"
+        if action == "message.post":
+            return action, {"body": f"{nonce} sent {time.time():.6f}"}, nonce, nonce
+        if action == "trade.propose":
+            return action, terms, nonce, nonce
+        if action == "trade.counter":
+            data = {"trade_id": theirs[0], "version": theirs[1], **terms}
+            return action, data, nonce, nonce
+        if action == "trade.answer" and rng.random() < 0.5:
+            data = {"trade_id": theirs[0], "version": theirs[1], "confirm": True}
+            return "trade.accept", data, nonce, f'id="trade-{theirs[0]}"'
+        if action == "trade.answer":
+            data = {"trade_id": theirs[0], "version": theirs[1], "reason": nonce}
+            return "trade.decline", data, nonce, nonce
+        if action == "position.update":
+            data = {
+                "version": self.view.position,
+                "interests": f"{nonce} predictable cash flow",
+                "ranking": rng.sample(self.issue_ids, len(self.issue_ids)),
+            }
+            return action, data, nonce, nonce
+        if action == "concession.add":
+            return action, {"item": nonce, "we_give": "A dedicated lead"}, nonce, nonce
+        if action == "meso.present":
+            data = {"note": nonce}
+            for n in (1, 2, 3):
+                data[f"p{n}_name"] = f"Package {n}"
+                for pk in self.issue_ids:
+                    data[f"p{n}_{pk}"] = f"{n}-{pk}"
+            return action, data, nonce, nonce
+        data = {
+            "issue_id": give,
+            "version": self.view.terms.get(give) or "",
+            "value": f"{nonce} 45 days",
+        }
+        return "term.set", data, nonce, nonce
+
+    async def act_every(
+        self, interval: float, until: float, stats: Stats, rng: random.Random, mix: str
     ) -> None:
         await asyncio.sleep(rng.uniform(0, interval))
         while (now := time.monotonic()) < until:
-            message_id = uuid.uuid4().hex[:16]
-            body = f"bench-{message_id} sent {time.time():.6f}"
-            frame = json.dumps(
-                {
-                    "action": "message.post",
-                    "client_msg_id": message_id,
-                    "data": {"body": body},
-                }
+            action, data, nonce, shows = self.next_action(mix, rng)
+            frame = json.dumps({"action": action, "client_msg_id": nonce, "data": data})
+            stats.sent[nonce] = Sent(
+                self.room, self.side, time.monotonic(), action, shows
             )
-            stats.sent[message_id] = Sent(self.room, self.side, time.monotonic())
             await self.connection.send(frame)
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - now)))
 
     async def ping_every(self, until: float, rng: random.Random) -> None:
-        """The room's heartbeat, as the browser sends it (``room.js``)."""
-        await asyncio.sleep(rng.uniform(0, HEARTBEAT_SECONDS))
+        """The room's heartbeat, as the browser sends it (``room.js``); it
+        stops with the run, so the run's CPU figures cover the run only."""
+
+        def left() -> float:
+            return max(0.0, until - time.monotonic())
+
+        await asyncio.sleep(min(rng.uniform(0, HEARTBEAT_SECONDS), left()))
         while time.monotonic() < until:
             await self.connection.send('{"action": "ping"}')
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(min(HEARTBEAT_SECONDS, left()))
 
     async def close(self) -> None:
         if self.connection is not None:
             await self.connection.close()
+
+    def arrival(self, seq: int) -> Frame | None:
+        """The first frame that brought ``seq`` to this socket."""
+        for frame in self.frames:
+            if frame.after < seq <= frame.seq:
+                return frame
+        return None
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -315,13 +616,19 @@ class Interrupted(Exception):
 
 
 async def drive(
-    servers, rooms: list[SeededRoom], *, duration: float, interval: float, seed: int
+    servers,
+    rooms: list[SeededRoom],
+    *,
+    duration: float,
+    interval: float,
+    seed: int,
+    mix: str,
 ) -> dict[str, Any]:
     """Run one round; on SIGINT/SIGTERM close every socket, then raise
     ``Interrupted`` (the caller stops the servers)."""
     loop = asyncio.get_running_loop()
     round_task = asyncio.ensure_future(
-        _drive(servers, rooms, duration=duration, interval=interval, seed=seed)
+        _drive(servers, rooms, duration=duration, interval=interval, seed=seed, mix=mix)
     )
     interrupted = []
 
@@ -342,8 +649,22 @@ async def drive(
             loop.remove_signal_handler(signum)
 
 
+def _cpu_seconds(processes) -> float:
+    total = 0.0
+    for process in processes:
+        times = process.cpu_times()
+        total += times.user + times.system
+    return total
+
+
 async def _drive(
-    servers, rooms: list[SeededRoom], *, duration: float, interval: float, seed: int
+    servers,
+    rooms: list[SeededRoom],
+    *,
+    duration: float,
+    interval: float,
+    seed: int,
+    mix: str,
 ) -> dict[str, Any]:
     import psutil
 
@@ -358,6 +679,7 @@ async def _drive(
                     session,
                     room_index,
                     side,
+                    room.issue_ids,
                 )
             )
     limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -371,21 +693,26 @@ async def _drive(
     try:
         await asyncio.gather(*(connect(c) for c in clients))
         readers = [asyncio.create_task(c.read(stats)) for c in clients]
+        await asyncio.wait_for(
+            asyncio.gather(*(c.synced.wait() for c in clients)), timeout=120
+        )
         await asyncio.sleep(2.0)  # let the presence broadcasts of joining settle
         processes = [psutil.Process(s.process.pid) for s in servers]
         me = psutil.Process()
         for process in [*processes, me]:
             process.cpu_percent(None)
         psutil.cpu_percent(None)
+        cpu_before = _cpu_seconds(processes)
         load_before = os.getloadavg()[0]
         started = time.monotonic()
         until = started + duration
         rng = random.Random(seed)
         await asyncio.gather(
-            *(c.post_every(interval, until, stats, rng) for c in clients),
+            *(c.act_every(interval, until, stats, rng, mix) for c in clients),
             *(c.ping_every(until, rng) for c in clients),
         )
         cpu = [round(p.cpu_percent(None), 1) for p in processes]
+        cpu_used = _cpu_seconds(processes) - cpu_before
         client_cpu = round(me.cpu_percent(None), 1)
         machine = {
             "cpus": psutil.cpu_count(),
@@ -395,54 +722,99 @@ async def _drive(
             "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         }
         deadline = time.monotonic() + GRACE_SECONDS
-        while time.monotonic() < deadline and len(stats.received_at) < len(stats.sent):
-            await asyncio.sleep(0.1)
+        while time.monotonic() < deadline and not _all_arrived(clients, stats):
+            await asyncio.sleep(0.2)
     finally:
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
         for reader in readers:
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
 
-    latencies = [
-        (stats.received_at[i] - sent.at) * 1000
-        for i, sent in stats.sent.items()
-        if i in stats.received_at
-    ]
+    latencies: list[tuple[float, float]] = []  # (sent at, ms)
+    lost = not_shown = 0
+    for client_msg_id, (_, seq) in stats.acked.items():
+        sent = stats.sent.get(client_msg_id)
+        if sent is None:
+            continue
+        peer = clients[2 * sent.room + (1 - sent.side)]
+        frame = peer.arrival(seq)
+        if frame is None:
+            lost += 1
+            continue
+        if sent.shows not in frame.html:
+            not_shown += 1
+        latencies.append((sent.at, (frame.at - sent.at) * 1000))
     acks = [
-        (stats.acked_at[i] - sent.at) * 1000
+        (stats.acked[i][0] - sent.at) * 1000
         for i, sent in stats.sent.items()
-        if i in stats.acked_at
+        if i in stats.acked
     ]
+    by_third = []
+    for third in range(3):
+        low = started + duration * third / 3
+        high = started + duration * (third + 1) / 3
+        values = [ms for at, ms in latencies if low <= at < high]
+        by_third.append(
+            {
+                "p50": round(percentile(values, 0.50), 1),
+                "p99": round(percentile(values, 0.99), 1),
+                "edits": len(values),
+            }
+        )
+    values = [ms for _, ms in latencies]
     return {
         "servers": len(servers),
         "rooms": len(rooms),
         "sockets": len(clients),
+        "mix": mix,
         "duration_s": duration,
         "interval_s": interval,
         "edits_sent": len(stats.sent),
-        "edits_received": len(stats.received_at),
-        "lost": len(stats.sent) - len(stats.received_at),
+        "edits_acked": len(stats.acked),
+        "edits_delivered": len(latencies),
+        "actions": dict(Counter(s.action for s in stats.sent.values())),
+        "lost": lost,
         "duplicated": stats.duplicated,
+        # Delivered, but the edit did not show in the frame that brought it.
+        "not_shown": not_shown,
         "latency_ms": {
-            "p50": round(percentile(latencies, 0.50), 1),
-            "p95": round(percentile(latencies, 0.95), 1),
-            "p99": round(percentile(latencies, 0.99), 1),
-            "p99.9": round(percentile(latencies, 0.999), 1),
-            "max": round(max(latencies), 1) if latencies else None,
-            "mean": round(statistics.fmean(latencies), 1) if latencies else None,
+            "p50": round(percentile(values, 0.50), 1),
+            "p95": round(percentile(values, 0.95), 1),
+            "p99": round(percentile(values, 0.99), 1),
+            "p99.9": round(percentile(values, 0.999), 1),
+            "max": round(max(values), 1) if values else None,
+            "mean": round(statistics.fmean(values), 1) if values else None,
         },
+        "latency_by_third_ms": by_third,
         # Sender's view of the write alone: frame sent until its ack arrived.
         "ack_ms": {
             "p50": round(percentile(acks, 0.50), 1),
             "p99": round(percentile(acks, 0.99), 1),
         },
+        # CPU the daphne processes spent per acknowledged edit (both sides'
+        # sockets: the sender's action and render, the peer's render).
+        "server_cpu_ms_per_edit": round(cpu_used * 1000 / max(1, len(stats.acked)), 2),
         "server_cpu_percent": cpu,
         "client_cpu_percent": client_cpu,
         "machine": machine,
         "errors": sum(stats.errors.values()),
         "error_codes": dict(stats.errors),
+        "error_examples": stats.error_examples,
+        # Edits refused as stale (both sides edited the same term at once):
+        # what a user sees as a conflict, not a fault.
+        "conflicts": stats.conflicts,
         "sockets_closed_early": stats.closed,
     }
+
+
+def _all_arrived(clients: list[RoomClient], stats: Stats) -> bool:
+    for client_msg_id, (_, seq) in stats.acked.items():
+        sent = stats.sent.get(client_msg_id)
+        if sent and clients[2 * sent.room + (1 - sent.side)].last_seq < seq:
+            return False
+    return len(stats.acked) + sum(stats.errors.values()) + stats.conflicts >= len(
+        stats.sent
+    )
 
 
 def passes(result: dict[str, Any]) -> bool:
@@ -450,6 +822,8 @@ def passes(result: dict[str, Any]) -> bool:
     return (
         result["lost"] == 0
         and result["duplicated"] == 0
+        and result["errors"] == 0
+        and result["not_shown"] == 0
         and latency["p50"] <= BAR["p50_ms"]
         and latency["p99"] <= BAR["p99_ms"]
     )
@@ -461,6 +835,14 @@ def run_round(
     from tests.live_server import running_servers
 
     seeded = seed_rooms(rooms, batch=batch)
+    seeding = 0.0
+    if args.history:
+        seeding = seed_history(seeded, args.history, seed=args.seed)
+        print(
+            f"room_latency: seeded {args.history} events in each of {rooms} rooms"
+            f" in {seeding:.0f} s",
+            file=sys.stderr,
+        )
     env = {
         "REDIS_URL": redis_url,
         "DB_POOL_MIN": "1",
@@ -482,9 +864,11 @@ def run_round(
                 duration=duration,
                 interval=args.interval,
                 seed=args.seed,
+                mix=args.mix,
             )
         )
         errors_logged = sum(s.log().count("Traceback") for s in servers)
+    result["history"] = args.history
     result["server_tracebacks"] = errors_logged
     result["logs"] = str(log_dir)
     return result
@@ -503,6 +887,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="parley_bench")
     parser.add_argument("--pool-max", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--mix", choices=sorted(MIXES), default="realistic")
+    parser.add_argument(
+        "--history", type=int, default=0, help="prior events in every room"
+    )
     args = parser.parse_args(argv)
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -544,7 +932,7 @@ def find_limit(args, redis_url: str, bench_url: str) -> int:
         )
         rounds.append(result)
         print(json.dumps(result), file=sys.stderr)
-        if result["latency_ms"]["p99"] > BAR["p99_ms"] or result["lost"]:
+        if not passes(result):
             break
         limit = rooms
         rooms += args.step
@@ -552,6 +940,8 @@ def find_limit(args, redis_url: str, bench_url: str) -> int:
         json.dumps(
             {
                 "mode": "find-limit",
+                "mix": args.mix,
+                "history": args.history,
                 "servers": args.servers,
                 "interval_s": args.interval,
                 "round_duration_s": args.round_duration,
@@ -563,6 +953,7 @@ def find_limit(args, redis_url: str, bench_url: str) -> int:
                         "lost": r["lost"],
                         "duplicated": r["duplicated"],
                         "latency_ms": r["latency_ms"],
+                        "server_cpu_ms_per_edit": r["server_cpu_ms_per_edit"],
                         "server_cpu_percent": r["server_cpu_percent"],
                         "machine": r["machine"],
                         "errors": r["errors"],
