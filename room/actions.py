@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import QueryDict
 
 from negotiation.access import DealAccess
@@ -303,9 +304,6 @@ class Action:
     # A room action both sides see: guarded against over-sharing, followed by
     # the pitfall detectors. Private actions (dismissing a nudge) are not.
     shares_text: bool = True
-    # Whether it can change what the pitfall detectors look at. Discussion
-    # cannot (it binds nothing), so the room's most frequent action skips them.
-    coaches: bool = True
 
 
 def _issue_ids(access: DealAccess) -> list[int]:
@@ -422,7 +420,6 @@ ACTIONS: dict[str, Action] = {
             kind=f.cleaned_data["kind"] or Message.Kind.NOTE,
             trade_id=f.cleaned_data["trade_id"],
         ),
-        coaches=False,
     ),
     "meso.present": Action(
         lambda data, access: MesoForm(data, issue_ids=_issue_ids(access)),
@@ -527,11 +524,13 @@ NOT_SHARED_TEXT = {"digest", "version", "client_msg_id", "confirm_share"}
 
 def _guard_oversharing(
     access: DealAccess, name: str, form: forms.Form, data: QueryDict
-) -> None:
+) -> Callable[[], None] | None:
     """Refuse a shared text that gives away this side's walk-away point,
-    unless the sender confirmed (``confirm_share``); record it either way."""
+    unless the sender confirmed (``confirm_share``). Returns what records the
+    confirmed warning, for the action's transaction, or None: a refused
+    action leaves nothing behind, the warning included."""
     if access.party is None:
-        return
+        return None
     texts = [
         value
         for key, value in form.cleaned_data.items()
@@ -539,17 +538,17 @@ def _guard_oversharing(
     ]
     found = coaching.oversharing_in(texts, walk_away_of(access.party))
     if found is None:
-        return
-    confirmed = data.get("confirm_share") in ("on", "true", "1")
-    coaching.record_oversharing(
-        party=access.party, reason=found.reason, confirmed=confirmed
-    )
-    if not confirmed:
+        return None
+    if data.get("confirm_share") not in ("on", "true", "1"):
         raise ActionRefused(
             "over_sharing",
             f"Not sent yet. {found.reason}",
             resend=(name, data),
         )
+    party = access.party
+    return lambda: coaching.record_oversharing(
+        party=party, reason=found.reason, confirmed=True
+    )
 
 
 def _codes(error: ValidationError) -> set[str]:
@@ -605,10 +604,18 @@ def perform(
         errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
         first = next(iter(errors.values()))[0]
         raise ActionRefused("invalid", first, errors)
-    if action.shares_text:
-        _guard_oversharing(access, name, form, data)
+    # The guard refuses before anything is written; a confirmed warning is
+    # recorded in the action's transaction, so they commit together or not.
+    record = (
+        _guard_oversharing(access, name, form, data) if action.shares_text else None
+    )
     try:
-        result = action.run(access, form, client_msg_id or None)
+        if record is None:
+            result = action.run(access, form, client_msg_id or None)
+        else:
+            with transaction.atomic():
+                result = action.run(access, form, client_msg_id or None)
+                record()
     except EditConflict as error:
         raise ActionRefused("stale_version", error.messages[0]) from error
     except PermissionDenied as error:
@@ -623,7 +630,4 @@ def perform(
         ) from error
     except Issue.DoesNotExist as error:
         raise ActionRefused("not_found", "That item does not exist.") from error
-    if action.shares_text and action.coaches:
-        # The action committed; now coach each side on what it changed.
-        coaching.run_detectors(access.deal.pk)
     return result

@@ -44,20 +44,19 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.utils import timezone
 
 from negotiation.access import DealAccess, room_access
 from negotiation.events import spec_of
 from negotiation.models import Deal, DealEvent, Participant, Party
 from negotiation.services.base import (
     AlreadyApplied,
-    broadcast,
     current_deal,
     delivered_by,
     group_name,
 )
 from room import actions
-from room.models import Message, RoomConnection
+from room.coaching import run_detectors
+from room.models import Message
 from room.render import (
     ALL_REGIONS,
     render_events,
@@ -66,6 +65,7 @@ from room.render import (
     render_regions,
 )
 from room.services.invites import participant_group
+from room.services.presence import presence_join, presence_leave, presence_seen
 
 ACCESS_RECHECK_SECONDS = 30
 # Events that change neither the deal row nor who may see the room: a socket
@@ -199,8 +199,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(action, str) or not isinstance(data, dict):
             await self._refuse(client_msg_id, "bad_frame", "Malformed message.")
             return
+        events: list[DealEvent] = []
         try:
-            seq, update = await self._perform(action, data, client_msg_id)
+            seq, update, events = await self._perform(action, data, client_msg_id)
         except actions.ActionRefused as refused:
             await self._refuse(
                 client_msg_id,
@@ -225,6 +226,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 {"type": "ack", "client_msg_id": client_msg_id, "seq": seq}
             )
             await self._send_update(update)
+            await self._sent()
+            # The sender has heard back: now coach each side on the change.
+            await self._coach(events)
         finally:
             await self._sent()
 
@@ -318,13 +322,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _perform(
         self, action: str, data: dict, client_msg_id
-    ) -> tuple[int, dict[str, Any] | None]:
+    ) -> tuple[int, dict[str, Any] | None, list[DealEvent]]:
         """Authorize again (the guest may have been revoked), then act.
 
-        Returns the seq to acknowledge and this socket's own update. The
-        broadcasts leave at commit without the thread waiting for them, and
-        the update is rendered from the events just written, so the sender's
-        own change costs no read-back.
+        Returns the seq to acknowledge, this socket's own update and the
+        events the action wrote. The broadcasts leave at commit without the
+        thread waiting for them, and the update is rendered from the events
+        just written, so the sender's own change costs no read-back.
         """
         access = self._frame_access()
         if access is None:
@@ -335,10 +339,22 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             result = actions.perform(access, action, data, client_msg_id)
         if not delivery.events:  # a private action (no event): where the log is
             seq = Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
-            return seq, None
+            return seq, None, []
         known = {result.pk: result} if isinstance(result, Message) else {}
         update = self._update(self.last_seq, delivery.events, known)
-        return delivery.events[-1].seq, update
+        return delivery.events[-1].seq, update, delivery.events
+
+    @database_sync_to_async
+    def _coach(self, events: list[DealEvent]) -> None:
+        """The pitfall detectors, on the events of the action just
+        acknowledged. A detector that fails is logged; the action stands."""
+        if not events:
+            return
+        try:
+            with delivered_by(self._send_soon):
+                run_detectors(events)
+        except Exception:
+            logger.exception("The coach failed on events of deal %s.", self.deal_id)
 
     def _send_soon(self, group: str, message: dict[str, Any]) -> None:
         """Start a group send on the socket's event loop. Called in the
@@ -533,27 +549,23 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _presence_join(self) -> None:
-        if self.access.participant is None:
-            return
-        RoomConnection.objects.update_or_create(
-            channel_name=self.channel_name,
-            defaults={"participant": self.access.participant},
-        )
-        self._announce_presence()
+        if self.access.participant is not None:
+            presence_join(
+                deal_id=self.deal_id,
+                participant=self.access.participant,
+                channel_name=self.channel_name,
+            )
 
     @database_sync_to_async
     def _presence_leave(self) -> None:
-        RoomConnection.objects.filter(channel_name=self.channel_name).delete()
-        self._announce_presence()
+        presence_leave(deal_id=self.deal_id, channel_name=self.channel_name)
 
     @database_sync_to_async
     def _heartbeat(self) -> dict[str, Any] | None:
         """Keep presence fresh, and catch up on any event whose broadcast
         never reached this socket (the channel layer delivers at most once:
         a gap is noticed with the next event, a lost last event here)."""
-        RoomConnection.objects.filter(channel_name=self.channel_name).update(
-            seen_at=timezone.now()
-        )
+        presence_seen(channel_name=self.channel_name)
         seq = (
             Deal.objects.filter(pk=self.deal_id)
             .values_list("last_seq", flat=True)
@@ -562,6 +574,3 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if seq is None:
             return None
         return self._update(self.last_seq) if seq > self.last_seq else {"seq": seq}
-
-    def _announce_presence(self) -> None:
-        broadcast(self.deal_id, {"type": "presence.changed"})

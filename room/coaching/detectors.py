@@ -1,18 +1,25 @@
 """Pitfall detectors: private coaching per side.
 
-Detectors run after every room event (on commit) and raise ``Nudge`` rows for
-the side concerned. Each situation nudges a side once (``Nudge.subject``), and
-a nudge is only ever rendered for its own side. The over-sharing guard runs
-before a shared text is written: it refuses a text that contains the author
-side's walk-away figure or BATNA wording unless the author confirms.
+Detectors run after the sender heard back (``run_detectors``, called by the
+socket after its ack and by the HTTP view after the action), on the events
+the action wrote. Each detector is triggered by the kinds it cares about and
+reads only what the event touched, or a bounded aggregate: never the whole
+room, so coaching costs the same at the 1st and the 500th event. Each
+situation nudges a side once (``Nudge.subject``), and a nudge is only ever
+rendered for its own side.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable, Iterable
+from functools import cached_property
 
+from django.db.models import Q
 from django.utils import timezone
 
+from negotiation.events import EventKind
 from negotiation.models import (
     Deal,
     DealEvent,
@@ -24,7 +31,6 @@ from negotiation.services.base import broadcast
 from room.models import (
     Commitment,
     Concession,
-    MesoSet,
     Nudge,
     Package,
     SharedPosition,
@@ -35,6 +41,7 @@ from room.models import (
 from room.services.coaching import nudge_raise
 
 Kind = Nudge.Kind
+logger = logging.getLogger(__name__)
 Stage = Deal.Stage
 STAGES = list(Stage.values)
 
@@ -47,42 +54,64 @@ DEADLINE_WARNING_DAYS = 7
 STALEMATE_DECLINES = 3
 
 
-class _Context:
-    """What the detectors read about one deal, fetched once per run."""
+# Declines in a row that make a stalemate, and how far back a streak is
+# looked for (the streak skips withdrawn and countered trades).
+STALEMATE_WINDOW = 20
 
-    def __init__(self, deal: Deal, event: DealEvent | None) -> None:
+Found = list[tuple[Party, str, str, str]]  # party, subject, message, action
+
+
+class _Context:
+    """One event and the deal it happened in, with reads made at most once."""
+
+    def __init__(self, deal: Deal, event: DealEvent) -> None:
         self.deal = deal
         self.event = event
+        self.payload = event.payload or {}
         self.parties = {p.side: p for p in deal.parties.all()}
-        self.issues = list(Issue.objects.filter(deal=deal))
-        self.trades = list(Trade.objects.filter(deal=deal).order_by("created_at"))
-        self.terms = set(
-            TermSheetEntry.objects.filter(deal=deal).values_list("issue_id", flat=True)
-        )
+
+    def party(self, pk: int) -> Party:
+        return next(p for p in self.parties.values() if p.pk == pk)
 
     @property
     def stage_index(self) -> int:
         return STAGES.index(self.deal.stage)
 
+    def ref(self, key: str) -> int | None:
+        value = self.payload.get(key)
+        return value if isinstance(value, int) else None
 
-def _conceding(ctx: _Context) -> list[tuple[Party, str, str, str]]:
-    found = []
-    for concession in Concession.objects.filter(deal=ctx.deal, we_get=""):
-        party = ctx.parties[
-            Party.Side.HOST
-            if concession.party_id == ctx.parties[Party.Side.HOST].pk
-            else Party.Side.COUNTERPART
-        ]
-        found.append(
-            (
-                party,
-                f"concession:{concession.pk}",
-                f"You logged “{concession.item}” as given with nothing in return.",
-                "Trade, don't give: attach a condition — “if we do this, could "
-                "you …?” — or take it back.",
+    @cached_property
+    def issues(self) -> list[Issue]:
+        """The agenda: bounded by the deal's issues, not its history."""
+        return list(Issue.objects.filter(deal=self.deal))
+
+    @cached_property
+    def terms(self) -> set[int]:
+        return set(
+            TermSheetEntry.objects.filter(deal=self.deal).values_list(
+                "issue_id", flat=True
             )
         )
-    return found
+
+
+def _conceding(ctx: _Context) -> Found:
+    """A concession logged with nothing in return: the one just logged, or
+    the entries an accepted trade just wrote."""
+    if ctx.event.kind == EventKind.CONCESSION_ADDED:
+        concessions = Concession.objects.filter(pk=ctx.ref("concession_id"))
+    else:
+        concessions = Concession.objects.filter(trade_id=ctx.ref("trade_id"))
+    return [
+        (
+            ctx.party(concession.party_id),
+            f"concession:{concession.pk}",
+            f"You logged “{concession.item}” as given with nothing in return.",
+            "Trade, don't give: attach a condition — “if we do this, could "
+            "you …?” — or take it back.",
+        )
+        for concession in concessions.filter(deal=ctx.deal, we_get="")
+    ]
 
 
 def _hard_issues(ctx: _Context, party: Party) -> list[Issue]:
@@ -98,70 +127,76 @@ def _hard_issues(ctx: _Context, party: Party) -> list[Issue]:
     return hard
 
 
-def _touched(ctx: _Context, issue: Issue) -> bool:
-    if issue.pk in ctx.terms:
-        return True
-    return any(issue.pk in (t.give_issue_id, t.ask_issue_id) for t in ctx.trades)
-
-
-def _avoiding_hard_issue(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+def _avoiding_hard_issue(ctx: _Context) -> Found:
     """Price (or the side's top issue) left alone once trading is under way."""
     if ctx.stage_index < STAGES.index(Stage.MIDGAME):
         return []
-    busy = len(ctx.trades) >= 2 or ctx.stage_index >= STAGES.index(Stage.CLOSE)
+    trades = Trade.objects.filter(deal=ctx.deal)
+    busy = (
+        ctx.stage_index >= STAGES.index(Stage.CLOSE)
+        or trades.values("pk")[:2].count() >= 2
+    )
     if not busy:
         return []
     found = []
     for party in ctx.parties.values():
-        for issue in _hard_issues(ctx, party):
-            if not _touched(ctx, issue):
-                found.append(
-                    (
-                        party,
-                        f"issue:{issue.pk}",
-                        f"“{issue.name}” has not been discussed yet, though "
-                        "it matters most.",
-                        "Address hard issues early: put it into a conditional "
-                        "trade or a package now, while there is still room to "
-                        "trade.",
-                    )
-                )
-    return found
-
-
-def _vague_commitments(ctx: _Context) -> list[tuple[Party, str, str, str]]:
-    found = []
-    for commitment in Commitment.objects.filter(deal=ctx.deal):
-        if commitment.is_measurable:
+        hard = _hard_issues(ctx, party)
+        if not hard:
             continue
-        missing = [
-            label
-            for label, value in (
-                ("metric", commitment.metric),
-                ("target", commitment.target),
-                ("due date", commitment.due_date),
-            )
-            if not value
-        ]
-        listed = (
-            missing[0]
-            if len(missing) == 1
-            else ", ".join(missing[:-1]) + " or " + missing[-1]
+        traded = set(
+            trades.filter(Q(give_issue__in=hard) | Q(ask_issue__in=hard))
+            .values_list("give_issue_id", "ask_issue_id")
+            .distinct()[: 2 * len(hard) + 2]
         )
-        for party in ctx.parties.values():
-            found.append(
-                (
-                    party,
-                    f"commitment:{commitment.pk}",
-                    f"“{commitment.description}” has no {listed} yet.",
-                    "Define measurable mutual success: who does what, measured "
-                    "how, by when (SMART).",
-                )
+        touched = ctx.terms | {pk for pair in traded for pk in pair}
+        found.extend(
+            (
+                party,
+                f"issue:{issue.pk}",
+                f"“{issue.name}” has not been discussed yet, though it matters most.",
+                "Address hard issues early: put it into a conditional trade or "
+                "a package now, while there is still room to trade.",
             )
+            for issue in hard
+            if issue.pk not in touched
+        )
     return found
 
 
-def _time_pressure(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+def _vague_commitments(ctx: _Context) -> Found:
+    """The commitment just added or edited, if it cannot be measured."""
+    commitment = Commitment.objects.filter(
+        pk=ctx.ref("commitment_id"), deal=ctx.deal
+    ).first()
+    if commitment is None or commitment.is_measurable:
+        return []
+    missing = [
+        label
+        for label, value in (
+            ("metric", commitment.metric),
+            ("target", commitment.target),
+            ("due date", commitment.due_date),
+        )
+        if not value
+    ]
+    listed = (
+        missing[0]
+        if len(missing) == 1
+        else ", ".join(missing[:-1]) + " or " + missing[-1]
+    )
+    return [
+        (
+            party,
+            f"commitment:{commitment.pk}",
+            f"“{commitment.description}” has no {listed} yet.",
+            "Define measurable mutual success: who does what, measured how, by "
+            "when (SMART).",
+        )
+        for party in ctx.parties.values()
+    ]
+
+
+def _time_pressure(ctx: _Context) -> Found:
     deadline = ctx.deal.deadline
     if deadline is None or ctx.stage_index > STAGES.index(Stage.FIRST_MOVE):
         return []
@@ -182,14 +217,15 @@ def _time_pressure(ctx: _Context) -> list[tuple[Party, str, str, str]]:
     ]
 
 
-def _stage_change_pitfalls(ctx: _Context) -> list[tuple[Party, str, str, str]]:
-    """A pending proposal to close with open issues, or to implement unsigned."""
+def _stage_change_pitfalls(ctx: _Context) -> Found:
+    """The proposal just made: to close with open issues, or to implement
+    what was never confirmed."""
     change = StageChange.objects.filter(
-        deal=ctx.deal, status=StageChange.Status.PENDING
+        pk=ctx.ref("change_id"), deal=ctx.deal, status=StageChange.Status.PENDING
     ).first()
     if change is None:
         return []
-    party = next(p for p in ctx.parties.values() if p.pk == change.party_id)
+    party = ctx.party(change.party_id)
     found = []
     if change.to_stage == Stage.CLOSE:
         open_issues = [i.name for i in ctx.issues if i.pk not in ctx.terms]
@@ -219,7 +255,8 @@ def _stage_change_pitfalls(ctx: _Context) -> list[tuple[Party, str, str, str]]:
     return found
 
 
-def _one_way_disclosure(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+def _one_way_disclosure(ctx: _Context) -> Found:
+    """The two sides' shared positions: one has shared, the other not yet."""
     shared = {
         p.party_id
         for p in SharedPosition.objects.filter(party__deal=ctx.deal)
@@ -227,10 +264,9 @@ def _one_way_disclosure(ctx: _Context) -> list[tuple[Party, str, str, str]]:
     }
     if len(shared) != 1:
         return []
-    sharer = next(p for p in ctx.parties.values() if p.pk in shared)
     return [
         (
-            sharer,
+            ctx.party(shared.pop()),
             "disclosure",
             "You have shared your priorities; the other side has not shared "
             "theirs yet.",
@@ -240,23 +276,27 @@ def _one_way_disclosure(ctx: _Context) -> list[tuple[Party, str, str, str]]:
     ]
 
 
-def _stalemate(ctx: _Context) -> list[tuple[Party, str, str, str]]:
+def _stalemate(ctx: _Context) -> Found:
+    """Declines in a row, among the latest trades, and no packages tried."""
+    latest = list(
+        Trade.objects.filter(deal=ctx.deal)
+        .order_by("-pk")
+        .values_list("pk", "status")[:STALEMATE_WINDOW]
+    )
     streak = 0
-    for trade in reversed(ctx.trades):
-        if trade.status == Trade.Status.DECLINED:
+    for _, status in latest:
+        if status == Trade.Status.DECLINED:
             streak += 1
-        elif trade.status in (Trade.Status.ACCEPTED, Trade.Status.OPEN):
+        elif status in (Trade.Status.ACCEPTED, Trade.Status.OPEN):
             break
     if streak < STALEMATE_DECLINES:
         return []
-    has_meso = MesoSet.objects.filter(deal=ctx.deal).exists()
-    if has_meso and Package.objects.filter(deal=ctx.deal).exists():
+    if Package.objects.filter(deal=ctx.deal, meso_set__isnull=False).exists():
         return []
-    last = ctx.trades[-1].pk
     return [
         (
             party,
-            f"stalemate:{last}",
+            f"stalemate:{latest[0][0]}",
             f"{streak} trades in a row were declined.",
             "Break the stalemate with MESO: present three packages you value "
             "equally and let their choice show what matters to them.",
@@ -265,14 +305,33 @@ def _stalemate(ctx: _Context) -> list[tuple[Party, str, str, str]]:
     ]
 
 
-DETECTORS = {
-    Kind.CONCEDING: _conceding,
-    Kind.AVOIDING_HARD_ISSUE: _avoiding_hard_issue,
-    Kind.VAGUE_COMMITMENT: _vague_commitments,
-    Kind.TIME_PRESSURE: _time_pressure,
-    Kind.EMPATHY_NOT_AGREEMENT: _stage_change_pitfalls,
-    Kind.ONE_WAY_DISCLOSURE: _one_way_disclosure,
-    Kind.STALEMATE: _stalemate,
+K = EventKind
+# Each detector, the pitfall it raises, and the kinds of event that can bring
+# it about: a detector runs only after those.
+DETECTORS: dict[str, tuple[Callable[[_Context], Found], frozenset[str]]] = {
+    Kind.CONCEDING: (_conceding, frozenset({K.CONCESSION_ADDED, K.TRADE_ACCEPTED})),
+    Kind.AVOIDING_HARD_ISSUE: (
+        _avoiding_hard_issue,
+        frozenset(
+            {
+                K.TRADE_PROPOSED,
+                K.TRADE_COUNTERED,
+                K.STAGE_ACCEPTED,
+                K.TERM_UPDATED,
+                K.MESO_ANSWERED,
+            }
+        ),
+    ),
+    Kind.VAGUE_COMMITMENT: (
+        _vague_commitments,
+        frozenset({K.COMMITMENT_ADDED, K.COMMITMENT_UPDATED}),
+    ),
+    # Any step while the deal is still early, as the deadline nears; not a
+    # message, the room's most frequent event, which binds nothing.
+    Kind.TIME_PRESSURE: (_time_pressure, frozenset(EventKind) - {K.MESSAGE_POSTED}),
+    Kind.EMPATHY_NOT_AGREEMENT: (_stage_change_pitfalls, frozenset({K.STAGE_PROPOSED})),
+    Kind.ONE_WAY_DISCLOSURE: (_one_way_disclosure, frozenset({K.POSITION_UPDATED})),
+    Kind.STALEMATE: (_stalemate, frozenset({K.TRADE_DECLINED})),
 }
 
 
@@ -283,25 +342,46 @@ def _kind_of(kind: str, subject: str) -> str:
     return kind
 
 
-def run_detectors(deal_id: int) -> list[Nudge]:
-    """Evaluate every detector for a deal after a room event; create the nudges
-    that are new and tell each concerned side's sockets to refresh their coach
-    panel (the message names the side only, never what the nudge says)."""
-    deal = Deal.objects.get(pk=deal_id)
-    event = DealEvent.objects.filter(deal=deal).order_by("-seq").first()
-    ctx = _Context(deal, event)
-    created_sides: set[str] = set()
-    for kind, detector in DETECTORS.items():
-        for party, subject, message, action in detector(ctx):
-            if nudge_raise(
-                party,
-                _kind_of(kind, subject),
-                subject,
-                message=message,
-                action=action,
-                event=event,
-            ):
-                created_sides.add(party.side)
-    for side in created_sides:
-        broadcast(deal.pk, {"type": "coach.changed", "side": side})
-    return list(Nudge.objects.filter(deal=deal))
+def run_detectors(events: Iterable[DealEvent]) -> list[Nudge]:
+    """Coach each side on what these events (one action's) changed: run the
+    detectors their kinds trigger, create the nudges that are new, and tell
+    each concerned side's sockets to refresh their coach panel (the message
+    names the side only, never what the nudge says). Returns the new nudges.
+    """
+    created: list[Nudge] = []
+    deals: dict[int, Deal] = {}
+    for event in events:
+        triggered = [
+            (kind, detector)
+            for kind, (detector, kinds) in DETECTORS.items()
+            if event.kind in kinds
+        ]
+        if not triggered:
+            continue
+        if event.deal_id not in deals:
+            deals[event.deal_id] = Deal.objects.get(pk=event.deal_id)
+        ctx = _Context(deals[event.deal_id], event)
+        for kind, detector in triggered:
+            for party, subject, message, action in detector(ctx):
+                nudge = nudge_raise(
+                    party,
+                    _kind_of(kind, subject),
+                    subject,
+                    message=message,
+                    action=action,
+                    event=event if event.pk else None,
+                )
+                if nudge is not None:
+                    created.append(nudge)
+    for deal_id, side in {(n.deal_id, n.party.side) for n in created}:
+        broadcast(deal_id, {"type": "coach.changed", "side": side})
+    return created
+
+
+def coach_safely(events: Iterable[DealEvent]) -> None:
+    """``run_detectors`` after an action that already stands: a detector that
+    fails is logged, never turned into a failed action."""
+    try:
+        run_detectors(list(events))
+    except Exception:
+        logger.exception("The coach failed after an action.")

@@ -23,13 +23,14 @@ def nudge_raise(
     message: str,
     action: str,
     event: DealEvent | None = None,
-) -> bool:
-    """Create the nudge unless this side already had it for this subject."""
+) -> Nudge | None:
+    """Create the nudge unless this side already had it for this subject;
+    returns it, or None if it was there already."""
     if Nudge.objects.filter(party=party, kind=kind, subject=subject).exists():
-        return False
+        return None
     try:
         with transaction.atomic():
-            Nudge.objects.create(
+            return Nudge.objects.create(
                 deal_id=party.deal_id,
                 party=party,
                 kind=kind,
@@ -39,8 +40,7 @@ def nudge_raise(
                 event=event,
             )
     except IntegrityError:  # raised concurrently by another process
-        return False
-    return True
+        return None
 
 
 @transaction.atomic

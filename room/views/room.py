@@ -15,8 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.web import HtmxHttpRequest
 from negotiation.access import room_access
+from negotiation.models import DealEvent
 from negotiation.services.base import AlreadyApplied
 from room import actions
+from room.coaching import coach_safely
 from room.render import (
     ALL_REGIONS,
     refusal_context,
@@ -51,6 +53,7 @@ def room_action(request: HtmxHttpRequest, deal_id: int, action: str) -> HttpResp
     access = _access(request, deal_id)
     data = request.POST.copy()
     client_msg_id = data.pop("client_msg_id", [None])[0] or None
+    before = access.deal.last_seq
     try:
         actions.perform(access, action, data, client_msg_id)
     except actions.ActionRefused as refused:
@@ -60,6 +63,14 @@ def room_action(request: HtmxHttpRequest, deal_id: int, action: str) -> HttpResp
         return render(request, "room/room.html", context, status=status)
     except AlreadyApplied:
         pass  # a resubmitted form: it was applied the first time
+    else:
+        # Without a socket there is no "after the ack": the coach runs before
+        # the redirect, on this action's events only (bounded reads).
+        coach_safely(
+            DealEvent.objects.filter(
+                deal_id=deal_id, seq__gt=before, actor=access.participant
+            )
+        )
     return redirect(f"{reverse('live:room', args=[deal_id])}#{_anchor(action)}")
 
 

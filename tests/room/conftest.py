@@ -3,19 +3,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from negotiation.access import GUESTS_SESSION_KEY, DealAccess, room_access
-from negotiation.models import Deal, Membership, Participant
-from room.models import Invite, hash_token
+from negotiation.models import Deal, DealEvent, Issue, Membership, Participant
+from negotiation.services import base
+from room import services
+from room.models import Commitment, Invite, MesoSet, hash_token
 from room.services import invite_create
 from tests.factories import MembershipFactory
 
@@ -106,38 +111,192 @@ def guest_cookie(guest) -> str:
     return session_cookie(guest[0])
 
 
-# --- the room at a stage, seen by each side ---------------------------------
+# --- the room at a stage, seen by each side -----------------------------------
 
 
-def _at_stage(deal: Deal, stage: str) -> Deal:
+def at_stage(deal: Deal, stage: str) -> Deal:
     Deal.objects.filter(pk=deal.pk).update(stage=stage)
     deal.refresh_from_db()
     return deal
 
 
 @pytest.fixture
-def at_stage():
-    """``at_stage(deal, stage)``: put the deal in a stage, as if both sides
-    had agreed to move there."""
-    return _at_stage
+def midgame(deal) -> Deal:
+    return at_stage(deal, Deal.Stage.MIDGAME)
 
 
 @pytest.fixture
-def midgame(deal) -> Deal:
-    return _at_stage(deal, Deal.Stage.MIDGAME)
+def first_move(deal) -> Deal:
+    return at_stage(deal, Deal.Stage.FIRST_MOVE)
 
 
-def _access_of_guest(deal: Deal, participant: Participant) -> DealAccess:
+@pytest.fixture
+def close(deal) -> Deal:
+    return at_stage(deal, Deal.Stage.CLOSE)
+
+
+def access_of_guest(deal: Deal, participant: Participant) -> DealAccess:
     session = {GUESTS_SESSION_KEY: {str(deal.pk): participant.pk}}
     return room_access(AnonymousUser(), session, deal.pk)
 
 
 @pytest.fixture
-def access_of_guest():
-    """``access_of_guest(deal, participant)``: what the guest's session resolves."""
-    return _access_of_guest
+def guest_access(deal, guest) -> DealAccess:
+    return access_of_guest(deal, guest[1])
 
 
 @pytest.fixture
-def guest_access(deal, guest) -> DealAccess:
-    return _access_of_guest(deal, guest[1])
+def host(host_access) -> DealAccess:
+    return host_access
+
+
+@pytest.fixture
+def issues(deal) -> tuple[Issue, Issue]:
+    price, terms = deal.issues.order_by("position")
+    return price, terms
+
+
+def fresh(obj):
+    obj.refresh_from_db()
+    return obj
+
+
+@pytest.fixture
+def issue_ids(deal) -> tuple[int, int]:
+    price, terms = deal.issues.order_by("position")
+    return price.pk, terms.pk
+
+
+# --- what a service call wrote and broadcast --------------------------------------
+
+
+class EventLog:
+    """Asserts what one service call wrote to the deal's log and broadcast."""
+
+    def __init__(self, deal: Deal, capture, sent: list) -> None:
+        self.deal = deal
+        self.capture = capture
+        self.sent = sent
+
+    def _events(self) -> list[DealEvent]:
+        return list(DealEvent.objects.filter(deal=self.deal).order_by("seq"))
+
+    @contextlib.contextmanager
+    def expect(self, kind: str) -> Iterator[None]:
+        """The block appends one ``kind`` event, broadcast once after commit."""
+        before = self._events()
+        self.sent.clear()
+        with self.capture(execute=True) as callbacks:
+            yield
+            assert self.sent == [], "broadcast before the transaction committed"
+        new = self._events()[len(before) :]
+        assert [event.kind for event in new] == [kind]
+        event = new[0]
+        assert event.seq == (before[-1].seq if before else 0) + 1  # gapless
+        assert Deal.objects.get(pk=self.deal.pk).last_seq == event.seq
+        assert len(callbacks) == 1
+        assert self.sent == [
+            (
+                self.deal.pk,
+                {
+                    "type": "deal.event",
+                    "seq": event.seq,
+                    "kind": kind,
+                    "event_id": event.pk,
+                    "actor_id": event.actor_id,
+                    # Ids only: no other payload value leaves the database.
+                    "ids": {
+                        key: value
+                        for key, value in event.payload.items()
+                        if key.endswith("_id")
+                    },
+                },
+            )
+        ]
+
+    @contextlib.contextmanager
+    def refused(
+        self, exception: type[Exception] = ValidationError, match: str | None = None
+    ) -> Iterator[pytest.ExceptionInfo]:
+        """The block raises ``exception`` and writes and broadcasts nothing."""
+        before = self._events()
+        self.sent.clear()
+        with (
+            self.capture(execute=True) as callbacks,
+            pytest.raises(exception, match=match) as info,
+        ):
+            yield info
+        assert self._events() == before
+        assert callbacks == []
+        assert self.sent == []
+
+
+@pytest.fixture
+def log(deal, django_capture_on_commit_callbacks, monkeypatch) -> EventLog:
+    sent: list = []
+    monkeypatch.setattr(
+        base, "broadcast", lambda deal_id, message: sent.append((deal_id, message))
+    )
+    return EventLog(deal, django_capture_on_commit_callbacks, sent)
+
+
+# --- objects of the room, made through its services -------------------------------
+
+
+def propose(access: DealAccess, give: Issue, give_value, ask: Issue, ask_value):
+    return services.trade_propose(
+        access=access,
+        give_issue_id=give.pk,
+        give_value=give_value,
+        ask_issue_id=ask.pk,
+        ask_value=ask_value,
+    )
+
+
+def packages_for(price: Issue, terms: Issue) -> list[dict]:
+    return [
+        {"name": "Fast", "values": {str(price.pk): "100", str(terms.pk): "15 days"}},
+        {"name": "Cheap", "values": {str(price.pk): "90", str(terms.pk): "60 days"}},
+        {"name": "Middle", "values": {str(price.pk): "95", str(terms.pk): "30 days"}},
+    ]
+
+
+@pytest.fixture
+def meso(midgame, issues, host) -> MesoSet:
+    return services.meso_present(
+        access=host, packages=packages_for(*issues), note="All equal to us"
+    )
+
+
+def add_commitment(access: DealAccess, **fields) -> Commitment:
+    fields = {
+        "owner_side": "host",
+        "owner_name": "Robin",
+        "description": "Dashboards live in every store",
+        "metric": "stores live",
+        "target": "95%",
+        "due_date": datetime.date(2027, 3, 31),
+        **fields,
+    }
+    return services.commitment_add(access=access, **fields)
+
+
+@pytest.fixture
+def ready(close, issues, host, guest_access) -> Commitment:
+    """Every term set and one commitment confirmed by both sides."""
+    price, terms = issues
+    services.term_set(access=host, issue_id=price.pk, version=None, value="95")
+    services.term_set(access=host, issue_id=terms.pk, version=None, value="30 days")
+    commitment = add_commitment(host)
+    for side in (host, guest_access):
+        services.commitment_confirm(access=side, commitment_id=commitment.pk, version=1)
+    return commitment
+
+
+@pytest.fixture
+def agreed(ready, deal, host, guest_access) -> Deal:
+    for access in (host, guest_access):
+        services.agreement_confirm(
+            access=access, digest=services.agreement_digest(deal)
+        )
+    return fresh(deal)

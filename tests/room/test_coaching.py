@@ -11,16 +11,22 @@ from decimal import Decimal
 
 import pytest
 from channels.db import database_sync_to_async
-from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from negotiation.access import GUESTS_SESSION_KEY, room_access
-from negotiation.models import Deal, Participant, Party, Preparation, PriorityEntry
+from negotiation.models import (
+    Deal,
+    DealEvent,
+    Participant,
+    Party,
+    Preparation,
+    PriorityEntry,
+)
 from room import actions, coaching, services
 from room.models import Message, Nudge
 from room.selectors import active_nudges
-from tests.room.test_consumer import act, quiet, receive, refused
-from tests.room.test_consumer import (
+from tests.room.conftest import access_of_guest, at_stage
+from tests.room.sockets import act, quiet, receive, refused
+from tests.room.sockets import (
     room as room_sockets,
 )
 
@@ -28,25 +34,22 @@ Kind = Nudge.Kind
 db = database_sync_to_async
 
 
-def guest_access_of(deal, participant):
-    session = {GUESTS_SESSION_KEY: {str(deal.pk): participant.pk}}
-    return room_access(AnonymousUser(), session, deal.pk)
-
-
-def at_stage(deal: Deal, stage: str) -> Deal:
-    Deal.objects.filter(pk=deal.pk).update(stage=stage)
-    deal.refresh_from_db()
-    return deal
-
-
 def setup(deal: Deal, purpose: str) -> dict:
     deal.refresh_from_db()
     return {"version": deal.version, "shared_purpose": purpose, "ground_rules": ""}
 
 
-def test_discussion_does_not_run_the_detectors():
-    assert not actions.ACTIONS["message.post"].coaches
-    assert actions.ACTIONS["trade.propose"].coaches
+def perform(access, name: str, data: dict):
+    """Apply a room action, then coach on its events, as the socket does
+    after its ack (and the HTTP view before its redirect)."""
+    before = DealEvent.objects.filter(deal=access.deal).order_by("-seq").first()
+    result = actions.perform(access, name, data)
+    coaching.run_detectors(
+        DealEvent.objects.filter(
+            deal=access.deal, seq__gt=before.seq if before else 0
+        ).order_by("seq")
+    )
+    return result
 
 
 def kinds(party: Party) -> set[str]:
@@ -55,7 +58,7 @@ def kinds(party: Party) -> set[str]:
 
 @pytest.fixture
 def sides(deal, host_access, guest):
-    return host_access, guest_access_of(deal, guest[1])
+    return host_access, access_of_guest(deal, guest[1])
 
 
 @pytest.fixture
@@ -111,12 +114,12 @@ def test_a_message_with_the_walk_away_figure_is_held_until_confirmed(
     host, _ = sides
     data = {"body": "Between us: we can go down to 186,500."}
     with pytest.raises(actions.ActionRefused) as held:
-        actions.perform(host, "message.post", data)
+        perform(host, "message.post", data)
     assert held.value.code == "over_sharing"
     assert "walk-away figure" in held.value.message
     assert not Message.objects.exists()
 
-    actions.perform(host, "message.post", {**data, "confirm_share": "on"})
+    perform(host, "message.post", {**data, "confirm_share": "on"})
     assert Message.objects.get().body == data["body"]
     # Recorded for the review, for the host side only.
     assert kinds(host.party) == {Kind.OVER_SHARING}
@@ -128,7 +131,7 @@ def test_the_guard_checks_every_shared_text_field(deal, sides, host_prep):
     host, _ = sides
     at_stage(deal, Deal.Stage.SETUP)
     with pytest.raises(actions.ActionRefused) as held:
-        actions.perform(
+        perform(
             host,
             "setup.update",
             {
@@ -182,11 +185,11 @@ def test_the_http_fallback_offers_to_send_anyway(deal, rep_client, host_prep):
 def test_conceding_without_getting_anything_nudges_that_side(deal, sides):
     host, guest = sides
     at_stage(deal, Deal.Stage.MIDGAME)
-    actions.perform(host, "concession.add", {"item": "Onboarding", "we_give": "Free"})
+    perform(host, "concession.add", {"item": "Onboarding", "we_give": "Free"})
     assert kinds(host.party) == {Kind.CONCEDING}
     assert kinds(guest.party) == set()
     # A concession that gets something back is a trade: no nudge.
-    actions.perform(
+    perform(
         guest,
         "concession.add",
         {"item": "Volume", "we_give": "+10%", "we_get": "Faster delivery"},
@@ -201,14 +204,14 @@ def test_avoiding_price_nudges_once_trading_is_under_way(deal, sides):
     terms = deal.issues.get(name="Payment terms")
     volume = deal.issues.create(name="Volume", position=5)
     for _ in range(1):
-        actions.perform(
+        perform(
             host,
             "trade.propose",
             {"give_issue": terms.pk, "give_value": "45 days", "ask_issue": volume.pk,
              "ask_value": "+10%"},
         )  # fmt: skip
     assert Kind.AVOIDING_HARD_ISSUE not in kinds(host.party)  # too early to tell
-    actions.perform(
+    perform(
         guest,
         "trade.propose",
         {"give_issue": volume.pk, "give_value": "+5%", "ask_issue": terms.pk,
@@ -227,7 +230,7 @@ def test_touching_price_keeps_the_hard_issue_detector_silent(deal, sides):
     price = deal.issues.get(name="Price")
     terms = deal.issues.get(name="Payment terms")
     for access in (host, guest):
-        actions.perform(
+        perform(
             access,
             "trade.propose",
             {"give_issue": terms.pk, "give_value": "45 days", "ask_issue": price.pk,
@@ -243,7 +246,7 @@ def test_a_side_whose_top_issue_is_untouched_is_nudged_about_it(deal, sides):
     terms = deal.issues.get(name="Payment terms")
     PriorityEntry.objects.create(party=guest.party, issue=terms, importance=5)
     price = deal.issues.get(name="Price")
-    actions.perform(host, "term.set", {"issue_id": price.pk, "value": "95"})
+    perform(host, "term.set", {"issue_id": price.pk, "value": "95"})
     assert Kind.AVOIDING_HARD_ISSUE in kinds(guest.party)
     assert Kind.AVOIDING_HARD_ISSUE not in kinds(host.party)
 
@@ -252,14 +255,14 @@ def test_a_side_whose_top_issue_is_untouched_is_nudged_about_it(deal, sides):
 def test_a_vague_commitment_asks_for_a_metric_target_and_date(deal, sides):
     host, _ = sides
     at_stage(deal, Deal.Stage.CLOSE)
-    actions.perform(
+    perform(
         host,
         "commitment.add",
         {"owner_side": "host", "owner_name": "Robin", "description": "Support well"},
     )
     nudge = Nudge.objects.get(party=host.party, kind=Kind.VAGUE_COMMITMENT)
     assert nudge.message == "“Support well” has no metric, target or due date yet."
-    actions.perform(
+    perform(
         host,
         "commitment.add",
         {"owner_side": "host", "owner_name": "Robin", "description": "Uptime",
@@ -276,7 +279,7 @@ def test_a_near_deadline_in_an_early_stage_nudges_both_sides(deal, sides):
     Deal.objects.filter(pk=deal.pk).update(
         deadline=timezone.localdate() + datetime.timedelta(days=3)
     )
-    actions.perform(host, "setup.update", setup(deal, "Hello"))
+    perform(host, "setup.update", setup(deal, "Hello"))
     assert Kind.TIME_PRESSURE in kinds(host.party)
     assert Kind.TIME_PRESSURE in kinds(guest.party)
 
@@ -287,12 +290,10 @@ def test_a_distant_deadline_or_a_late_stage_stays_silent(deal, sides):
     Deal.objects.filter(pk=deal.pk).update(
         deadline=timezone.localdate() + datetime.timedelta(days=30)
     )
-    actions.perform(host, "setup.update", setup(deal, "Hello"))
+    perform(host, "setup.update", setup(deal, "Hello"))
     at_stage(deal, Deal.Stage.MIDGAME)
     Deal.objects.filter(pk=deal.pk).update(deadline=timezone.localdate())
-    actions.perform(
-        host, "concession.add", {"item": "x", "we_give": "a", "we_get": "b"}
-    )
+    perform(host, "concession.add", {"item": "x", "we_give": "a", "we_get": "b"})
     assert not Nudge.objects.filter(kind=Kind.TIME_PRESSURE).exists()
 
 
@@ -300,7 +301,7 @@ def test_a_distant_deadline_or_a_late_stage_stays_silent(deal, sides):
 def test_proposing_close_with_open_issues_nudges_the_proposer(deal, sides):
     host, guest = sides
     at_stage(deal, Deal.Stage.MIDGAME)
-    actions.perform(host, "stage.propose", {"to_stage": "close"})
+    perform(host, "stage.propose", {"to_stage": "close"})
     nudge = Nudge.objects.get(kind=Kind.EMPATHY_NOT_AGREEMENT)
     assert nudge.party == host.party
     assert "Price" in nudge.message
@@ -314,7 +315,7 @@ def test_proposing_close_with_every_term_agreed_stays_silent(deal, sides):
     at_stage(deal, Deal.Stage.MIDGAME)
     for issue in deal.issues.all():
         services.term_set(access=host, issue_id=issue.pk, version=None, value="ok")
-    actions.perform(host, "stage.propose", {"to_stage": "close"})
+    perform(host, "stage.propose", {"to_stage": "close"})
     assert not Nudge.objects.filter(kind=Kind.EMPATHY_NOT_AGREEMENT).exists()
 
 
@@ -322,7 +323,7 @@ def test_proposing_close_with_every_term_agreed_stays_silent(deal, sides):
 def test_moving_to_implementation_unconfirmed_nudges_the_proposer(deal, sides):
     host, guest = sides
     at_stage(deal, Deal.Stage.CLOSE)
-    actions.perform(guest, "stage.propose", {"to_stage": "implementation"})
+    perform(guest, "stage.propose", {"to_stage": "implementation"})
     assert Kind.UNDOCUMENTED in kinds(guest.party)
     assert Kind.UNDOCUMENTED not in kinds(host.party)
 
@@ -332,7 +333,7 @@ def test_one_way_disclosure_suggests_a_reciprocal_question(deal, sides):
     host, _guest = sides
     at_stage(deal, Deal.Stage.FIRST_MOVE)
     price, terms = deal.issues.all()
-    actions.perform(
+    perform(
         host,
         "position.update",
         {"interests": "Predictability", "ranking": [str(price.pk), str(terms.pk)]},
@@ -350,9 +351,7 @@ def test_mutual_disclosure_raises_no_one_way_nudge(deal, sides):
     services.position_update(
         access=guest, version=None, interests="Speed", ranking=[terms.pk]
     )
-    actions.perform(
-        host, "position.update", {"interests": "Cost", "ranking": [str(price.pk)]}
-    )
+    perform(host, "position.update", {"interests": "Cost", "ranking": [str(price.pk)]})
     assert not Nudge.objects.filter(kind=Kind.ONE_WAY_DISCLOSURE).exists()
 
 
@@ -370,7 +369,7 @@ def test_three_declined_trades_in_a_row_suggest_meso(deal, sides):
             ask_value="30 days",
         )
         assert not Nudge.objects.filter(kind=Kind.STALEMATE).exists()
-        actions.perform(
+        perform(
             guest,
             "trade.decline",
             {"trade_id": trade.pk, "version": trade.version, "reason": "No"},
@@ -387,7 +386,7 @@ def test_each_situation_nudges_a_side_once(deal, sides):
         deadline=timezone.localdate() + datetime.timedelta(days=1)
     )
     for n in range(3):
-        actions.perform(host, "setup.update", setup(deal, f"Goal {n}"))
+        perform(host, "setup.update", setup(deal, f"Goal {n}"))
     assert Nudge.objects.filter(party=host.party, kind=Kind.TIME_PRESSURE).count() == 1
 
 
@@ -415,7 +414,7 @@ async def test_a_nudge_reaches_only_the_side_concerned_over_the_socket(
 def test_a_nudge_appears_in_its_sides_room_page_only(deal, sides, rep_client, guest):
     host, _ = sides
     at_stage(deal, Deal.Stage.MIDGAME)
-    actions.perform(host, "concession.add", {"item": "Training", "we_give": "Free"})
+    perform(host, "concession.add", {"item": "Training", "we_give": "Free"})
     host_page = rep_client.get(f"/room/{deal.pk}/").content.decode()
     guest_page = guest[0].get(f"/room/{deal.pk}/").content.decode()
     assert "with nothing in return" in host_page
@@ -426,12 +425,12 @@ def test_a_nudge_appears_in_its_sides_room_page_only(deal, sides, rep_client, gu
 def test_a_side_dismisses_its_own_nudge_and_it_stays_on_record(deal, sides):
     host, guest = sides
     at_stage(deal, Deal.Stage.MIDGAME)
-    actions.perform(host, "concession.add", {"item": "Training", "we_give": "Free"})
+    perform(host, "concession.add", {"item": "Training", "we_give": "Free"})
     nudge = Nudge.objects.get()
     with pytest.raises(actions.ActionRefused):
-        actions.perform(guest, "nudge.dismiss", {"nudge_id": nudge.pk})
+        perform(guest, "nudge.dismiss", {"nudge_id": nudge.pk})
     assert Nudge.objects.get().dismissed_at is None
-    actions.perform(host, "nudge.dismiss", {"nudge_id": nudge.pk})
+    perform(host, "nudge.dismiss", {"nudge_id": nudge.pk})
     nudge.refresh_from_db()
     assert nudge.dismissed_at is not None
     assert nudge.dismissed_by == host.participant
@@ -444,14 +443,14 @@ def test_a_revoked_guest_cannot_dismiss_a_nudge_with_an_access_resolved_before(
 ):
     _, guest = sides
     at_stage(deal, Deal.Stage.MIDGAME)
-    actions.perform(guest, "concession.add", {"item": "Pilot", "we_give": "Free"})
+    perform(guest, "concession.add", {"item": "Pilot", "we_give": "Free"})
     nudge = Nudge.objects.get(party=guest.party)
     Participant.objects.filter(pk=guest.participant.pk).update(
         revoked_at=timezone.now()
     )
 
     with pytest.raises(actions.ActionRefused) as refusal:
-        actions.perform(guest, "nudge.dismiss", {"nudge_id": nudge.pk})
+        perform(guest, "nudge.dismiss", {"nudge_id": nudge.pk})
 
     assert refusal.value.code == "forbidden"
     assert Nudge.objects.get(pk=nudge.pk).dismissed_at is None
@@ -530,7 +529,7 @@ def test_a_pending_stage_change_shows_the_do_and_avoid_checklist(
     from playbooks.models import ChecklistItem
 
     host, _ = sides
-    actions.perform(host, "stage.propose", {"to_stage": "first_move"})
+    perform(host, "stage.propose", {"to_stage": "first_move"})
     page = rep_client.get(f"/room/{deal.pk}/").content.decode()
     assert "Before you move on" in page
     for item in ChecklistItem.objects.all():
@@ -546,12 +545,10 @@ def test_every_nudge_a_side_gets_stays_off_the_other_sides_page(
     host, _ = sides
     at_stage(deal, Deal.Stage.FIRST_MOVE)
     price = deal.issues.get(name="Price")
-    actions.perform(
-        host, "position.update", {"interests": "Cost", "ranking": [str(price.pk)]}
-    )
+    perform(host, "position.update", {"interests": "Cost", "ranking": [str(price.pk)]})
     at_stage(deal, Deal.Stage.MIDGAME)
-    actions.perform(host, "concession.add", {"item": "Onboarding", "we_give": "Free"})
-    actions.perform(host, "stage.propose", {"to_stage": "close"})
+    perform(host, "concession.add", {"item": "Onboarding", "we_give": "Free"})
+    perform(host, "stage.propose", {"to_stage": "close"})
     nudges = list(Nudge.objects.filter(party=host.party))
     assert {n.kind for n in nudges} >= {
         Kind.ONE_WAY_DISCLOSURE,

@@ -13,11 +13,10 @@ import time
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from negotiation.access import GUESTS_SESSION_KEY, DealAccess, room_access
+from negotiation.access import DealAccess
 from negotiation.models import DealEvent
 from negotiation.services.base import delivered_by
 from room import services
@@ -47,12 +46,6 @@ def consumer_for(access: DealAccess) -> RoomConsumer:
     consumer.people = {}
     consumer.sending = []
     return consumer
-
-
-@pytest.fixture
-def guest_access(deal, guest) -> DealAccess:
-    session = {GUESTS_SESSION_KEY: {str(deal.pk): guest[1].pk}}
-    return room_access(AnonymousUser(), session, deal.pk)
 
 
 def post(access: DealAccess, body: str) -> dict[str, Any]:
@@ -98,7 +91,7 @@ def test_the_senders_own_update_is_rendered_without_reading_back(host_access):
     before = host_socket.last_seq
 
     with CaptureQueriesContext(connection) as queries:
-        seq, frame = perform(
+        seq, frame, _ = perform(
             host_socket, "message.post", {"body": "Here is our draft."}, "first-try"
         )
 
@@ -120,7 +113,7 @@ def test_a_message_costs_the_sender_five_statements(host_access):
     host_socket._send_soon = lambda group, message: None
     perform = sync_method("_perform")
     # The first one also reads who is in the room, for announcements.
-    host_socket.last_seq, _ = perform(
+    host_socket.last_seq, _, _ = perform(
         host_socket, "message.post", {"body": "Good morning."}, "m-1"
     )
 

@@ -14,6 +14,7 @@ from negotiation.access import DealAccess
 from negotiation.models import Deal, DealEvent
 from room import services
 from room.render import render_events
+from tests.room.conftest import at_stage
 
 pytestmark = pytest.mark.django_db
 
@@ -169,7 +170,7 @@ def test_a_stage_change_renders_the_whole_room(deal, host_access, guest_access):
 
 
 def test_a_check_in_is_inserted_and_updates_the_rows_of_its_commitments(
-    deal, at_stage, host_access, guest_access
+    deal, host_access, guest_access
 ):
     at_stage(deal, Deal.Stage.CLOSE)
     kept = services.commitment_add(

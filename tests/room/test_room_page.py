@@ -12,6 +12,7 @@ from django.urls import reverse
 from negotiation.models import Deal
 from room import services
 from room.selectors import TRADES_SHOWN
+from tests.room.conftest import at_stage
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def room_page(client, deal: Deal) -> str:
     ],
 )
 def test_the_term_form_shows_in_every_stage_its_service_allows(
-    deal, at_stage, rep_client, stage, offered
+    deal, rep_client, stage, offered
 ):
     at_stage(deal, stage)
     assert ('data-action="term.set"' in room_page(rep_client, deal)) is offered
@@ -49,14 +50,14 @@ def test_the_term_form_shows_in_every_stage_its_service_allows(
     ],
 )
 def test_the_commitment_form_shows_in_every_stage_its_service_allows(
-    deal, at_stage, guest_client, stage, offered
+    deal, guest_client, stage, offered
 ):
     at_stage(deal, stage)
     page = room_page(guest_client, deal)
     assert ('data-action="commitment.add"' in page) is offered
 
 
-def test_a_reviewing_manager_is_offered_no_action(deal, at_stage, manager_client):
+def test_a_reviewing_manager_is_offered_no_action(deal, manager_client):
     at_stage(deal, Deal.Stage.MIDGAME)
     assert "data-action=" not in room_page(manager_client, deal)
 

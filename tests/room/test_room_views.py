@@ -9,14 +9,12 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from negotiation.access import GUESTS_SESSION_KEY, DealAccess, room_access
 from negotiation.models import (
     Deal,
     DealEvent,
@@ -36,6 +34,7 @@ from room.models import (
 )
 from room.services.rules import set_term
 from tests.factories import IssueFactory, make_deal
+from tests.room.conftest import access_of_guest, at_stage
 
 pytestmark = pytest.mark.django_db
 
@@ -59,27 +58,6 @@ def sync_url(deal: Deal) -> str:
 
 def html(response) -> str:
     return response.content.decode()
-
-
-def at_stage(deal: Deal, stage: str) -> Deal:
-    Deal.objects.filter(pk=deal.pk).update(stage=stage)
-    deal.refresh_from_db()
-    return deal
-
-
-def access_of_guest(deal: Deal, participant: Participant) -> DealAccess:
-    session = {GUESTS_SESSION_KEY: {str(deal.pk): participant.pk}}
-    return room_access(AnonymousUser(), session, deal.pk)
-
-
-@pytest.fixture
-def guest_access(deal, guest) -> DealAccess:
-    return access_of_guest(deal, guest[1])
-
-
-@pytest.fixture
-def midgame(deal) -> Deal:
-    return at_stage(deal, Deal.Stage.MIDGAME)
 
 
 # --- each side's page ---------------------------------------------------------

@@ -1,0 +1,95 @@
+"""The pitfall detectors read what an event touched, or bounded aggregates:
+their cost does not grow with the room's history."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from negotiation.models import DealEvent
+from room import coaching, services
+from room.models import Nudge
+from tests.room.conftest import propose
+
+pytestmark = pytest.mark.django_db
+
+
+def last_event(deal) -> DealEvent:
+    return DealEvent.objects.filter(deal=deal).order_by("-seq").first()
+
+
+def queries_to_coach(event: DealEvent) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        coaching.run_detectors([event])
+    return len(queries)
+
+
+def test_coaching_a_trade_costs_the_same_at_the_5th_and_the_60th(
+    midgame, issues, host, guest_access
+):
+    price, terms = issues
+    for n in range(5):
+        propose(host, price, f"{n} days", terms, f"{n}%")
+        services.message_post(access=guest_access, body=f"Noted ({n})")
+    early = queries_to_coach(_last_trade_event(midgame))
+    for n in range(5, 60):
+        propose(host, price, f"{n} days", terms, f"{n}%")
+        services.message_post(access=guest_access, body=f"Noted ({n})")
+    late = queries_to_coach(_last_trade_event(midgame))
+
+    assert early > 0  # the hard-issue detector read something
+    assert late == early
+
+
+def _last_trade_event(deal) -> DealEvent:
+    return (
+        DealEvent.objects.filter(deal=deal, kind="trade.proposed")
+        .order_by("-seq")
+        .first()
+    )
+
+
+def test_a_message_runs_no_detector(midgame, host):
+    services.message_post(access=host, body="A thought about volume.")
+
+    assert queries_to_coach(last_event(midgame)) == 0
+
+
+def test_the_stalemate_is_found_among_the_latest_trades_only(
+    midgame, issues, host, guest_access
+):
+    """Three declines in a row, however long the history before them."""
+    price, terms = issues
+    for n in range(30):
+        trade = propose(host, price, f"{n} days", terms, f"{n}%")
+        services.trade_withdraw(access=host, trade_id=trade.pk, version=1)
+    for n in range(3):
+        trade = propose(host, price, f"late {n}", terms, f"{n}%")
+        services.trade_decline(
+            access=guest_access, trade_id=trade.pk, version=1, reason="No"
+        )
+
+    coaching.run_detectors([last_event(midgame)])
+
+    assert Nudge.objects.filter(kind=Nudge.Kind.STALEMATE).count() == 2  # each side
+
+
+def test_a_failing_detector_never_breaks_an_action_that_stands(
+    midgame, issues, host, monkeypatch, caplog
+):
+    price, terms = issues
+    trade = propose(host, price, "30 days", terms, "5%")
+
+    def broken(ctx):
+        raise RuntimeError("detector bug")
+
+    kinds = coaching.detectors.DETECTORS[Nudge.Kind.AVOIDING_HARD_ISSUE][1]
+    monkeypatch.setitem(
+        coaching.detectors.DETECTORS, Nudge.Kind.AVOIDING_HARD_ISSUE, (broken, kinds)
+    )
+    coaching.coach_safely([last_event(midgame)])
+
+    trade.refresh_from_db()
+    assert trade.status == "open"
+    assert "The coach failed" in caplog.text

@@ -1,0 +1,421 @@
+"""The room's websocket protocol: hello, ack and the other side's event;
+refused frames; replays and stale versions; catching up after a gap.
+
+Each side receives its own rendering of what the other side did (ids and
+``seq`` on the channel layer, HTML only from the socket that renders it for
+its own side); a refused frame reaches its sender only and changes nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from negotiation.access import (
+    DealAccess,
+)
+from negotiation.models import Deal, Party
+from negotiation.services.base import delivered_by
+from room import services
+from room.models import (
+    Commitment,
+    Message,
+    SharedPosition,
+    Trade,
+)
+from tests.room.sockets import (
+    TIMEOUT,
+    act,
+    connect,
+    db,
+    event_count,
+    last_seq,
+    quiet,
+    receive,
+    refused,
+    room,
+    socket,
+)
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("own_channel_layer"),
+]
+
+
+# --- hello, ack, and the other side's event ------------------------------------
+
+
+async def test_hello_carries_the_current_seq_and_the_viewers_side(
+    deal, host_cookie, guest_cookie
+):
+    seq = await last_seq(deal)
+    host, guest = socket(deal.pk, host_cookie), socket(deal.pk, guest_cookie)
+    try:
+        host_hello = await connect(host)
+        guest_hello = await connect(guest)
+    finally:
+        await host.disconnect()
+        await guest.disconnect()
+
+    assert seq > 0  # the deal was created and the guest joined: two events
+    assert host_hello == {"type": "hello", "seq": seq, "side": "host"}
+    assert guest_hello == {"type": "hello", "seq": seq, "side": "counterpart"}
+
+
+async def test_an_action_is_acked_to_its_sender_and_rendered_for_the_other_side(
+    deal, host_cookie, guest_cookie
+):
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        client_msg_id = await act(
+            host, "message.post", {"body": "Could we phase the rollout by region?"}
+        )
+        ack = await host.receive_json_from(TIMEOUT)
+        event = await receive(guest, "event")
+        own_event = await receive(host, "event")
+
+    seq = await last_seq(deal)
+    assert ack == {"type": "ack", "client_msg_id": client_msg_id, "seq": seq}
+    assert event["seq"] == seq
+    assert "Could we phase the rollout by region?" in event["html"]
+    # A new message is appended to the thread, not the whole thread re-sent.
+    assert 'hx-swap-oob="beforeend:#messages-list"' in event["html"]
+    assert 'id="region-discussion"' not in event["html"]
+    assert "wrote in the discussion" in event["announce"]
+    # The sender's own socket is brought up to date too, without announcing
+    # its own action to itself.
+    assert own_event["seq"] == seq
+    assert "Could we phase the rollout by region?" in own_event["html"]
+    assert own_event["announce"] == ""
+    message = await db(Message.objects.select_related("author__party").get)()
+    assert message.author.party.side == Party.Side.HOST
+
+
+# --- refused frames: an error to the sender, nothing to anyone else ------------
+
+
+REFUSED_FRAMES = {
+    "invalid form": (
+        json.dumps({"action": "message.post", "data": {"body": ""}}),
+        "invalid",
+    ),
+    "wrong stage": (
+        json.dumps(
+            {
+                "action": "trade.propose",
+                "data": {
+                    "give_issue": "ISSUE0",
+                    "give_value": "60 days",
+                    "ask_issue": "ISSUE1",
+                    "ask_value": "3 years",
+                },
+            }
+        ),
+        "wrong_stage",
+    ),
+    "unknown action": (
+        json.dumps({"action": "deal.delete", "data": {}}),
+        "unknown_action",
+    ),
+    "malformed JSON": ('{"action": "message.post", "data": {', "bad_frame"),
+    "non-object JSON": ('["message.post", {"body": "hi"}]', "bad_frame"),
+    "data not an object": (
+        json.dumps({"action": "message.post", "data": ["hi"]}),
+        "bad_frame",
+    ),
+    "action not a string": (json.dumps({"action": 7, "data": {}}), "bad_frame"),
+    "deeply nested JSON": ("[" * 60_000, "bad_frame"),
+    "object as a field value": (
+        json.dumps({"action": "message.post", "data": {"body": {"text": "hi"}}}),
+        "bad_frame",
+    ),
+    "overlong message id": (
+        json.dumps(
+            {
+                "action": "message.post",
+                "client_msg_id": "x" * 65,
+                "data": {"body": "Would apply"},
+            }
+        ),
+        "bad_frame",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"), list(REFUSED_FRAMES.values()), ids=list(REFUSED_FRAMES)
+)
+async def test_a_refused_frame_reaches_its_sender_only_and_changes_nothing(
+    deal, issue_ids, host_cookie, guest_cookie, frame, code
+):
+    frame = frame.replace('"ISSUE0"', str(issue_ids[0]))
+    frame = frame.replace('"ISSUE1"', str(issue_ids[1]))
+    events_before = await event_count(deal)
+
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        await host.send_to(text_data=frame)
+        error = await host.receive_json_from(TIMEOUT)
+        nothing_else = await quiet(guest, host)
+
+    assert error["type"] == "error"
+    assert error["code"] == code
+    assert error["message"]
+    assert 'id="room-notice"' in error["html"]
+    assert nothing_else  # the guest got nothing, the host nothing more
+    assert await event_count(deal) == events_before
+    assert not await db(Message.objects.exists)()
+    assert not await db(Trade.objects.exists)()
+
+
+async def test_form_errors_name_the_field(deal, host_cookie):
+    async with room(deal.pk, host_cookie) as (host,):
+        error = await refused(host, "message.post", {"body": "   "})
+
+    assert error["code"] == "invalid"
+    assert list(error["errors"]) == ["body"]
+
+
+@pytest.mark.parametrize(
+    ("due_date", "code"),
+    [(20270101, "invalid"), ({"y": 2027}, "bad_frame"), ([["2027"]], "bad_frame")],
+    ids=["number", "object", "nested list"],
+)
+async def test_a_value_of_the_wrong_json_type_is_refused_and_the_socket_lives(
+    deal, host_cookie, due_date, code
+):
+    await db(Deal.objects.filter(pk=deal.pk).update)(stage=Deal.Stage.CLOSE)
+
+    async with room(deal.pk, host_cookie) as (host,):
+        error = await refused(
+            host,
+            "commitment.add",
+            {
+                "owner_side": "host",
+                "owner_name": "Robin",
+                "description": "Go live",
+                "due_date": due_date,
+            },
+        )
+        # The socket still works afterwards.
+        await host.send_json_to({"action": "sync", "since": 0})
+        sync = await host.receive_json_from(TIMEOUT)
+
+    assert error["code"] == code
+    if code == "invalid":
+        assert list(error["errors"]) == ["due_date"]
+    assert sync["type"] == "sync"
+    assert not await db(Commitment.objects.exists)()
+
+
+@pytest.mark.parametrize("since", ["Infinity", "NaN", '"12"', "null", "[]"])
+async def test_a_sync_with_an_odd_since_is_still_answered(deal, host_cookie, since):
+    async with room(deal.pk, host_cookie) as (host,):
+        await host.send_to(text_data=f'{{"action": "sync", "since": {since}}}')
+        sync = await host.receive_json_from(TIMEOUT)
+
+    assert sync["type"] == "sync"
+    assert sync["seq"] == await last_seq(deal)
+
+
+async def test_each_socket_renders_its_own_sides_view(
+    midgame, host_cookie, guest_cookie
+):
+    """Private valuations reach the socket of the side that owns them only."""
+    async with room(midgame.pk, host_cookie, guest_cookie) as (host, guest):
+        await act(
+            host,
+            "concession.add",
+            {
+                "item": "Onboarding",
+                "we_give": "Two free workshops",
+                "value_to_us": "7741.00",
+                "value_to_them": "9923.00",
+            },
+        )
+        await receive(host, "ack")
+        host_event = await receive(host, "event")
+        guest_event = await receive(guest, "event")
+
+    assert "Two free workshops" in host_event["html"]
+    assert "Two free workshops" in guest_event["html"]
+    assert "7741" in host_event["html"]
+    assert "9923" in host_event["html"]
+    assert "7741" not in guest_event["html"]
+    assert "9923" not in guest_event["html"]
+    assert "not shared" in guest_event["html"]
+
+
+async def test_repeated_fields_arrive_as_lists_like_a_posted_form(
+    deal, issue_ids, host_cookie, guest_cookie
+):
+    """The browser sends ``ranking`` and ``share`` as JSON lists (one item or
+    more): the socket reads them as the HTTP form would."""
+    await db(Deal.objects.filter(pk=deal.pk).update)(stage=Deal.Stage.FIRST_MOVE)
+    price, terms = issue_ids
+
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        await act(
+            guest,
+            "position.update",
+            {
+                "version": "",
+                "interests": "Predictable cash flow",
+                "ranking": [str(terms), str(price)],
+                "share": [f"{price}:can_give"],
+            },
+        )
+        first = await guest.receive_json_from(TIMEOUT)
+        await receive(host, "event")
+        position = await db(SharedPosition.objects.get)()
+        await act(
+            guest,
+            "position.update",
+            {"version": position.version, "ranking": [str(price)], "share": []},
+        )
+        second = await receive(guest, "ack")
+
+    assert first["type"] == second["type"] == "ack"
+    assert position.ranking == [terms, price]
+    assert position.shared_matrix == {str(price): ["can_give"]}
+    position = await db(SharedPosition.objects.get)()
+    assert position.ranking == [price]
+    assert position.shared_matrix == {}
+
+
+# --- replays and stale versions ------------------------------------------------
+
+
+async def test_a_replayed_client_msg_id_is_applied_once(
+    deal, host_cookie, guest_cookie
+):
+    events_before = await event_count(deal)
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        await act(host, "message.post", {"body": "Only once"}, "msg-1")
+        first = await host.receive_json_from(TIMEOUT)
+        await receive(guest, "event")
+        await receive(host, "event")
+
+        await act(host, "message.post", {"body": "Only once"}, "msg-1")
+        second = await host.receive_json_from(TIMEOUT)
+        guest_got_nothing = await quiet(guest)
+
+    assert first == {"type": "ack", "client_msg_id": "msg-1", "seq": first["seq"]}
+    assert second == {
+        "type": "ack",
+        "client_msg_id": "msg-1",
+        "seq": first["seq"],
+        "replayed": True,
+    }
+    assert guest_got_nothing
+    assert await event_count(deal) == events_before + 1
+    assert await db(Message.objects.filter(body="Only once").count)() == 1
+
+
+async def test_an_edit_on_a_stale_version_is_refused_and_the_first_one_stays(
+    deal, host_cookie, guest_cookie
+):
+    version = deal.version
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        await act(
+            host,
+            "setup.update",
+            {"version": version, "shared_purpose": "Wording of the host"},
+        )
+        assert (await host.receive_json_from(TIMEOUT))["type"] == "ack"
+        await receive(guest, "event")
+
+        error = await refused(
+            guest,
+            "setup.update",
+            {"version": version, "shared_purpose": "Wording of the guest"},
+        )
+        host_got_only_its_event = await receive(host, "event")
+        host_got_nothing = await quiet(host)
+
+    assert error["code"] == "stale_version"
+    assert "newer version" in error["message"]
+    assert "Wording of the host" in host_got_only_its_event["html"]
+    assert host_got_nothing
+    stored = await db(Deal.objects.get)(pk=deal.pk)
+    assert stored.shared_purpose == "Wording of the host"
+    assert stored.version == version + 1
+
+
+# --- reconnect and catch-up ----------------------------------------------------
+
+
+async def test_a_reconnecting_guest_catches_up_with_what_it_missed(
+    deal, host_access, host_cookie, guest_cookie
+):
+    guest = socket(deal.pk, guest_cookie)
+    old_seq = (await connect(guest))["seq"]
+    await guest.disconnect()
+
+    async with room(deal.pk, host_cookie) as (host,):
+        await act(host, "message.post", {"body": "First change: a question"})
+        await act(host, "message.post", {"body": "Second change: a note"})
+        await act(
+            host,
+            "setup.update",
+            {"version": deal.version, "shared_purpose": "Third change: our goal"},
+        )
+        acks = [await receive(host, "ack") for _ in range(3)]
+
+    seq = await last_seq(deal)
+    async with room(deal.pk, guest_cookie) as (guest,):
+        await guest.send_json_to({"action": "sync", "since": old_seq})
+        behind = await receive(guest, "sync")
+        await guest.send_json_to({"action": "sync", "since": seq})
+        current = await receive(guest, "sync")
+
+    assert seq == old_seq + 3
+    assert [ack["seq"] for ack in acks] == [old_seq + 1, old_seq + 2, old_seq + 3]
+    assert behind["seq"] == seq
+    for change in ("First change: a question", "Second change: a note"):
+        assert change in behind["html"]
+    assert "Third change: our goal" in behind["html"]
+    assert current == {"type": "sync", "seq": seq, "html": ""}
+
+
+@db
+def post_unannounced(access: DealAccess, body: str) -> None:
+    """Post a message whose broadcast is lost on its way, as if the channel
+    layer dropped it."""
+    with delivered_by(lambda group, message: None):
+        services.message_post(access=access, body=body)
+
+
+async def test_a_socket_that_missed_an_event_gets_it_with_the_next_one(
+    deal, host_access, host_cookie, guest_cookie
+):
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        await post_unannounced(host_access, "Lost on its way")
+        quiet_after_the_loss = await quiet(host, guest)
+        await act(host, "message.post", {"body": "Arrived"})
+        await receive(host, "ack")
+        own_event = await receive(host, "event")
+        event = await receive(guest, "event")
+
+    seq = await last_seq(deal)
+    assert quiet_after_the_loss
+    for frame in (event, own_event):
+        assert frame["seq"] == seq
+        assert frame["kinds"] == ["message.posted", "message.posted"]
+        assert frame["html"].index("Lost on its way") < frame["html"].index("Arrived")
+
+
+async def test_a_lost_last_event_arrives_with_the_next_heartbeat(
+    deal, host_access, host_cookie, guest_cookie
+):
+    async with room(deal.pk, host_cookie, guest_cookie) as (_host, guest):
+        await post_unannounced(host_access, "Nothing came after this one")
+        quiet_after_the_loss = await quiet(guest)
+        await guest.send_json_to({"action": "ping"})
+        event = await receive(guest, "event")
+        await guest.send_json_to({"action": "ping"})
+        up_to_date_ping_is_silent = await quiet(guest)
+
+    assert quiet_after_the_loss
+    assert event["seq"] == await last_seq(deal)
+    assert "Nothing came after this one" in event["html"]
+    assert up_to_date_ping_is_silent
