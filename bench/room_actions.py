@@ -113,6 +113,7 @@ class Room:
         self.sockets = {side: self._socket(a) for side, a in self.access.items()}
         self._perform = inspect.getattr_static(RoomConsumer, "_perform").func
         self._event_update = inspect.getattr_static(RoomConsumer, "_event_update").func
+        self._coach = inspect.getattr_static(RoomConsumer, "_coach").func
         self.consumer_class = RoomConsumer
 
     def _socket(self, access):
@@ -130,13 +131,15 @@ class Room:
         return socket
 
     def act(self, side: str, action: str, data: dict[str, Any], cid: str):
-        """The sender's work, then the other side's; their times in ms."""
+        """The sender's work (its action, its own update, then the coach after
+        its ack), then the other side's; their times in ms."""
         from negotiation.models import DealEvent
 
         sender = self.sockets[side]
         other = self.sockets["counterpart" if side == "host" else "host"]
         started = time.perf_counter()
-        seq, _ = self._perform(sender, action, data, cid)
+        seq, _, events = self._perform(sender, action, data, cid)
+        self._coach(sender, events)
         sent = time.perf_counter()
         sender.last_seq = max(sender.last_seq, seq)
         if seq <= other.last_seq:

@@ -128,15 +128,22 @@ def _hard_issues(ctx: _Context, party: Party) -> list[Issue]:
 
 
 def _avoiding_hard_issue(ctx: _Context) -> Found:
-    """Price (or the side's top issue) left alone once trading is under way."""
+    """Price (or the side's top issue) left alone once trading is under way.
+
+    Trading is under way from the deal's second trade on (or in Close). A
+    later trade can only touch issues, never untouch one: so among trades,
+    only the second can bring the situation about, and only it is checked.
+    """
     if ctx.stage_index < STAGES.index(Stage.MIDGAME):
         return []
     trades = Trade.objects.filter(deal=ctx.deal)
-    busy = (
-        ctx.stage_index >= STAGES.index(Stage.CLOSE)
-        or trades.values("pk")[:2].count() >= 2
-    )
-    if not busy:
+    if ctx.event.kind in (EventKind.TRADE_PROPOSED, EventKind.TRADE_COUNTERED):
+        up_to_this = trades.filter(pk__lte=ctx.ref("trade_id") or 0)
+        if up_to_this.values("pk")[:3].count() != 2:
+            return []
+    elif ctx.stage_index < STAGES.index(Stage.CLOSE) and (
+        trades.values("pk")[:2].count() < 2
+    ):
         return []
     found = []
     for party in ctx.parties.values():
