@@ -183,9 +183,9 @@ class Mix:
         party = self.room.access[side].party
         give, ask = self.random.sample(issues, 2)
         trade_fields = {
-            "give_issue": give.pk,
+            "give_issue_id": give.pk,
             "give_value": f"{n} days sooner",
-            "ask_issue": ask.pk,
+            "ask_issue_id": ask.pk,
             "ask_value": f"{n}% more volume",
         }
         if action in ("trade.counter", "trade.answer"):

@@ -99,7 +99,7 @@ MIXES: dict[str, tuple[tuple[str, int], ...]] = {
     ),
 }
 # The room forms' field names for a trade's issues (room/forms.py).
-TRADE_ISSUE_FIELDS = ("give_issue", "ask_issue")
+TRADE_ISSUE_FIELDS = ("give_issue_id", "ask_issue_id")
 # What the room's HTML says of its objects, as a browser reads it.
 TRADE_ROW = re.compile(
     r'<li id="trade-(\d+)" class="trade trade-(\w+)" data-version="(\d+)"'

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from negotiation.access import DealAccess
 from negotiation.models import DealEvent, Participant, Party
 from negotiation.services.base import broadcast
 from room.models import Nudge
@@ -44,13 +45,19 @@ def nudge_raise(
 
 
 @transaction.atomic
-def nudge_dismiss(*, party: Party, participant, nudge_id: int) -> Nudge:
-    """Hide a nudge for its side (it stays on record for the review).
+def nudge_dismiss(
+    *, access: DealAccess, nudge_id: int, client_msg_id: str | None = None
+) -> Nudge:
+    """Hide one of the viewer's side's nudges (it stays on record for the
+    review). Private to the side: no event, nothing for the other side.
 
-    ``participant`` may come from an access resolved before a revocation:
-    the room's services check that under the deal's lock, and a nudge is not
-    the deal's, so the check is made here.
+    The access may have been resolved before a revocation: the room's
+    services check that under the deal's lock, and a nudge is not the deal's,
+    so the check is made here.
     """
+    party, participant = access.party, access.participant
+    if party is None or participant is None:
+        raise PermissionDenied("Only the deal's participants have a coach.")
     if not Participant.objects.filter(
         pk=participant.pk, party=party, revoked_at__isnull=True
     ).exists():

@@ -207,14 +207,18 @@ def test_avoiding_price_nudges_once_trading_is_under_way(deal, sides):
         perform(
             host,
             "trade.propose",
-            {"give_issue": terms.pk, "give_value": "45 days", "ask_issue": volume.pk,
-             "ask_value": "+10%"},
-        )  # fmt: skip
+            {
+                "give_issue_id": terms.pk,
+                "give_value": "45 days",
+                "ask_issue_id": volume.pk,
+                "ask_value": "+10%",
+            },
+        )
     assert Kind.AVOIDING_HARD_ISSUE not in kinds(host.party)  # too early to tell
     perform(
         guest,
         "trade.propose",
-        {"give_issue": volume.pk, "give_value": "+5%", "ask_issue": terms.pk,
+        {"give_issue_id": volume.pk, "give_value": "+5%", "ask_issue_id": terms.pk,
          "ask_value": "60 days"},
     )  # fmt: skip
     assert Kind.AVOIDING_HARD_ISSUE in kinds(host.party)
@@ -233,9 +237,13 @@ def test_touching_price_keeps_the_hard_issue_detector_silent(deal, sides):
         perform(
             access,
             "trade.propose",
-            {"give_issue": terms.pk, "give_value": "45 days", "ask_issue": price.pk,
-             "ask_value": "-3%"},
-        )  # fmt: skip
+            {
+                "give_issue_id": terms.pk,
+                "give_value": "45 days",
+                "ask_issue_id": price.pk,
+                "ask_value": "-3%",
+            },
+        )
     assert not Nudge.objects.filter(kind=Kind.AVOIDING_HARD_ISSUE).exists()
 
 

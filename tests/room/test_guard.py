@@ -69,9 +69,9 @@ def test_a_confirmed_share_that_the_service_refuses_records_no_warning(
             host_access,
             "trade.propose",
             {
-                "give_issue": price.pk,
+                "give_issue_id": price.pk,
                 "give_value": "186500",
-                "ask_issue": terms.pk,
+                "ask_issue_id": terms.pk,
                 "ask_value": "60 days",
                 "confirm_share": "on",
             },

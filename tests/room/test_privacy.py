@@ -322,13 +322,13 @@ def negotiate(room: Room) -> None:
     # Midgame: a conditional trade, countered and accepted; MESO; concessions
     # whose valuations stay private; discussion.
     room.act(
-        "host", "trade.propose", give_issue=payment, give_value="60 days",
-        ask_issue=length, ask_value="36 months", rationale="Cash flow for term.",
+        "host", "trade.propose", give_issue_id=payment, give_value="60 days",
+        ask_issue_id=length, ask_value="36 months", rationale="Cash flow for term.",
     )  # fmt: skip
     trade = open_trade(room, "host")
     room.act(
         "counterpart", "trade.counter", trade_id=trade.pk, version=trade.version,
-        give_issue=length, give_value="30 months", ask_issue=payment,
+        give_issue_id=length, give_value="30 months", ask_issue_id=payment,
         ask_value="75 days", rationale="Thirty months fits our planning cycle.",
     )  # fmt: skip
     counter = open_trade(room, "counterpart")
@@ -348,7 +348,7 @@ def negotiate(room: Room) -> None:
     package_ids = list(meso.packages.order_by("pk").values_list("pk", flat=True))
     room.act(
         "counterpart", "meso.respond", meso_id=meso.pk, version=meso.version,
-        preference=package_ids[::-1], picked=package_ids[1], confirm="on",
+        preference=package_ids[::-1], picked_id=package_ids[1], confirm="on",
     )  # fmt: skip
     host_us, host_them = HOST_CONCESSION_VALUES
     room.act(

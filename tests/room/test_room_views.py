@@ -236,9 +236,9 @@ def test_the_trade_flow_runs_over_http(midgame, rep_client, guest_client, guest_
     proposed = guest_client.post(
         act_url(midgame, "trade.propose"),
         {
-            "give_issue": terms.pk,
+            "give_issue_id": terms.pk,
             "give_value": "45 days",
-            "ask_issue": price.pk,
+            "ask_issue_id": price.pk,
             "ask_value": "-8%",
         },
     )

@@ -132,9 +132,9 @@ def test_both_sides_on_different_processes_see_each_others_changes_and_presence(
                 assert elapsed < REACH_SECONDS
             rationale = f"Counter-offer {uuid.uuid4().hex}"
             trade = {
-                "give_issue": issues["Payment terms"],
+                "give_issue_id": issues["Payment terms"],
                 "give_value": "45 days",
-                "ask_issue": issues["Onboarding support"],
+                "ask_issue_id": issues["Onboarding support"],
                 "ask_value": "Two on-site weeks",
                 "rationale": rationale,
             }

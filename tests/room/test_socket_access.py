@@ -331,9 +331,9 @@ async def test_an_action_in_the_wrong_stage_is_refused(
             guest,
             "trade.propose",
             {
-                "give_issue": issue_ids[0],
+                "give_issue_id": issue_ids[0],
                 "give_value": "x",
-                "ask_issue": issue_ids[1],
+                "ask_issue_id": issue_ids[1],
                 "ask_value": "y",
             },
         )

@@ -21,9 +21,9 @@ pytestmark = [
 def trade_data(issue_ids: tuple[int, int]) -> dict:
     give, ask = issue_ids
     return {
-        "give_issue": give,
+        "give_issue_id": give,
         "give_value": "60 days",
-        "ask_issue": ask,
+        "ask_issue_id": ask,
         "ask_value": "10% more volume",
     }
 

@@ -92,9 +92,13 @@ async def test_updates_after_a_stage_change_render_the_new_stage(
         await act(
             guest,
             "trade.propose",
-            {"give_issue": issue_ids[0], "give_value": "5%", "ask_issue": issue_ids[1],
-             "ask_value": "60 days"},
-        )  # fmt: skip
+            {
+                "give_issue_id": issue_ids[0],
+                "give_value": "5%",
+                "ask_issue_id": issue_ids[1],
+                "ask_value": "60 days",
+            },
+        )
         await receive(guest, "ack")
         while True:
             frame = await receive(host, "event")

@@ -104,9 +104,9 @@ REFUSED_FRAMES = {
             {
                 "action": "trade.propose",
                 "data": {
-                    "give_issue": "ISSUE0",
+                    "give_issue_id": "ISSUE0",
                     "give_value": "60 days",
-                    "ask_issue": "ISSUE1",
+                    "ask_issue_id": "ISSUE1",
                     "ask_value": "3 years",
                 },
             }
