@@ -132,7 +132,12 @@ class AgendaIssueForm(RoomForm, IssueForm):
     """An issue added to the agenda from the room (in Setup)."""
 
     def service_kwargs(self) -> dict[str, Any]:
-        return IssueForm.service_kwargs(self)
+        # The service checks the shared text itself: it needs the sender's
+        # confirmation too.
+        return {
+            **IssueForm.service_kwargs(self),
+            "confirm_share": self.cleaned_data["confirm_share"],
+        }
 
 
 class StageProposeForm(RoomForm):

@@ -52,6 +52,13 @@ class OptionsField(forms.CharField):
 
 class IssueForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Shown after the guard held the issue back (``negotiation.disclosure``).
+    confirm_share = forms.BooleanField(
+        required=False,
+        label="Share it anyway",
+        help_text="It gives away your walk-away point; only tick this if you "
+        "mean the other side to read it.",
+    )
     options = OptionsField(
         required=False,
         help_text="For a set of options: one per line.",

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from negotiation.access import DealAccess
+from negotiation.disclosure import check_shared_text
 from negotiation.models import (
     Deal,
     Issue,
@@ -178,10 +179,20 @@ def issue_add(
     range_max: Decimal | None = None,
     options: list[str] | None = None,
     flexibility: str = Issue.Flexibility.FLEXIBLE,
+    confirm_share: bool = False,
     client_msg_id: str | None = None,
 ) -> Issue:
-    """Put a new issue on the deal's agenda, after the existing ones."""
+    """Put a new issue on the deal's agenda, after the existing ones.
+
+    The agenda is shared: a name or description that gives away the adding
+    side's walk-away point is refused (``OversharingRefused``) unless the
+    side confirms (``confirm_share``)."""
     deal = _lock_as_agenda_editor(access)
+    check_shared_text(
+        access.party,
+        [name, description, unit, *(options or [])],
+        confirmed=confirm_share,
+    )
     last = deal.issues.aggregate(last=Max("position"))["last"]
     issue = Issue(
         deal=deal,

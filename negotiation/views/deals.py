@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common.web import HtmxHttpRequest, add_service_errors, parse_version
 from negotiation.access import deal_access_for_user
+from negotiation.disclosure import OversharingRefused
 from negotiation.forms.deals import DealForm, IssueForm
 from negotiation.models import Issue
 from negotiation.selectors import deals_for_user, memberships_of, preparation_view
@@ -130,10 +131,16 @@ def issue_add(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
     """Add an issue to the agenda; a bad form is shown again with its errors."""
     access = deal_access_for_user(request.user, deal_id)
     form = IssueForm(request.POST)
+    held_back = False
     if form.is_valid():
         try:
-            issue = deal_services.issue_add(access=access, **form.service_kwargs())
+            issue = deal_services.issue_add(
+                access=access,
+                confirm_share=form.cleaned_data["confirm_share"],
+                **form.service_kwargs(),
+            )
         except ValidationError as error:
+            held_back = isinstance(error, OversharingRefused)
             add_service_errors(form, error)
         else:
             messages.success(request, f"“{issue.name}” added to the agenda.")
@@ -147,6 +154,7 @@ def issue_add(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
             "deal": access.deal,
             "issues": issues,
             "form": form,
+            "held_back": held_back,
             "suggestions": suggestions_for(issues, access.deal.context),
         },
         status=422,

@@ -204,8 +204,7 @@ def agreement_confirm(
     if deal.confirmations.filter(digest=current).count() == 2:
         deal.status = Deal.Status.AGREED
         deal.closed_at = timezone.now()
-        deal.version += 1
-        deal.save(update_fields=["status", "closed_at", "version", "updated_at"])
+        save_versioned(deal, fields=["status", "closed_at"])
     room_event(access, deal, "agreement.confirmed", client_msg_id, party=access.side)
     return confirmation
 

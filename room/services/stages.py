@@ -77,8 +77,7 @@ def stage_change_respond(
     change.save(update_fields=["status", "decided_by", "decided_at"])
     if accept:
         deal.stage = change.to_stage
-        deal.version += 1
-        deal.save(update_fields=["stage", "version", "updated_at"])
+        save_versioned(deal, fields=["stage"])
     kind = "stage.accepted" if accept else "stage.declined"
     room_event(access, deal, kind, client_msg_id, change_id=change.pk, stage=deal.stage)
     return change
@@ -106,10 +105,7 @@ def deal_end_no_deal(*, access: DealAccess, reason: str, client_msg_id=None) -> 
     deal.status = Deal.Status.NO_DEAL
     deal.outcome_note = reason.strip()
     deal.closed_at = timezone.now()
-    deal.version += 1
-    deal.save(
-        update_fields=["status", "outcome_note", "closed_at", "version", "updated_at"]
-    )
+    save_versioned(deal, fields=["status", "outcome_note", "closed_at"])
     room_event(access, deal, "deal.no_deal", client_msg_id)
     return deal
 

@@ -1,8 +1,18 @@
 """Deal and issue pages: forms, clear errors, conflicts, suggestions."""
 
+from decimal import Decimal
+
 import pytest
 
-from negotiation.models import Deal, Issue, Membership, Team
+from negotiation.models import (
+    Deal,
+    DealEvent,
+    Issue,
+    Membership,
+    Party,
+    Preparation,
+    Team,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +239,35 @@ def test_rep_cannot_rotate_the_join_code(rep_client, deal):
     rep_client.post(f"/team/{deal.team.pk}/rotate-code/")
     deal.team.refresh_from_db()
     assert deal.team.join_code == code
+
+
+def test_an_issue_that_gives_away_the_walk_away_figure_is_held_until_confirmed(
+    rep_client, deal
+):
+    """The agenda is shared with the other side: the deal pages run the same
+    guard as the room, and a held issue writes nothing."""
+    prep = Preparation.objects.get(party__deal=deal, party__side=Party.Side.HOST)
+    prep.reservation_value = Decimal("186500")
+    prep.save()
+    data = {
+        "name": "Volume",
+        "description": "We cannot go below 186,500 in total.",
+        "kind": "numeric",
+        "flexibility": "flexible",
+    }
+    events = DealEvent.objects.filter(deal=deal).count()
+
+    held = rep_client.post(f"/deals/{deal.pk}/issues/add/", data)
+
+    assert held.status_code == 422
+    assert b"walk-away figure" in held.content
+    assert b'name="confirm_share"' in held.content
+    assert not deal.issues.filter(name="Volume").exists()
+    assert DealEvent.objects.filter(deal=deal).count() == events
+
+    sent = rep_client.post(
+        f"/deals/{deal.pk}/issues/add/", {**data, "confirm_share": "on"}
+    )
+
+    assert sent.status_code == 302
+    assert deal.issues.filter(name="Volume").exists()
