@@ -37,17 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-# What each socket sends, and how often (the issue's realistic mix).
-MIX = (
-    ("message.post", 35),
-    ("trade.propose", 20),
-    ("trade.counter", 5),
-    ("trade.answer", 10),  # accept or decline the other side's open trade
-    ("position.update", 10),
-    ("concession.add", 10),
-    ("meso.present", 5),
-    ("term.set", 5),
-)
+from bench.room_mix import DatabaseView, next_action  # noqa: E402
 
 
 def prepare_database(args: argparse.Namespace) -> None:
@@ -165,82 +155,26 @@ class Room:
 
 
 class Mix:
-    """Picks each next action and builds its data as a browser would, from
-    what the room shows now (open trades, versions)."""
+    """Picks each next action of the realistic mix (``bench/room_mix.py``)
+    and builds its data as a browser would, from what the room shows now
+    (open trades, versions), read from the database."""
 
     def __init__(self, room: Room, seed: int) -> None:
         self.room = room
         self.random = random.Random(seed)
-        self.actions, self.weights = zip(*MIX, strict=True)
+        self.issue_ids = tuple(issue.pk for issue in room.issues)
+        self.views = {
+            side: DatabaseView(room.deal.pk, access.party.pk)
+            for side, access in room.access.items()
+        }
         self.n = 0
 
     def next(self, side: str) -> tuple[str, dict[str, Any]]:
-        from room.models import SharedPosition, TermSheetEntry, Trade
-
         self.n += 1
-        n, issues = self.n, self.room.issues
-        action = self.random.choices(self.actions, self.weights)[0]
-        party = self.room.access[side].party
-        give, ask = self.random.sample(issues, 2)
-        trade_fields = {
-            "give_issue_id": give.pk,
-            "give_value": f"{n} days sooner",
-            "ask_issue_id": ask.pk,
-            "ask_value": f"{n}% more volume",
-        }
-        if action in ("trade.counter", "trade.answer"):
-            theirs = (
-                Trade.objects.filter(deal=self.room.deal, status=Trade.Status.OPEN)
-                .exclude(party=party)
-                .order_by("-pk")
-                .first()
-            )
-            if theirs is None:
-                action = "trade.propose"
-            elif action == "trade.counter":
-                return action, {
-                    "trade_id": theirs.pk,
-                    "version": theirs.version,
-                    **trade_fields,
-                }
-            elif self.random.random() < 0.5:
-                return "trade.accept", {
-                    "trade_id": theirs.pk,
-                    "version": theirs.version,
-                    "confirm": True,
-                }
-            else:
-                return "trade.decline", {
-                    "trade_id": theirs.pk,
-                    "version": theirs.version,
-                    "reason": f"Not yet ({n})",
-                }
-        if action == "trade.propose":
-            return action, trade_fields
-        if action == "message.post":
-            return action, {"body": f"A thought about the volume ({n})"}
-        if action == "position.update":
-            position = SharedPosition.objects.filter(party=party).first()
-            return action, {
-                "version": position.version if position else "",
-                "interests": f"Predictable cash flow ({n})",
-                "ranking": [issue.pk for issue in self.random.sample(issues, 3)],
-            }
-        if action == "concession.add":
-            return action, {"item": f"Item {n}", "we_give": f"Give {n}"}
-        if action == "meso.present":
-            data: dict[str, Any] = {"note": f"Three ways ({n})"}
-            for p in (1, 2, 3):
-                data[f"p{p}_name"] = f"Package {p}"
-                for issue in issues:
-                    data[f"p{p}_{issue.pk}"] = f"{issue.name} {p * n}"
-            return action, data
-        term = TermSheetEntry.objects.filter(issue=give).first()
-        return "term.set", {
-            "issue_id": give.pk,
-            "version": term.version if term else "",
-            "value": f"{n} days",
-        }
+        edit = next_action(
+            "realistic", self.views[side], self.issue_ids, self.random, f"({self.n})"
+        )
+        return edit.action, edit.data
 
 
 def percentile(values: list[float], fraction: float) -> float:

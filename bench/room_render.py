@@ -10,8 +10,8 @@ Prints one JSON object:
   proposal) in a room with 1 trade and with 200, for each side;
 - ``room_page``: the room page's server time (a GET through Django's test
   client, logged in as the rep) and its SQL query count, in an empty room and
-  after 500 events of the realistic mix (``bench/room_actions.py``'s mix,
-  through the sockets' own code).
+  after 500 events of the realistic mix (``bench/room_mix.py``, applied
+  through the sockets' own code by ``bench/room_actions.py``).
 
 Times are the median and the worst of ``--runs`` runs after a warm-up.
 Without ``DATABASE_URL`` it runs on a temporary SQLite file; with it, in its

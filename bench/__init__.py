@@ -1,0 +1,1 @@
+"""Benchmarks that print JSON; ``room_mix`` is what the room benchmarks send."""
