@@ -47,11 +47,15 @@ def prepare_database(args: argparse.Namespace) -> None:
         os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
         return
     import psycopg
+    from psycopg import sql
 
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
-        admin.execute(f'CREATE DATABASE "{args.database}"')
+    # The server's own database administers it: DATABASE_URL's may not exist.
     parts = urlsplit(url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    name = sql.Identifier(args.database)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{args.database}"))
 
 
