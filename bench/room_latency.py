@@ -2,9 +2,9 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \\
     REDIS_URL=redis://127.0.0.1:6379/0 \\
-    python bench/room_latency.py [--mix realistic|messages] [--history N]
-                                 [--servers 2] [--rooms 100] [--duration 60]
-                                 [--interval 2] [--find-limit]
+    .venv/bin/python bench/room_latency.py [--mix realistic|messages]
+        [--history N] [--servers 2] [--rooms 100] [--duration 60]
+        [--interval 2] [--find-limit [--step 50] [--max-rooms 1000]]
 
 The database server of DATABASE_URL gets a dedicated database (``parley_bench``
 unless ``--database`` says otherwise), dropped and created again each run, then
@@ -12,42 +12,53 @@ migrated and seeded with R rooms in Midgame: a deal with three issues, the rep
 of the host side and one guest of the counterpart side, each with a Django
 session made the way logging in and joining through a share link make them.
 ``--history N`` then gives every room N prior events of the realistic mix,
-written through the room's services (its trades, messages, packages,
-concessions and terms exist); seeding time goes to stderr, not the figures.
+written in-process through the room's own entry point (``room.actions.perform``:
+form, guard, service), so the log, the objects and their versions are real;
+the seeding time goes to stderr, not into the figures.
 
-N daphne processes serve it on free ports, all on the same PostgreSQL and
-Redis. Each room gets two websockets (host and counterpart), spread round-robin
-over the processes, so with two servers the sides of a room are on different
-processes. Each socket first asks for the room as it stands (``sync``, as the
-page does on load), then sends an edit every ``interval`` seconds (first one
-at a random offset) and a heartbeat every 25 s, as the browser does.
+N daphne processes (``tests/live_server.py``, the harness the live tests use)
+serve it on free ports, all on the same PostgreSQL and Redis. Each room gets
+two websockets (host and counterpart), spread round-robin over the processes,
+so with two servers the sides of a room are on different processes. Each
+socket first asks for the room as it stands (``sync``, as the page does on
+load), then sends an edit every ``interval`` seconds (first one at a random
+offset) and a heartbeat every 25 s, as the browser does.
 
-``--mix realistic`` (the default) sends the room's real actions: about 35 %
-messages, 25 % trade proposals and counters, 10 % accepts and declines of the
-other side's open trades, 10 % position updates, 10 % concessions, 5 % MESO
-sets and 5 % term edits (the rooms sit in Midgame, where commitments are not
-yet open). Each edit is built as the browser builds it, from the HTML the
-socket received: the trades it may answer and the versions it must name.
-``--mix messages`` sends discussion messages only.
+``--mix realistic`` (the default) sends the room's real actions
+(``bench/room_mix.py``): about 35 % messages, 25 % trade proposals and
+counters, 10 % accepts and declines of the other side's open trades, 10 %
+position updates, 10 % concessions, 5 % MESO sets and 5 % term edits. The
+rooms sit in Midgame, where commitments are not allowed yet, so the last 5 %
+are term edits only. Each edit is built as the browser builds it, from the
+HTML its socket received: the trades it may answer and the versions it must
+name (each object's ``data-version``, else its form's hidden ``version``).
+``--mix messages`` sends discussion messages only (the bench's first form).
 
 The latency of an edit is the time from sending it until the other side's
-socket receives the event frame that brings its ``seq`` (from the sender's
-ack); that frame must show the edit (its nonce, or the answered trade's row),
-else it counts as ``not_shown``. Acknowledged edits that never reach the other
-side within 5 s of the end are ``lost``; ``duplicated`` counts event frames a
-socket received again and message rows that appear twice in one frame;
-``errors`` are refusals other than ``stale_version``, which a user sees as a
-conflict and which counts as ``conflicts``.
+socket receives the event frame whose seqs (``seq`` and its ``kinds``) cover
+the edit's ``seq`` from the sender's ack. That frame must show the edit (its
+``bench-…`` nonce, or the accepted trade's row), else it counts as
+``not_shown``. Acknowledged edits that never reach the other side within 5 s
+of the end are ``lost``; ``duplicated`` counts seqs a socket was brought
+twice (and message rows shown twice in one frame); ``errors`` are refusals
+other than ``stale_version`` plus protocol errors (a frame the protocol does
+not have, a socket closed under the client, an edit with no reply at all).
+A ``stale_version`` refusal is a conflict a user sees too: it counts as
+``conflicts``, and the socket carries on with the version its next frame
+brings.
 
-Prints one JSON object: latency p50/p95/p99/p99.9 and by third of the run,
-``ack_ms`` (the sender's view of the write alone), ``server_cpu_ms_per_edit``
-(CPU of the daphnes over the run per acknowledged edit), each daphne's CPU
-and the whole machine's, since on a small shared machine other work skews
-every figure. The bar: p50 ≤ 25 ms, p99 ≤ 100 ms, nothing lost, duplicated,
-refused in error or not shown. ``--find-limit`` runs 20 s rounds with 50,
-100, 150, … rooms until a round misses the bar and reports the last room
-count that met it. Every daphne started here is stopped on exit, Ctrl-C
-included.
+Prints one JSON object: latency p50/p95/p99/p99.9 and p50/p99 by third of
+the run, the counts, ``ack_ms`` (the sender's view of the write alone),
+``server_cpu_ms_per_edit`` (CPU of the daphnes over the run per acknowledged
+edit), each daphne's CPU and the whole machine's, since on a small shared
+machine other work skews every figure, and ``bar_met``. The bar: p50 ≤ 25 ms,
+p99 ≤ 100 ms, nothing lost, duplicated, refused in error or not shown.
+
+``--find-limit`` runs ``--round-duration`` (20 s) rounds with 50, 100, 150, …
+rooms (``--step``) until a round misses the bar, and reports the last room
+count that met it. Each round reuses the rooms of the rounds before and seeds
+only the new ones (with the same ``--mix`` and ``--history``). Every daphne
+started here is stopped on exit, Ctrl-C included.
 """
 
 from __future__ import annotations
@@ -74,40 +85,13 @@ from urllib.parse import urlsplit, urlunsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.room_mix import MIXES, DatabaseView, Edit, RoomView, next_action  # noqa: E402
+
 BAR = {"p50_ms": 25.0, "p99_ms": 100.0}
 GRACE_SECONDS = 5.0
 HEARTBEAT_SECONDS = 25.0  # as static/js/room.js
 CONNECT_CONCURRENCY = 20
-ID_PATTERN = re.compile(r"bench-([0-9a-f]{16})")
-MESSAGE_ROW = re.compile(r'id=\\?"message-(\d+)\\?"')
-
-# What each socket sends, and how often. ``trade.answer`` accepts or declines
-# (half each) one of the other side's open trades; with none open it proposes.
-# Commitments belong to Close and Implementation, and the rooms sit in
-# Midgame: the mix's "terms and commitments" share is term edits.
-MIXES: dict[str, tuple[tuple[str, int], ...]] = {
-    "messages": (("message.post", 100),),
-    "realistic": (
-        ("message.post", 35),
-        ("trade.propose", 20),
-        ("trade.counter", 5),
-        ("trade.answer", 10),
-        ("position.update", 10),
-        ("concession.add", 10),
-        ("meso.present", 5),
-        ("term.set", 5),
-    ),
-}
-# The room forms' field names for a trade's issues (room/forms.py).
-TRADE_ISSUE_FIELDS = ("give_issue_id", "ask_issue_id")
-# What the room's HTML says of its objects, as a browser reads it.
-TRADE_ROW = re.compile(
-    r'<li id="trade-(\d+)" class="trade trade-(\w+)" data-version="(\d+)"'
-)
-TERM_ROW = re.compile(r'<tr id="term-(\d+)" data-version="(\d+)"')
-POSITION_VERSION = re.compile(
-    r'data-action="position\.update".*?name="version" value="(\d*)"', re.S
-)
+MESSAGE_ROW = re.compile(r'id="message-(\d+)"')
 
 
 def fail(message: str) -> None:
@@ -249,111 +233,54 @@ def seed_rooms(count: int, *, batch: str) -> list[SeededRoom]:
 
 
 def seed_history(rooms: list[SeededRoom], events: int, *, seed: int) -> float:
-    """Give every room ``events`` prior events of the realistic mix, written
-    through the room's services (so the log, the versions and the objects are
-    real); returns the seconds it took. Both sides take turns."""
-    from django.db import connection
+    """Give every room ``events`` prior events of the realistic mix; returns
+    the seconds it took.
+
+    Each edit goes through ``room.actions.perform`` (the form, the
+    over-sharing guard, the service), so the log, the objects and their
+    versions are real; both sides take turns, each building its edits from
+    the database as its page would show it. A room's history is written in
+    one transaction, and its broadcasts go nowhere (nobody is connected yet).
+    The coach's detectors, which run after a socket's ack, do not run here.
+    """
+    from django.db import connection, transaction
 
     from negotiation.access import DealAccess
     from negotiation.models import Deal, Participant, Party
-    from room import services
-    from room.models import SharedPosition, TermSheetEntry, Trade
+    from negotiation.services.base import delivered_by
+    from room.actions import ActionRefused, perform
 
     started = time.monotonic()
     rng = random.Random(seed)
-    actions, weights = zip(*MIXES["realistic"], strict=True)
-    for room in rooms:
+    refused: Counter[str] = Counter()
+    for index, room in enumerate(rooms):
         deal = Deal.objects.get(pk=room.deal_id)
         parties = {p.side: p for p in deal.parties.all()}
-        accesses = []
+        sides = []
         for side in (Party.Side.HOST, Party.Side.COUNTERPART):
-            accesses.append(
-                DealAccess(
-                    deal=deal,
-                    host_party=parties[Party.Side.HOST],
-                    counterpart_party=parties[Party.Side.COUNTERPART],
-                    party=parties[side],
-                    participant=Participant.objects.filter(party=parties[side])
-                    .order_by("pk")
-                    .first(),
-                    is_manager=False,
-                )
+            access = DealAccess(
+                deal=deal,
+                host_party=parties[Party.Side.HOST],
+                counterpart_party=parties[Party.Side.COUNTERPART],
+                party=parties[side],
+                participant=Participant.objects.filter(party=parties[side])
+                .order_by("pk")
+                .first(),
+                is_manager=False,
             )
-        for n in range(events):
-            access = accesses[n % 2]
-            action = rng.choices(actions, weights)[0]
-            nonce = f"history {n}"
-            give, ask = rng.sample(room.issue_ids, 2)
-            terms = {
-                "give_issue_id": give,
-                "give_value": f"{nonce}: 30 days sooner",
-                "ask_issue_id": ask,
-                "ask_value": f"{nonce}: 5% more volume",
-            }
-            theirs = None
-            if action in ("trade.counter", "trade.answer"):
-                theirs = (
-                    Trade.objects.filter(deal=deal, status=Trade.Status.OPEN)
-                    .exclude(party=access.party)
-                    .order_by("-pk")
-                    .first()
-                )
-            if action in ("trade.counter", "trade.answer") and theirs is None:
-                action = "trade.propose"
-            if action == "message.post":
-                services.message_post(access=access, body=f"{nonce}: a thought")
-            elif action == "trade.propose":
-                services.trade_propose(access=access, **terms)
-            elif action == "trade.counter":
-                services.trade_counter(
-                    access=access, trade_id=theirs.pk, version=theirs.version, **terms
-                )
-            elif action == "trade.answer" and rng.random() < 0.5:
-                services.trade_accept(
-                    access=access, trade_id=theirs.pk, version=theirs.version
-                )
-            elif action == "trade.answer":
-                services.trade_decline(
-                    access=access,
-                    trade_id=theirs.pk,
-                    version=theirs.version,
-                    reason=f"{nonce}: not yet",
-                )
-            elif action == "position.update":
-                position = SharedPosition.objects.filter(party=access.party).first()
-                services.position_update(
-                    access=access,
-                    version=position.version if position else None,
-                    interests=f"{nonce}: predictable cash flow",
-                    ranking=rng.sample(room.issue_ids, len(room.issue_ids)),
-                    shared_matrix={},
-                )
-            elif action == "concession.add":
-                services.concession_add(
-                    access=access, item=f"{nonce}: onboarding", we_give="A lead"
-                )
-            elif action == "meso.present":
-                services.meso_present(
-                    access=access,
-                    note=nonce,
-                    packages=[
-                        {
-                            "name": f"Package {p}",
-                            "values": {str(i): f"{p}-{i}" for i in room.issue_ids},
-                        }
-                        for p in (1, 2, 3)
-                    ],
-                    counter_of_id=None,
-                )
-            else:
-                entry = TermSheetEntry.objects.filter(issue_id=give).first()
-                services.term_set(
-                    access=access,
-                    issue_id=give,
-                    version=entry.version if entry else None,
-                    value=f"{nonce}: 45 days",
-                )
+            sides.append((access, DatabaseView(deal.pk, parties[side].pk)))
+        with transaction.atomic(), delivered_by(lambda group, message: None):
+            for n in range(events):
+                access, view = sides[n % 2]
+                nonce = f"history-{index}-{n}"
+                edit = next_action("realistic", view, room.issue_ids, rng, nonce)
+                try:
+                    perform(access, edit.action, edit.data, nonce)
+                except ActionRefused as refusal:
+                    refused[f"{edit.action}: {refusal.code}"] += 1
     connection.close()
+    if refused:
+        print(f"room_latency: history edits refused: {dict(refused)}", file=sys.stderr)
     return time.monotonic() - started
 
 
@@ -375,7 +302,7 @@ class Sent:
 class Frame:
     """An event frame as one socket received it: the seqs it brought."""
 
-    after: int  # the socket's seq before it
+    first: int
     seq: int
     at: float
     html: str
@@ -387,42 +314,25 @@ class Stats:
     acked: dict[str, tuple[float, int]] = field(default_factory=dict)  # at, seq
     duplicated: int = 0
     conflicts: int = 0
-    errors: Counter = field(default_factory=Counter)
+    refused: set[str] = field(default_factory=set)  # client_msg_ids
+    # Refusals other than stale_version, by code, and protocol errors
+    # (``protocol:…``): frames the protocol does not have, sockets closed
+    # under the client, edits that got no reply at all.
+    errors: Counter[str] = field(default_factory=Counter)
     error_examples: list[str] = field(default_factory=list)
-    closed: int = 0
+
+    def error(self, code: str, example: str) -> None:
+        self.errors[code] += 1
+        if len(self.error_examples) < 5:
+            self.error_examples.append(example)
 
 
-@dataclass
-class RoomView:
-    """What one side's page knows of the room, read from the HTML it gets,
-    as a browser knows it: the other side's open trades it may answer, and
-    the versions its edits must name."""
-
-    answerable: dict[int, int] = field(default_factory=dict)  # trade id → version
-    terms: dict[int, int] = field(default_factory=dict)  # issue id → version
-    position: str = ""  # the version of this side's shared position, if any
-
-    def read(self, html: str) -> None:
-        rows = list(TRADE_ROW.finditer(html))
-        for index, row in enumerate(rows):
-            end = rows[index + 1].start() if index + 1 < len(rows) else len(html)
-            pk, status, version = int(row[1]), row[2], int(row[3])
-            if (
-                status == "open"
-                and 'data-action="trade.accept"' in html[row.start() : end]
-            ):
-                self.answerable[pk] = version
-            else:
-                self.answerable.pop(pk, None)
-        for issue, version in TERM_ROW.findall(html):
-            # A term not set yet shows version 0; its form sends no version.
-            self.terms[int(issue)] = int(version)
-        if found := POSITION_VERSION.search(html):
-            self.position = found[1]
+# The frames a room socket may receive (room/consumers.py).
+FRAME_TYPES = {"hello", "event", "sync", "ack", "error", "presence", "coach"}
 
 
 class RoomClient:
-    """One websocket of one side of one room."""
+    """One websocket of one side of one room, and what its page knows."""
 
     def __init__(
         self,
@@ -441,6 +351,8 @@ class RoomClient:
         self.issue_ids = issue_ids
         self.connection = None
         self.last_seq = 0
+        self.synced_seq = 0  # what the first ``sync`` brought
+        self.seqs: set[int] = set()  # what event frames brought since
         self.frames: list[Frame] = []
         self.view = RoomView()
         self.synced = asyncio.Event()
@@ -461,120 +373,90 @@ class RoomClient:
         if hello.get("type") != "hello" or hello.get("side") is None:
             raise RuntimeError(f"no hello as a side of room {self.room}: {hello}")
         self.last_seq = hello["seq"]
+        self.view.side = hello["side"]
         # What the browser does on load: ask for the room as it stands.
         await self.connection.send(json.dumps({"action": "sync", "since": -1}))
 
     async def read(self, stats: Stats) -> None:
-        from websockets.exceptions import ConnectionClosed
+        from websockets.exceptions import ConnectionClosedError
 
         try:
             async for raw in self.connection:
-                now = time.monotonic()
-                if raw.startswith('{"type": "event"'):
-                    self._on_event(json.loads(raw), now, stats)
-                elif raw.startswith('{"type": "ack"'):
-                    ack = json.loads(raw)
-                    stats.acked.setdefault(ack["client_msg_id"], (now, ack["seq"]))
-                elif raw.startswith('{"type": "sync"'):
-                    sync = json.loads(raw)
-                    self.view.read(sync.get("html", ""))
-                    self.last_seq = max(self.last_seq, sync.get("seq", 0))
-                    self.synced.set()
-                elif raw.startswith('{"type": "error"'):
-                    error = json.loads(raw)
-                    code = error.get("code")
-                    if code == "stale_version":
-                        stats.conflicts += 1  # as a user would see it
-                    else:
-                        stats.errors[code] += 1
-                        sent = stats.sent.get(error.get("client_msg_id") or "")
-                        if len(stats.error_examples) < 5:
-                            stats.error_examples.append(
-                                f"{sent.action if sent else '?'}: {code}: "
-                                f"{error.get('message')}"
-                            )
-        except ConnectionClosed:
-            stats.closed += 1
+                self.on_frame(raw, time.monotonic(), stats)
+        except ConnectionClosedError as closed:
+            stats.error("protocol:socket_closed", f"room {self.room}: {closed}")
 
-    def _on_event(self, frame: dict[str, Any], now: float, stats: Stats) -> None:
+    def on_frame(self, raw: str | bytes, now: float, stats: Stats) -> None:
+        """Take in one frame received at ``now``."""
+        try:
+            frame = json.loads(raw)
+            kind = frame["type"]
+        except (ValueError, TypeError, KeyError):
+            stats.error("protocol:bad_frame", f"room {self.room}: {raw[:200]!r}")
+            return
+        if kind == "event":
+            self.on_event(frame, now, stats)
+        elif kind == "ack":
+            client_msg_id = frame.get("client_msg_id")
+            if client_msg_id not in stats.sent:
+                stats.error("protocol:unknown_ack", f"room {self.room}: {frame}")
+            stats.acked.setdefault(client_msg_id, (now, frame["seq"]))
+        elif kind == "sync":
+            self.view.read(frame.get("html", ""))
+            self.synced_seq = max(self.synced_seq, frame.get("seq", 0))
+            self.last_seq = max(self.last_seq, self.synced_seq)
+            self.synced.set()
+        elif kind == "error":
+            code = frame.get("code")
+            client_msg_id = frame.get("client_msg_id") or ""
+            sent = stats.sent.get(client_msg_id)
+            if sent is not None:
+                stats.refused.add(client_msg_id)
+            if code == "stale_version":
+                # A conflict, as a user would see it: the next frame that
+                # shows the object brings its current version.
+                stats.conflicts += 1
+            else:
+                action = sent.action if sent else "?"
+                stats.error(str(code), f"{action}: {code}: {frame.get('message')}")
+        elif kind not in FRAME_TYPES:
+            stats.error(f"protocol:{kind}", f"room {self.room}: {str(frame)[:200]}")
+
+    def on_event(self, frame: dict[str, Any], now: float, stats: Stats) -> None:
+        """An event frame brings the events ``(seq - len(kinds), seq]``; any
+        of them this socket had already received is a duplicate, and so is a
+        message row shown twice in one frame."""
         seq = frame.get("seq", 0)
         html = frame.get("html", "")
-        if seq <= self.last_seq:
-            stats.duplicated += 1
-        else:
-            self.frames.append(Frame(self.last_seq, seq, now, html))
-            self.last_seq = seq
+        kinds = frame.get("kinds") or ()
+        first = seq - len(kinds) + 1 if kinds else self.last_seq + 1
+        for brought in range(first, seq + 1):
+            if brought <= self.synced_seq or brought in self.seqs:
+                stats.duplicated += 1
+            self.seqs.add(brought)
         rows = MESSAGE_ROW.findall(html)
         stats.duplicated += len(rows) - len(set(rows))
+        self.frames.append(Frame(first, seq, now, html))
+        self.last_seq = max(self.last_seq, seq)
         self.view.read(html)
 
-    def next_action(
-        self, mix: str, rng: random.Random
-    ) -> tuple[str, dict[str, Any], str, str]:
-        """The next edit, as a browser would build it from what the page
-        shows: (action, data, nonce, what must show on the other side)."""
-        actions, weights = zip(*MIXES[mix], strict=True)
-        action = rng.choices(actions, weights)[0]
+    def next_edit(self, mix: str, rng: random.Random) -> tuple[str, Edit]:
+        """The next edit, as a browser builds it from its page, and its nonce
+        (also its ``client_msg_id``)."""
         nonce = f"bench-{uuid.uuid4().hex[:16]}"
-        give, ask = rng.sample(self.issue_ids, 2)
-        give_field, ask_field = TRADE_ISSUE_FIELDS
-        terms = {
-            give_field: give,
-            "give_value": f"{nonce} 30 days sooner",
-            ask_field: ask,
-            "ask_value": "5% more volume",
-        }
-        theirs = None
-        if action in ("trade.counter", "trade.answer") and self.view.answerable:
-            pk = rng.choice(list(self.view.answerable))
-            theirs = (pk, self.view.answerable.pop(pk))
-        if action in ("trade.counter", "trade.answer") and theirs is None:
-            action = "trade.propose"
-        if action == "message.post":
-            return action, {"body": f"{nonce} sent {time.time():.6f}"}, nonce, nonce
-        if action == "trade.propose":
-            return action, terms, nonce, nonce
-        if action == "trade.counter":
-            data = {"trade_id": theirs[0], "version": theirs[1], **terms}
-            return action, data, nonce, nonce
-        if action == "trade.answer" and rng.random() < 0.5:
-            data = {"trade_id": theirs[0], "version": theirs[1], "confirm": True}
-            return "trade.accept", data, nonce, f'id="trade-{theirs[0]}"'
-        if action == "trade.answer":
-            data = {"trade_id": theirs[0], "version": theirs[1], "reason": nonce}
-            return "trade.decline", data, nonce, nonce
-        if action == "position.update":
-            data = {
-                "version": self.view.position,
-                "interests": f"{nonce} predictable cash flow",
-                "ranking": rng.sample(self.issue_ids, len(self.issue_ids)),
-            }
-            return action, data, nonce, nonce
-        if action == "concession.add":
-            return action, {"item": nonce, "we_give": "A dedicated lead"}, nonce, nonce
-        if action == "meso.present":
-            data = {"note": nonce}
-            for n in (1, 2, 3):
-                data[f"p{n}_name"] = f"Package {n}"
-                for pk in self.issue_ids:
-                    data[f"p{n}_{pk}"] = f"{n}-{pk}"
-            return action, data, nonce, nonce
-        data = {
-            "issue_id": give,
-            "version": self.view.terms.get(give) or "",
-            "value": f"{nonce} 45 days",
-        }
-        return "term.set", data, nonce, nonce
+        return nonce, next_action(mix, self.view, self.issue_ids, rng, nonce)
 
     async def act_every(
         self, interval: float, until: float, stats: Stats, rng: random.Random, mix: str
     ) -> None:
         await asyncio.sleep(rng.uniform(0, interval))
         while (now := time.monotonic()) < until:
-            action, data, nonce, shows = self.next_action(mix, rng)
-            frame = json.dumps({"action": action, "client_msg_id": nonce, "data": data})
+            nonce, edit = self.next_edit(mix, rng)
+            frame = json.dumps(
+                {"action": edit.action, "client_msg_id": nonce, "data": edit.data}
+            )
             stats.sent[nonce] = Sent(
-                self.room, self.side, time.monotonic(), action, shows
+                self.room, self.side, time.monotonic(), edit.action, edit.shows
             )
             await self.connection.send(frame)
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - now)))
@@ -598,7 +480,7 @@ class RoomClient:
     def arrival(self, seq: int) -> Frame | None:
         """The first frame that brought ``seq`` to this socket."""
         for frame in self.frames:
-            if frame.after < seq <= frame.seq:
+            if frame.first <= seq <= frame.seq:
                 return frame
         return None
 
@@ -730,6 +612,9 @@ async def _drive(
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
 
+    for client_msg_id, sent in stats.sent.items():
+        if client_msg_id not in stats.acked and client_msg_id not in stats.refused:
+            stats.error("protocol:no_reply", f"{sent.action}: neither ack nor error")
     latencies: list[tuple[float, float]] = []  # (sent at, ms)
     lost = not_shown = 0
     for client_msg_id, (_, seq) in stats.acked.items():
@@ -803,7 +688,6 @@ async def _drive(
         # Edits refused as stale (both sides edited the same term at once):
         # what a user sees as a conflict, not a fault.
         "conflicts": stats.conflicts,
-        "sockets_closed_early": stats.closed,
     }
 
 
@@ -812,9 +696,7 @@ def _all_arrived(clients: list[RoomClient], stats: Stats) -> bool:
         sent = stats.sent.get(client_msg_id)
         if sent and clients[2 * sent.room + (1 - sent.side)].last_seq < seq:
             return False
-    return len(stats.acked) + sum(stats.errors.values()) + stats.conflicts >= len(
-        stats.sent
-    )
+    return len(stats.acked) + len(stats.refused) >= len(stats.sent)
 
 
 def passes(result: dict[str, Any]) -> bool:
@@ -829,20 +711,37 @@ def passes(result: dict[str, Any]) -> bool:
     )
 
 
-def run_round(
-    args, redis_url: str, database_url: str, rooms: int, duration: float, batch: str
-) -> dict[str, Any]:
-    from tests.live_server import running_servers
-
-    seeded = seed_rooms(rooms, batch=batch)
-    seeding = 0.0
+def grow(rooms: list[SeededRoom], count: int, args: argparse.Namespace) -> None:
+    """Seed rooms (and their history) until there are ``count``."""
+    if len(rooms) >= count:
+        return
+    started = time.monotonic()
+    new = seed_rooms(count - len(rooms), batch=f"b{len(rooms)}")
+    print(
+        f"room_latency: seeded {len(new)} rooms in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+    )
     if args.history:
-        seeding = seed_history(seeded, args.history, seed=args.seed)
+        seconds = seed_history(new, args.history, seed=args.seed + len(rooms))
+        events = len(new) * args.history
         print(
-            f"room_latency: seeded {args.history} events in each of {rooms} rooms"
-            f" in {seeding:.0f} s",
+            f"room_latency: seeded {args.history} events in each of {len(new)}"
+            f" rooms in {seconds:.1f} s ({seconds * 1000 / events:.2f} ms an event)",
             file=sys.stderr,
         )
+    rooms.extend(new)
+
+
+def run_round(
+    args: argparse.Namespace,
+    redis_url: str,
+    database_url: str,
+    rooms: list[SeededRoom],
+    duration: float,
+) -> dict[str, Any]:
+    """One timed run over ``rooms`` on freshly started daphnes."""
+    from tests.live_server import running_servers
+
     env = {
         "REDIS_URL": redis_url,
         "DB_POOL_MIN": "1",
@@ -860,7 +759,7 @@ def run_round(
         result = asyncio.run(
             drive(
                 servers,
-                seeded,
+                rooms,
                 duration=duration,
                 interval=args.interval,
                 seed=args.seed,
@@ -869,6 +768,8 @@ def run_round(
         )
         errors_logged = sum(s.log().count("Traceback") for s in servers)
     result["history"] = args.history
+    result["bar"] = {**BAR, "lost": 0, "duplicated": 0, "errors": 0, "not_shown": 0}
+    result["bar_met"] = passes(result)
     result["server_tracebacks"] = errors_logged
     result["logs"] = str(log_dir)
     return result
@@ -887,7 +788,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="parley_bench")
     parser.add_argument("--pool-max", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--mix", choices=sorted(MIXES), default="realistic")
+    parser.add_argument(
+        "--mix",
+        choices=sorted(MIXES),
+        default="realistic",
+        help="what each socket sends (default: realistic; messages: chat only)",
+    )
     parser.add_argument(
         "--history", type=int, default=0, help="prior events in every room"
     )
@@ -907,35 +813,56 @@ def main(argv: list[str] | None = None) -> int:
     setup_django(bench_url, secrets.token_urlsafe(50))
     migrate()
 
+    rooms: list[SeededRoom] = []
     try:
         if not args.find_limit:
-            result = run_round(
-                args, redis_url, bench_url, args.rooms, args.duration, batch="run"
-            )
-            result["bar_met"] = passes(result)
+            grow(rooms, args.rooms, args)
+            result = run_round(args, redis_url, bench_url, rooms, args.duration)
             print(json.dumps(result))
             return 0
-        return find_limit(args, redis_url, bench_url)
+        return find_limit(args, redis_url, bench_url, rooms)
     except (Interrupted, KeyboardInterrupt):
         print("room_latency: interrupted; every server was stopped", file=sys.stderr)
         return 130
 
 
-def find_limit(args, redis_url: str, bench_url: str) -> int:
-    """Rounds of ``--step`` more rooms each, until p99 > 100 ms or a loss."""
+ROUND_FIGURES = (
+    "rooms",
+    "edits_sent",
+    "edits_acked",
+    "lost",
+    "duplicated",
+    "not_shown",
+    "errors",
+    "conflicts",
+    "latency_ms",
+    "server_cpu_ms_per_edit",
+    "server_cpu_percent",
+    "machine",
+    "bar_met",
+)
+
+
+def find_limit(
+    args: argparse.Namespace,
+    redis_url: str,
+    bench_url: str,
+    rooms: list[SeededRoom],
+) -> int:
+    """Rounds of ``--step`` more rooms each, until one misses the bar; each
+    round's full result goes to stderr as it ends."""
     rounds = []
     limit = None
-    rooms = args.step
-    while rooms <= args.max_rooms:
-        result = run_round(
-            args, redis_url, bench_url, rooms, args.round_duration, batch=f"r{rooms}"
-        )
+    count = args.step
+    while count <= args.max_rooms:
+        grow(rooms, count, args)
+        result = run_round(args, redis_url, bench_url, rooms, args.round_duration)
         rounds.append(result)
         print(json.dumps(result), file=sys.stderr)
-        if not passes(result):
+        if not result["bar_met"]:
             break
-        limit = rooms
-        rooms += args.step
+        limit = count
+        count += args.step
     print(
         json.dumps(
             {
@@ -946,20 +873,7 @@ def find_limit(args, redis_url: str, bench_url: str) -> int:
                 "interval_s": args.interval,
                 "round_duration_s": args.round_duration,
                 "limit_rooms": limit,
-                "rounds": [
-                    {
-                        "rooms": r["rooms"],
-                        "edits_sent": r["edits_sent"],
-                        "lost": r["lost"],
-                        "duplicated": r["duplicated"],
-                        "latency_ms": r["latency_ms"],
-                        "server_cpu_ms_per_edit": r["server_cpu_ms_per_edit"],
-                        "server_cpu_percent": r["server_cpu_percent"],
-                        "machine": r["machine"],
-                        "errors": r["errors"],
-                    }
-                    for r in rounds
-                ],
+                "rounds": [{k: r[k] for k in ROUND_FIGURES} for r in rounds],
             }
         )
     )
