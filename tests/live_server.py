@@ -1,10 +1,12 @@
 """Daphne against the test database, and clients that record what they receive.
 
-pytest-django's live server speaks no websocket, so tests of the live room
-(and ``bench/room_latency.py``) run the real ASGI application in daphne
-subprocesses. ``start_servers`` starts N of them on free ports, all pointed at
-one database (and at the same Redis when ``REDIS_URL`` is set), waits until
-each answers ``/healthz`` and collects each one's log in a file.
+pytest-django's live server speaks no websocket, so the live tests run the
+real ASGI application in daphne subprocesses: this module is the one harness
+that starts them, for the real-browser tests (``tests/e2e/conftest.py``), the
+privacy and scale-out tests and ``bench/room_latency.py``. ``start_servers``
+starts N of them on free ports, all pointed at one database (and at the same
+Redis when ``REDIS_URL`` is set), waits until each answers ``/healthz`` and
+collects each one's log in a file.
 
 Data a test writes must be committed for daphne to see it: mark such tests
 ``@pytest.mark.django_db(transaction=True)``. Fixtures that start servers must

@@ -1,9 +1,11 @@
 """Real-browser tests: Playwright driving Debian's Chromium against daphne.
 
 pytest-django's live server speaks no websocket, so ``daphne_server`` runs the
-real ASGI application in a subprocess, on the test database pytest-django has
-just created. Data a test writes must be committed for daphne to see it: mark
-browser tests ``@pytest.mark.django_db(transaction=True)``.
+real ASGI application in a subprocess (``tests/live_server.py``, the harness
+the privacy and scale-out tests and ``bench/room_latency.py`` use too), on the
+test database pytest-django has just created. Data a test writes must be
+committed for daphne to see it: mark browser tests
+``@pytest.mark.django_db(transaction=True)``.
 
 Everything collected under ``tests/e2e`` is marked ``e2e``. ``make test`` runs
 it in a pytest process of its own (``pytest -m e2e``): Playwright's sync API
@@ -12,23 +14,21 @@ leaves an event loop running, which the async tests must not share.
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from tests.live_server import (
+    ASYNC_UNSAFE,  # set for this process only (``_allow_orm_beside_playwright``)
+    database_url_for,
+    start_servers,
+    stop_servers,
+)
 from tests.service_checks import service_unavailable
 
 E2E_DIR = Path(__file__).resolve().parent
-REPO = E2E_DIR.parent.parent
 
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
 # Playwright cannot download its own browser here: these flags make Debian's
@@ -43,9 +43,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SERVER_START_TIMEOUT_SECONDS = 30.0
-# Set for the test process only (see ``_allow_orm_beside_playwright``).
-ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -89,50 +86,6 @@ def _allow_orm_beside_playwright() -> Iterator[None]:
         yield
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url_for(settings_dict: dict) -> str:
-    """A DATABASE_URL that points daphne at the test database itself."""
-    engine = settings_dict["ENGINE"]
-    name = str(settings_dict["NAME"])
-    if engine == "django.db.backends.sqlite3":
-        return f"sqlite:///{Path(name).resolve()}"
-    if engine == "django.db.backends.postgresql":
-        user = quote(settings_dict.get("USER") or "", safe="")
-        password = quote(settings_dict.get("PASSWORD") or "", safe="")
-        credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
-        host = settings_dict.get("HOST") or "localhost"
-        port = settings_dict.get("PORT") or "5432"
-        return f"postgres://{credentials}{host}:{port}/{quote(name, safe='')}"
-    raise RuntimeError(f"daphne_server does not know database {engine}")
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-    last_error = ""
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"daphne exited with {process.returncode} before answering:\n"
-                f"{log.read_text()[-4000:]}"
-            )
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError) as error:
-            last_error = str(error)
-        time.sleep(0.2)
-    pytest.fail(
-        f"daphne gave no healthy /healthz within {SERVER_START_TIMEOUT_SECONDS}s "
-        f"({last_error}):\n{log.read_text()[-4000:]}"
-    )
-
-
 @pytest.fixture(scope="session")
 def daphne_server(
     django_db_setup, tmp_path_factory: pytest.TempPathFactory
@@ -145,43 +98,16 @@ def daphne_server(
     """
     from django.db import connection
 
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != ASYNC_UNSAFE}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DJANGO_DEBUG="1",  # static files through whitenoise's finders
-        DATABASE_URL=_database_url_for(connection.settings_dict),
-        PYTHONUNBUFFERED="1",
+    servers = start_servers(
+        1,
+        database_url=database_url_for(connection.settings_dict),
+        log_dir=tmp_path_factory.mktemp("daphne"),
+        env={"DJANGO_DEBUG": "1"},  # static files through whitenoise's finders
     )
-    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "config.asgi:application",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
     try:
-        _wait_until_healthy(base_url, process, log)
-        yield base_url
+        yield servers[0].base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_servers(servers)
 
 
 @pytest.fixture(scope="session")
