@@ -9,7 +9,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from negotiation.access import deal_access_for_user
 from negotiation.models import Deal, Party, Preparation
-from room.models import Message
+from room.models import Message, Nudge
 from room.services import invite_create
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
@@ -66,17 +66,19 @@ def test_typing_the_walk_away_figure_warns_and_shares_nothing_until_confirmed(
     guest.wait_for_timeout(500)
     expect(guest.locator("#region-discussion")).not_to_contain_text("186,500")
     assert not Message.objects.filter(deal=deal).exists()
-    # The warning is the host's own business: the coach records it privately.
-    expect(rep.locator("#region-coach")).to_contain_text(
-        "Over-sharing", timeout=LIVE_TIMEOUT
-    )
-    expect(guest.locator("#region-coach")).not_to_contain_text("Over-sharing")
+    # A held message leaves nothing behind, the warning included.
+    assert not Nudge.objects.filter(deal=deal).exists()
 
     notice.get_by_role("button", name="Send it anyway").click()
     expect(guest.locator("#region-discussion")).to_contain_text(
         "we could live with 186,500", timeout=LIVE_TIMEOUT
     )
     assert Message.objects.filter(deal=deal).count() == 1
+    # Sent anyway: the host's coach records it, privately.
+    expect(rep.locator("#region-coach")).to_contain_text(
+        "Over-sharing", timeout=LIVE_TIMEOUT
+    )
+    expect(guest.locator("#region-coach")).not_to_contain_text("Over-sharing")
 
 
 @pytest.mark.django_db(transaction=True)
