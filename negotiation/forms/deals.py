@@ -9,10 +9,21 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+def confirm_share_field() -> forms.BooleanField:
+    """Shown after the guard held a shared text back (``negotiation.disclosure``)."""
+    return forms.BooleanField(
+        required=False,
+        label="Share it anyway",
+        help_text="It gives away your walk-away point; only tick this if you "
+        "mean the other side to read it.",
+    )
+
+
 class DealForm(forms.ModelForm):
     """The deal's shared facts; ``version`` guards against overwriting an edit."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    confirm_share = confirm_share_field()
 
     class Meta:
         model = Deal
@@ -52,13 +63,7 @@ class OptionsField(forms.CharField):
 
 class IssueForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    # Shown after the guard held the issue back (``negotiation.disclosure``).
-    confirm_share = forms.BooleanField(
-        required=False,
-        label="Share it anyway",
-        help_text="It gives away your walk-away point; only tick this if you "
-        "mean the other side to read it.",
-    )
+    confirm_share = confirm_share_field()
     options = OptionsField(
         required=False,
         help_text="For a set of options: one per line.",

@@ -39,6 +39,8 @@ DEAL_FIELDS = (
     "shared_purpose",
     "deadline",
 )
+# The deal's texts the other side reads in the room.
+SHARED_DEAL_TEXT = ("title", "shared_purpose")
 ISSUE_FIELDS = (
     "name",
     "description",
@@ -142,14 +144,26 @@ def _lock_as_agenda_editor(access: DealAccess) -> Deal:
 
 @applied_once
 def deal_update(
-    *, access: DealAccess, version: int, client_msg_id: str | None = None, **changes
+    *,
+    access: DealAccess,
+    version: int,
+    confirm_share: bool = False,
+    client_msg_id: str | None = None,
+    **changes,
 ) -> Deal:
-    """Change the deal's shared facts. Refused if ``version`` is stale."""
+    """Change the deal's shared facts. Refused if ``version`` is stale, and
+    held back (``OversharingRefused``) when a shared text gives away the
+    editing side's walk-away point, unless the side confirms."""
     unknown = set(changes) - set(DEAL_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown deal fields: {', '.join(sorted(unknown))}")
     deal = _lock_as_deal_editor(access)
     check_version(deal, version)
+    check_shared_text(
+        access.party,
+        [v for k, v in changes.items() if k in SHARED_DEAL_TEXT and v],
+        confirmed=confirm_share,
+    )
     for field, value in changes.items():
         setattr(deal, field, value)
     save_versioned(deal, fields=list(changes))
@@ -224,14 +238,24 @@ def issue_update(
     access: DealAccess,
     issue_id: int,
     version: int,
+    confirm_share: bool = False,
     client_msg_id: str | None = None,
     **changes,
 ) -> Issue:
-    """Edit an issue of this deal. Refused if ``version`` is stale."""
+    """Edit an issue of this deal. Refused if ``version`` is stale; held back
+    like ``issue_add`` when its text gives away the walk-away point."""
     deal = _lock_as_agenda_editor(access)
     unknown = set(changes) - set(ISSUE_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown issue fields: {', '.join(sorted(unknown))}")
+    check_shared_text(
+        access.party,
+        [
+            *(changes.get(k) or "" for k in ("name", "description", "unit")),
+            *(changes.get("options") or []),
+        ],
+        confirmed=confirm_share,
+    )
     issue = Issue.objects.select_for_update().filter(deal=deal).get(pk=issue_id)
     check_version(issue, version)
     if "name" in changes:

@@ -37,7 +37,11 @@ def deal_create(request: HtmxHttpRequest) -> HttpResponse:
         raise PermissionDenied("Join a team before creating deals.")
     form = DealForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        data = {
+            k: v
+            for k, v in form.cleaned_data.items()
+            if k not in ("version", "confirm_share")
+        }
         try:
             deal = deal_services.deal_create(
                 owner=request.user, team=membership.team, **data
@@ -75,16 +79,25 @@ def deal_edit(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
         request.POST or None, instance=deal, initial={"version": deal.version}
     )
     conflict = None
+    held_back = False
     if request.method == "POST" and form.is_valid():
-        changes = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        changes = {
+            k: v
+            for k, v in form.cleaned_data.items()
+            if k not in ("version", "confirm_share")
+        }
         try:
             deal_services.deal_update(
-                access=access, version=form.cleaned_data["version"], **changes
+                access=access,
+                version=form.cleaned_data["version"],
+                confirm_share=form.cleaned_data["confirm_share"],
+                **changes,
             )
         except EditConflict as error:
             conflict = error.current
             form.add_error(None, error)
         except ValidationError as error:
+            held_back = isinstance(error, OversharingRefused)
             add_service_errors(form, error)
         else:
             messages.success(request, "Deal saved.")
@@ -92,7 +105,8 @@ def deal_edit(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
     return render(
         request,
         "negotiation/deal_form.html",
-        {"form": form, "deal": deal, "conflict": conflict},
+        {"form": form, "deal": deal, "conflict": conflict, "held_back": held_back},
+        status=422 if request.method == "POST" else 200,
     )
 
 
@@ -173,18 +187,21 @@ def issue_edit(request: HtmxHttpRequest, deal_id: int, issue_id: int) -> HttpRes
         request.POST or None, instance=issue, initial={"version": issue.version}
     )
     conflict = None
+    held_back = False
     if request.method == "POST" and form.is_valid():
         try:
             deal_services.issue_update(
                 access=access,
                 issue_id=issue.pk,
                 version=form.cleaned_data["version"],
+                confirm_share=form.cleaned_data["confirm_share"],
                 **form.service_kwargs(),
             )
         except EditConflict as error:
             conflict = error.current
             form.add_error(None, error)
         except ValidationError as error:
+            held_back = isinstance(error, OversharingRefused)
             add_service_errors(form, error)
         else:
             messages.success(request, "Issue saved.")
@@ -192,7 +209,13 @@ def issue_edit(request: HtmxHttpRequest, deal_id: int, issue_id: int) -> HttpRes
     return render(
         request,
         "negotiation/issue_form.html",
-        {"deal": access.deal, "issue": issue, "form": form, "conflict": conflict},
+        {
+            "deal": access.deal,
+            "issue": issue,
+            "form": form,
+            "conflict": conflict,
+            "held_back": held_back,
+        },
         status=422 if request.method == "POST" else 200,
     )
 

@@ -271,3 +271,69 @@ def test_an_issue_that_gives_away_the_walk_away_figure_is_held_until_confirmed(
 
     assert sent.status_code == 302
     assert deal.issues.filter(name="Volume").exists()
+
+
+def _walk_away(deal, value: str) -> None:
+    prep = Preparation.objects.get(party__deal=deal, party__side=Party.Side.HOST)
+    prep.reservation_value = Decimal(value)
+    prep.save()
+
+
+def test_an_issue_edit_that_gives_away_the_walk_away_figure_is_held_until_confirmed(
+    rep_client, deal
+):
+    _walk_away(deal, "48000")
+    issue = deal.issues.get(name="Price")
+    data = {
+        "version": issue.version,
+        "name": "Price",
+        "description": "Anything under EUR 48.000 is off the table for us.",
+        "kind": "numeric",
+        "flexibility": "flexible",
+    }
+    events = DealEvent.objects.filter(deal=deal).count()
+
+    held = rep_client.post(f"/deals/{deal.pk}/issues/{issue.pk}/edit/", data)
+
+    assert held.status_code == 422
+    assert b"walk-away figure" in held.content
+    assert b'name="confirm_share"' in held.content
+    issue.refresh_from_db()
+    assert "48" not in issue.description
+    assert DealEvent.objects.filter(deal=deal).count() == events
+
+    sent = rep_client.post(
+        f"/deals/{deal.pk}/issues/{issue.pk}/edit/", {**data, "confirm_share": "on"}
+    )
+
+    assert sent.status_code == 302
+    issue.refresh_from_db()
+    assert issue.description == data["description"]
+
+
+def test_a_deal_edit_that_gives_away_the_walk_away_figure_is_held_until_confirmed(
+    rep_client, deal
+):
+    """The title and the shared purpose show in the other side's room."""
+    _walk_away(deal, "186500")
+    data = {
+        "version": deal.version,
+        "title": deal.title,
+        "context": deal.context,
+        "counterpart_organisation": deal.counterpart_organisation,
+        "shared_purpose": "A rollout we can both defend, at no less than 186,500.",
+    }
+
+    held = rep_client.post(f"/deals/{deal.pk}/edit/", data)
+
+    assert held.status_code == 422
+    assert b"walk-away figure" in held.content
+    assert b'name="confirm_share"' in held.content
+    deal.refresh_from_db()
+    assert "186" not in deal.shared_purpose
+
+    sent = rep_client.post(f"/deals/{deal.pk}/edit/", {**data, "confirm_share": "on"})
+
+    assert sent.status_code == 302
+    deal.refresh_from_db()
+    assert deal.shared_purpose == data["shared_purpose"]
