@@ -242,7 +242,8 @@ class _Renderer:
         wanted = set(changes.trades) | changes.trades_settled
         if not wanted:
             return
-        trades = {trade.pk: trade for trade in state.trades_by_id(wanted)}
+        new = {pk for pk, created in changes.trades.items() if created}
+        trades = {trade.pk: trade for trade in state.trades_by_id(wanted, new=new)}
         new_rows = []
         for pk in sorted(changes.trades):
             trade = trades.get(pk)

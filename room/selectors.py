@@ -355,9 +355,7 @@ class RoomState:
             .prefetch_related(
                 Prefetch(
                     "comments",
-                    queryset=Message.objects.select_related("author__party").order_by(
-                        "pk"
-                    ),
+                    queryset=Message.objects.select_related("author").order_by("pk"),
                     to_attr="comment_list",
                 )
             )
@@ -368,8 +366,36 @@ class RoomState:
         """The latest trades, newest first."""
         return _latest(self._trades(), TRADES_SHOWN)
 
-    def trades_by_id(self, ids) -> list[Trade]:
-        return list(self._trades().filter(pk__in=ids).order_by("-pk"))
+    def trades_by_id(self, ids, *, new=frozenset()) -> list[Trade]:
+        """These trades, newest first, as ``trades`` gives them.
+
+        An edit's render: the issues and parties come from what the room
+        already holds (the agenda the row shows anyway, the access's two
+        parties), and the comments are read only for trades that are not
+        ``new`` (a trade just proposed has none). Joining them in SQL cost
+        7.9 ms per render against 3.3 ms this way (room with 157 trades,
+        PostgreSQL, /tmp micro-timing in the #10 closing note)."""
+        trades = list(Trade.objects.filter(deal=self.deal, pk__in=ids).order_by("-pk"))
+        issues = {issue.pk: issue for issue in self.issues}
+        parties = {party.pk: party for party in self.parties.values()}
+        old = [trade.pk for trade in trades if trade.pk not in new]
+        comments: dict[int, list[Message]] = {pk: [] for pk in old}
+        if old:
+            for message in (
+                Message.objects.filter(trade_id__in=old)
+                .select_related("author")
+                .order_by("pk")
+            ):
+                comments[message.trade_id].append(message)
+        for trade in trades:
+            for field in ("give_issue", "ask_issue"):
+                issue = issues.get(getattr(trade, f"{field}_id"))
+                if issue is not None:  # else read on use (an issue removed)
+                    setattr(trade, field, issue)
+            if trade.party_id in parties:
+                trade.party = parties[trade.party_id]
+            trade.comment_list = comments.get(trade.pk, [])
+        return trades
 
     def _meso_sets(self):
         return (
