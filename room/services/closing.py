@@ -15,6 +15,7 @@ from negotiation.services.base import (
     applied_once,
     check_version,
     save_versioned,
+    validate,
 )
 from room.models import (
     AgreementConfirmation,
@@ -94,7 +95,7 @@ def commitment_add(
         due_date=due_date,
         contingency=contingency.strip(),
     )
-    commitment.full_clean()
+    validate(commitment)
     commitment.save()
     room_event(
         access, deal, "commitment.added", client_msg_id, commitment_id=commitment.pk

@@ -9,6 +9,7 @@ from negotiation.services.base import (
     applied_once,
     check_version,
     save_versioned,
+    validate,
 )
 from room.models import Concession
 from room.services.rules import deal_object, require_tool, room_event
@@ -40,7 +41,7 @@ def concession_add(
         values_shared=values_shared,
         trigger=trigger.strip(),
     )
-    concession.full_clean()
+    validate(concession)
     concession.save()
     room_event(
         access, deal, "concession.added", client_msg_id, concession_id=concession.pk

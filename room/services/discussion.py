@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from negotiation.access import DealAccess
 from negotiation.services.base import (
     applied_once,
+    validate,
 )
 from room.models import Message, Trade
 from room.services.rules import require_tool, room_event
@@ -38,9 +39,7 @@ def message_post(
     message = Message(
         deal=deal, author=access.participant, kind=kind, body=body, trade=trade
     )
-    # The deal, author and trade were just read under lock: no need to ask the
-    # database again whether they exist.
-    message.full_clean(exclude=["deal", "author", "trade"])
+    validate(message)
     message.save()
     room_event(access, deal, "message.posted", client_msg_id, message_id=message.pk)
     return message

@@ -9,6 +9,7 @@ from negotiation.services.base import (
     applied_once,
     check_version,
     save_versioned,
+    validate,
 )
 from room.models import SharedPosition
 from room.services.rules import require_tool, room_event
@@ -58,7 +59,7 @@ def position_update(
     position.ranking = ranking
     position.shared_matrix = matrix
     if created:
-        position.full_clean()
+        validate(position)
         position.save()
     else:
         save_versioned(position, fields=["interests", "ranking", "shared_matrix"])

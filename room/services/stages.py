@@ -12,6 +12,7 @@ from negotiation.services.base import (
     applied_once,
     check_version,
     save_versioned,
+    validate,
 )
 from room.models import StageChange
 from room.services.rules import (
@@ -46,7 +47,7 @@ def stage_change_propose(
         proposed_by=access.participant,
         note=note.strip(),
     )
-    change.full_clean()
+    validate(change)
     change.save()
     room_event(access, deal, "stage.proposed", client_msg_id, change_id=change.pk)
     return change
