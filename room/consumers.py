@@ -352,7 +352,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             with delivered_by(self._send_soon):
-                run_detectors(events)
+                run_detectors(
+                    events,
+                    parties=(self.access.host_party, self.access.counterpart_party),
+                )
         except Exception:
             logger.exception("The coach failed on events of deal %s.", self.deal_id)
 

@@ -56,6 +56,41 @@ def test_a_message_runs_no_detector(midgame, host):
     assert queries_to_coach(last_event(midgame)) == 0
 
 
+def test_the_coach_reuses_the_deal_and_parties_the_action_holds(midgame, issues, host):
+    """A position update on a deal without a deadline triggers the time
+    pressure and disclosure detectors. Given the event as the action wrote
+    it (its deal read under the lock) and the socket's two parties, the coach
+    reads only the positions (and the nudge it raises); from a bare event it
+    reads the deal as well."""
+    midgame.deadline = None
+    midgame.save(update_fields=["deadline"])
+    services.position_update(
+        access=host,
+        version=None,
+        interests="Predictable cash flow",
+        ranking=[issue.pk for issue in issues],
+    )
+    parties = (host.host_party, host.counterpart_party)
+    event = last_event(midgame)
+
+    with CaptureQueriesContext(connection) as bare:
+        coaching.run_detectors([event], parties=parties)
+    event.deal = midgame
+    with CaptureQueriesContext(connection) as held:
+        coaching.run_detectors([event], parties=parties)
+
+    def reads(queries):
+        return [
+            q["sql"].split(" FROM ")[1].split()[0].strip('"')
+            for q in queries
+            if q["sql"].startswith("SELECT")
+        ]
+
+    # The positions, and whether the side that shared was nudged already.
+    assert reads(held) == ["negotiation_sharedposition", "negotiation_nudge"]
+    assert reads(bare) == ["negotiation_deal", *reads(held)]
+
+
 def test_the_stalemate_is_found_among_the_latest_trades_only(
     midgame, issues, host, guest_access
 ):

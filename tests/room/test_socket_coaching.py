@@ -34,7 +34,7 @@ async def test_the_ack_does_not_wait_for_the_detectors(
     released = threading.Event()
     coached = []
 
-    def detectors(events):
+    def detectors(events, **kwargs):
         # Blocks until the test has its ack: a consumer that coached before
         # acknowledging would never send it, and the test would time out.
         assert released.wait(5), "the detectors ran before the ack"
@@ -54,7 +54,7 @@ async def test_the_ack_does_not_wait_for_the_detectors(
 async def test_a_failing_detector_leaves_the_action_standing(
     midgame, issue_ids, host_cookie, guest_cookie, monkeypatch
 ):
-    def detectors(events):
+    def detectors(events, **kwargs):
         raise RuntimeError("detector bug")
 
     monkeypatch.setattr(consumers, "run_detectors", detectors)
