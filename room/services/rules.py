@@ -130,10 +130,19 @@ def room_event(
 
 
 def agenda_issue(deal: Deal, issue_id: int) -> Issue:
+    return agenda_issues(deal, issue_id)[0]
+
+
+def agenda_issues(deal: Deal, *issue_ids: int) -> list[Issue]:
+    """These issues of the deal's agenda, in the order asked, in one read."""
     try:
-        return Issue.objects.get(pk=issue_id, deal=deal)
-    except (Issue.DoesNotExist, ValueError, TypeError):
-        raise ValidationError("That issue is not on this deal's agenda.") from None
+        ids = [int(pk) for pk in issue_ids]
+    except (ValueError, TypeError):
+        ids = []
+    found = {i.pk: i for i in Issue.objects.filter(deal=deal, pk__in=set(ids))}
+    if not ids or any(pk not in found for pk in ids):
+        raise ValidationError("That issue is not on this deal's agenda.")
+    return [found[pk] for pk in ids]
 
 
 def deal_object(model, deal: Deal, pk: int, party: Party, *, own: bool):

@@ -14,7 +14,7 @@ from negotiation.services.base import (
 )
 from room.models import Concession, Trade
 from room.services.rules import (
-    agenda_issue,
+    agenda_issues,
     deal_object,
     require_tool,
     room_event,
@@ -23,8 +23,7 @@ from room.services.rules import (
 
 
 def _trade_fields(deal: Deal, give_issue_id, give_value, ask_issue_id, ask_value):
-    give_issue = agenda_issue(deal, give_issue_id)
-    ask_issue = agenda_issue(deal, ask_issue_id)
+    give_issue, ask_issue = agenda_issues(deal, give_issue_id, ask_issue_id)
     if give_issue.pk == ask_issue.pk:
         raise ValidationError(
             {"ask_issue": "Ask for something on another issue: a trade links two."}
