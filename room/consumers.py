@@ -56,7 +56,6 @@ from negotiation.services.base import (
 )
 from room import actions
 from room.coaching import run_detectors
-from room.models import Message
 from room.render import (
     ALL_REGIONS,
     render_events,
@@ -340,8 +339,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if not delivery.events:  # a private action (no event): where the log is
             seq = Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
             return seq, None, []
-        known = {result.pk: result} if isinstance(result, Message) else {}
-        update = self._update(self.last_seq, delivery.events, known)
+        update = self._update(self.last_seq, delivery.events, known=[result])
         return delivery.events[-1].seq, update, delivery.events
 
     @database_sync_to_async
@@ -490,14 +488,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self,
         since: int,
         events: list[DealEvent] | None = None,
-        messages: dict[int, Message] | None = None,
+        known: list[Any] = (),
     ) -> dict[str, Any] | None:
         """The ``event`` frame that brings this socket from ``since`` up to
         date, or None if it lost its access.
 
         ``events`` are used as given if they follow on from ``since`` with no
-        gap; otherwise the log is read. ``messages`` are discussion messages
-        already in memory.
+        gap; otherwise the log is read. ``known`` are objects the events
+        created that are already in memory (``render_events``).
         """
         seqs = [event.seq for event in events or ()]
         if not seqs or seqs != list(range(since + 1, since + 1 + len(seqs))):
@@ -519,9 +517,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             "type": "event",
             "seq": events[-1].seq,
             "kinds": [e.kind for e in events],
-            "html": render_events(
-                access, events, messages=messages, csrf_token=self._csrf()
-            ),
+            "html": render_events(access, events, known=known, csrf_token=self._csrf()),
             "announce": self._announcement(access, events),
         }
 

@@ -26,7 +26,7 @@ from negotiation.access import DealAccess
 from negotiation.events import EventKind, spec_of
 from negotiation.models import DealEvent
 from room.actions import ACTIONS
-from room.models import Message
+from room.models import Message, Trade
 from room.selectors import RoomState, messages_by_id
 
 TEMPLATE = "room/room.html"
@@ -172,32 +172,37 @@ def render_events(
     access: DealAccess,
     events: Sequence[DealEvent],
     *,
-    messages: Mapping[int, Message] | None = None,
+    known: Iterable[Any] = (),
     csrf_token: str = "",
 ) -> str:
     """What these events changed, for this viewer, as out-of-band fragments.
 
-    ``messages`` are the events' messages already in memory (the sender's
-    own); any others are read in one query.
+    ``known`` are objects the events created that are already in memory (the
+    sender's own message or trade, as its service returned it): they are
+    rendered as they are instead of read back. Anything else is read.
     """
     changes = Changes.of(events)
     if changes.everything:
         return render_regions(access, ALL_REGIONS, csrf_token=csrf_token)
     context = room_context(access, oob=True, csrf_token=csrf_token)
-    return _Renderer(context, changes, messages or {}).render()
+    return _Renderer(context, changes, known).render()
 
 
 class _Renderer:
     """Renders a ``Changes`` with one viewer's context, objects before the
     regions whose content depends on them (the agreement)."""
 
-    def __init__(
-        self, context: dict, changes: Changes, messages: Mapping[int, Message]
-    ) -> None:
+    def __init__(self, context: dict, changes: Changes, known: Iterable[Any]) -> None:
         self.context = context
         self.state: RoomState = context["state"]
         self.changes = changes
-        self.known_messages = messages
+        known = list(known)
+        self.known_messages = {m.pk: m for m in known if isinstance(m, Message)}
+        # A trade just created, as its service made it: its issues and party
+        # are set on it, and it has no comments yet.
+        self.known_trades = {
+            t.pk: t for t in known if isinstance(t, Trade) and changes.trades.get(t.pk)
+        }
         self.parts: list[str] = []
 
     def partial(self, name: str, **extra) -> str:
@@ -243,7 +248,11 @@ class _Renderer:
         if not wanted:
             return
         new = {pk for pk, created in changes.trades.items() if created}
-        trades = {trade.pk: trade for trade in state.trades_by_id(wanted, new=new)}
+        trades = {pk: t for pk, t in self.known_trades.items() if pk in wanted}
+        for trade in trades.values():
+            trade.comment_list = []
+        if missing := wanted - trades.keys():
+            trades |= {t.pk: t for t in state.trades_by_id(missing, new=new)}
         new_rows = []
         for pk in sorted(changes.trades):
             trade = trades.get(pk)

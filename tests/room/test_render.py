@@ -73,6 +73,26 @@ def test_rendering_a_proposal_costs_the_same_at_the_1st_and_the_40th_trade(
     assert len(trade_rows(later_html)) == len(trade_rows(first_html)) == 1
 
 
+def test_the_sender_renders_its_new_trade_as_its_service_returned_it(
+    midgame, host_access, guest_access
+):
+    """The proposing side's own update reads nothing back: the trade, its
+    issues and its party are in hand. A known trade renders as the same row
+    the other side reads from the database (bar the forms each side gets)."""
+    trade = propose(host_access, 7)
+    event = last_event(midgame)
+
+    with CaptureQueriesContext(connection) as queries:
+        sent = render_events(host_access, [event], known=[trade])
+    read = render_events(host_access, [event])
+
+    assert [q["sql"] for q in queries.captured_queries] == []
+    assert trade_rows(sent) == [str(trade.pk)]
+    strip = re.compile(r'name="client_msg_id" value="[^"]*"')
+    assert strip.sub("", sent) == strip.sub("", read)
+    assert "7 days sooner" in sent
+
+
 def test_an_answer_replaces_the_row_where_it_stands(midgame, host_access, guest_access):
     trade = propose(host_access, 1)
     services.trade_decline(
