@@ -95,6 +95,9 @@ def check_shared_text(
     """Refuse (``OversharingRefused``) a text that gives this side's walk-away
     point away, unless the side confirmed; return what was found, if anything,
     so that a confirmed send can be recorded."""
+    texts = [text for text in texts if text and text.strip()]
+    if not texts:
+        return None
     found = oversharing_in(texts, walk_away_of(party))
     if found is not None and not confirmed:
         raise OversharingRefused(found)

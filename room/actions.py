@@ -137,8 +137,10 @@ def _guard_oversharing(
     texts = [
         value
         for key, value in form.cleaned_data.items()
-        if isinstance(value, str) and key not in NOT_SHARED_TEXT
+        if isinstance(value, str) and key not in NOT_SHARED_TEXT and value.strip()
     ]
+    if not texts:  # an answer, a confirmation: no text, nothing to read
+        return None
     found = coaching.oversharing_in(texts, walk_away_of(access.party))
     if found is None:
         return None

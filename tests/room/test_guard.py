@@ -7,6 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from negotiation.models import Deal, DealEvent, Party, Preparation
 from room import actions
@@ -80,3 +82,33 @@ def test_a_confirmed_share_that_the_service_refuses_records_no_warning(
     assert refused.value.code == "wrong_stage"
     assert not Trade.objects.exists()
     assert not Nudge.objects.exists()
+
+
+def test_an_answer_with_no_text_reads_no_preparation(
+    deal, host_access, guest_access, host_walk_away
+):
+    """Accepting a trade shares no text: the guard has nothing to check and
+    does not read the side's walk-away point."""
+    at_stage(deal, Deal.Stage.MIDGAME)
+    price, terms = deal.issues.order_by("position")
+    trade = actions.perform(
+        guest_access,
+        "trade.propose",
+        {
+            "give_issue_id": price.pk,
+            "give_value": "30 days sooner",
+            "ask_issue_id": terms.pk,
+            "ask_value": "5% more volume",
+        },
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        actions.perform(
+            host_access,
+            "trade.accept",
+            {"trade_id": trade.pk, "version": trade.version, "confirm": "on"},
+        )
+
+    trade.refresh_from_db()
+    assert trade.status == Trade.Status.ACCEPTED
+    assert not [q for q in queries if "negotiation_preparation" in q["sql"]]
