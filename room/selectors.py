@@ -16,6 +16,7 @@ from functools import cached_property
 
 from django.db import connection
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils import timezone
 
 from negotiation.access import DealAccess
@@ -126,6 +127,14 @@ class RoomState:
         self.deal: Deal = access.deal
         self.side = access.side
         self.party = access.party
+        self._act_urls: dict[str, str] = {}
+
+    def act_url(self, action: str) -> str:
+        """The URL a form for this room action posts to (its socket frame
+        names the action too), reversed once per render."""
+        if action not in self._act_urls:
+            self._act_urls[action] = reverse("live:act", args=[self.deal.pk, action])
+        return self._act_urls[action]
 
     # --- the deal and its people -------------------------------------------
 

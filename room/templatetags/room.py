@@ -11,6 +11,14 @@ def client_msg_id() -> str:
     return uuid.uuid4().hex
 
 
+@register.simple_tag(takes_context=True)
+def act_url(context, action: str) -> str:
+    """Where this room's form for ``action`` posts: ``{% url 'live:act' … %}``
+    reversed once per render (``RoomState.act_url``), where a list of trade
+    rows reversed it three or four times per row."""
+    return context["state"].act_url(action)
+
+
 @register.filter
 def get_item(mapping, key):
     """``mapping[key]``, trying the key as given and as a string (JSON keys)."""
