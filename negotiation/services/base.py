@@ -55,7 +55,8 @@ def validate(obj: models.Model, *, fields: Iterable[str] | None = None) -> None:
     Django proves each foreign key by reading its row again. A service sets
     its foreign keys from rows it read itself, under the deal's lock, so a
     foreign key whose object is set on ``obj`` is not read again; one set as
-    a bare id still is. For an update, ``fields`` names the fields it
+    a bare id, or to None (which must still be allowed), is checked as
+    ``full_clean`` checks it. For an update, ``fields`` names the fields it
     changes, and only those are checked field by field. ``clean``, the
     unique checks and the constraints run as ``full_clean`` runs them.
 
@@ -66,7 +67,7 @@ def validate(obj: models.Model, *, fields: Iterable[str] | None = None) -> None:
     skip = {
         f.name
         for f in obj._meta.concrete_fields
-        if (f.is_relation and f.is_cached(obj))
+        if (f.is_relation and f.is_cached(obj) and f.get_cached_value(obj) is not None)
         or (fields is not None and f.name not in fields)
     }
     errors: dict = {}
