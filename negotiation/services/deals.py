@@ -161,7 +161,7 @@ def deal_update(
     check_version(deal, version)
     check_shared_text(
         access.party,
-        [v for k, v in changes.items() if k in SHARED_DEAL_TEXT and v],
+        [v for k, v in changes.items() if k in SHARED_DEAL_TEXT],
         confirmed=confirm_share,
     )
     for field, value in changes.items():
