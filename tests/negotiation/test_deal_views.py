@@ -241,14 +241,34 @@ def test_rep_cannot_rotate_the_join_code(rep_client, deal):
     assert deal.team.join_code == code
 
 
+def _walk_away(deal, value: str) -> None:
+    prep = Preparation.objects.get(party__deal=deal, party__side=Party.Side.HOST)
+    prep.reservation_value = Decimal(value)
+    prep.save()
+
+
+def _post_held(client, url: str, data: dict) -> None:
+    """The guard holds the text back and offers to share it anyway."""
+    held = client.post(url, data)
+
+    assert held.status_code == 422
+    assert b"walk-away figure" in held.content
+    assert b'name="confirm_share"' in held.content
+
+
+def _post_confirmed(client, url: str, data: dict) -> None:
+    sent = client.post(url, {**data, "confirm_share": "on"})
+
+    assert sent.status_code == 302
+
+
 def test_an_issue_that_gives_away_the_walk_away_figure_is_held_until_confirmed(
     rep_client, deal
 ):
     """The agenda is shared with the other side: the deal pages run the same
     guard as the room, and a held issue writes nothing."""
-    prep = Preparation.objects.get(party__deal=deal, party__side=Party.Side.HOST)
-    prep.reservation_value = Decimal("186500")
-    prep.save()
+    _walk_away(deal, "186500")
+    url = f"/deals/{deal.pk}/issues/add/"
     data = {
         "name": "Volume",
         "description": "We cannot go below 186,500 in total.",
@@ -257,26 +277,14 @@ def test_an_issue_that_gives_away_the_walk_away_figure_is_held_until_confirmed(
     }
     events = DealEvent.objects.filter(deal=deal).count()
 
-    held = rep_client.post(f"/deals/{deal.pk}/issues/add/", data)
+    _post_held(rep_client, url, data)
 
-    assert held.status_code == 422
-    assert b"walk-away figure" in held.content
-    assert b'name="confirm_share"' in held.content
     assert not deal.issues.filter(name="Volume").exists()
     assert DealEvent.objects.filter(deal=deal).count() == events
 
-    sent = rep_client.post(
-        f"/deals/{deal.pk}/issues/add/", {**data, "confirm_share": "on"}
-    )
+    _post_confirmed(rep_client, url, data)
 
-    assert sent.status_code == 302
     assert deal.issues.filter(name="Volume").exists()
-
-
-def _walk_away(deal, value: str) -> None:
-    prep = Preparation.objects.get(party__deal=deal, party__side=Party.Side.HOST)
-    prep.reservation_value = Decimal(value)
-    prep.save()
 
 
 def test_an_issue_edit_that_gives_away_the_walk_away_figure_is_held_until_confirmed(
@@ -284,6 +292,7 @@ def test_an_issue_edit_that_gives_away_the_walk_away_figure_is_held_until_confir
 ):
     _walk_away(deal, "48000")
     issue = deal.issues.get(name="Price")
+    url = f"/deals/{deal.pk}/issues/{issue.pk}/edit/"
     data = {
         "version": issue.version,
         "name": "Price",
@@ -293,20 +302,14 @@ def test_an_issue_edit_that_gives_away_the_walk_away_figure_is_held_until_confir
     }
     events = DealEvent.objects.filter(deal=deal).count()
 
-    held = rep_client.post(f"/deals/{deal.pk}/issues/{issue.pk}/edit/", data)
+    _post_held(rep_client, url, data)
 
-    assert held.status_code == 422
-    assert b"walk-away figure" in held.content
-    assert b'name="confirm_share"' in held.content
     issue.refresh_from_db()
     assert "48" not in issue.description
     assert DealEvent.objects.filter(deal=deal).count() == events
 
-    sent = rep_client.post(
-        f"/deals/{deal.pk}/issues/{issue.pk}/edit/", {**data, "confirm_share": "on"}
-    )
+    _post_confirmed(rep_client, url, data)
 
-    assert sent.status_code == 302
     issue.refresh_from_db()
     assert issue.description == data["description"]
 
@@ -316,6 +319,7 @@ def test_a_deal_edit_that_gives_away_the_walk_away_figure_is_held_until_confirme
 ):
     """The title and the shared purpose show in the other side's room."""
     _walk_away(deal, "186500")
+    url = f"/deals/{deal.pk}/edit/"
     data = {
         "version": deal.version,
         "title": deal.title,
@@ -323,17 +327,15 @@ def test_a_deal_edit_that_gives_away_the_walk_away_figure_is_held_until_confirme
         "counterpart_organisation": deal.counterpart_organisation,
         "shared_purpose": "A rollout we can both defend, at no less than 186,500.",
     }
+    events = DealEvent.objects.filter(deal=deal).count()
 
-    held = rep_client.post(f"/deals/{deal.pk}/edit/", data)
+    _post_held(rep_client, url, data)
 
-    assert held.status_code == 422
-    assert b"walk-away figure" in held.content
-    assert b'name="confirm_share"' in held.content
     deal.refresh_from_db()
     assert "186" not in deal.shared_purpose
+    assert DealEvent.objects.filter(deal=deal).count() == events
 
-    sent = rep_client.post(f"/deals/{deal.pk}/edit/", {**data, "confirm_share": "on"})
+    _post_confirmed(rep_client, url, data)
 
-    assert sent.status_code == 302
     deal.refresh_from_db()
     assert deal.shared_purpose == data["shared_purpose"]
