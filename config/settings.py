@@ -105,15 +105,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
         "timeout": 10,
     }
-    # Parameters bound by the server, and a statement run twice on a
-    # connection is prepared: PostgreSQL plans it once, not on every edit.
-    # The room runs the same dozen statements per edit over pooled
-    # connections. bench/room_actions.py-style in-process run (history 200,
-    # 400 realistic edits, three alternating pairs): server time per edit
-    # 29.0-34.1 ms → 26.4-28.7 ms, time in execute 10.3-12.2 → 7.7-8.8 ms.
-    DATABASES["default"]["OPTIONS"].update(
-        server_side_binding=True, prepare_threshold=2
-    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {}).update(
