@@ -3,7 +3,8 @@
 Each deal has exactly two first-class sides (``Party``): the host (the rep's
 organisation) and the counterpart. Everything a side prepares privately hangs
 off its ``Party`` (``Preparation``, ``PriorityEntry``, ``AnchorEntry``,
-``EvidenceItem``) and is only ever read through selectors that check the side.
+``Scoring``, ``EvidenceItem``) and is only ever read through selectors that
+check the side.
 
 Editable objects carry a ``version``: an edit names the version it was made on
 and a stale edit is refused (see ``negotiation.services.base.check_version``).
@@ -24,6 +25,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from negotiation.events import EventKind
+from negotiation.scoring.values import (
+    SCORE_MAX,
+    IssueValue,
+    points_problem,
+    ratings_problem,
+)
 
 IMPORTANCE_MIN = 1
 IMPORTANCE_MAX = 5
@@ -447,6 +454,97 @@ class AnchorEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Anchor for {self.issue}"
+
+
+def _score_validators() -> list:
+    return [MinValueValidator(0), MaxValueValidator(SCORE_MAX)]
+
+
+class Scoring(models.Model):
+    """A side's private scoring of packages: how much each issue weighs, what
+    each value of it is worth, and the lowest total the side would accept.
+
+    A package's score is the weighted sum of its issues' values, 0–100. Like
+    the walk-away point, it is private preparation: it reaches the other side
+    only as the blind joint check's verdict, never as a figure.
+    """
+
+    party = models.OneToOneField(
+        Party, on_delete=models.CASCADE, related_name="scoring"
+    )
+    reservation_score = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=_score_validators(),
+        help_text="The lowest total score (0–100) of a package you would accept.",
+    )
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reservation_score__isnull=True)
+                | (Q(reservation_score__gte=0) & Q(reservation_score__lte=SCORE_MAX)),
+                name="scoring_reservation_in_scale",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Scoring of {self.party}"
+
+
+class IssueScore(models.Model):
+    """One issue of a side's scoring: its weight and what its values are worth.
+
+    A numeric issue has a value function, ``points``: ``[["value", score], …]``
+    sorted by value (the value as a decimal string, kept exact), scores 0–100,
+    straight lines between them and flat beyond the ends. An option issue has
+    ``ratings``: ``{option: score}``.
+    """
+
+    scoring = models.ForeignKey(
+        Scoring, on_delete=models.CASCADE, related_name="issue_scores"
+    )
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="scores")
+    weight = models.PositiveSmallIntegerField(validators=_score_validators())
+    points = models.JSONField(default=list, blank=True)
+    ratings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["issue__position", "issue_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scoring", "issue"], name="issue_score_one_per_issue"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__lte=SCORE_MAX), name="issue_score_weight_in_scale"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue}: weight {self.weight}"
+
+    def clean(self) -> None:
+        if self.issue.kind == Issue.Kind.OPTIONS:
+            problem = ratings_problem(self.ratings or {}, self.issue.options)
+            field = "ratings"
+            self.points = []
+        else:
+            problem = points_problem(self.points or [])
+            field = "points"
+            self.ratings = {}
+        if problem:
+            raise ValidationError({field: f"{self.issue.name}: {problem}"})
+
+    def as_value(self) -> IssueValue:
+        """This issue's part of the scoring, ready to score values."""
+        if self.issue.kind == Issue.Kind.OPTIONS:
+            return IssueValue(self.weight, ratings=dict(self.ratings))
+        points = tuple((Decimal(value), int(score)) for value, score in self.points)
+        return IssueValue(self.weight, points=points)
 
 
 class EvidenceItem(models.Model):

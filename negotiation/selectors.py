@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet
 
+from common.numbers import parse_number
 from negotiation.access import DealAccess
 from negotiation.fixed_sql import Columns, column, table
 from negotiation.models import (
@@ -17,11 +18,14 @@ from negotiation.models import (
     Deal,
     EvidenceItem,
     Issue,
+    IssueScore,
     Membership,
     Party,
     Preparation,
     PriorityEntry,
+    Scoring,
 )
+from negotiation.scoring import proposal
 
 
 def deals_for_user(user: AbstractBaseUser) -> QuerySet[Deal]:
@@ -249,3 +253,93 @@ def preparation_view(access: DealAccess, party: Party) -> PreparationView:
         sections=_progress(preparation, issues, priorities, anchors, evidence),
         readiness=readiness_verdict(preparation),
     )
+
+
+@dataclass
+class ScoringRow:
+    """One issue on the scoring page: what is saved and what is proposed."""
+
+    issue: Issue
+    saved: IssueScore | None
+    proposed_weight: int
+    proposed_points: tuple = ()
+    proposed_ratings: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def needs_review(self) -> bool:
+        """Saved before the issue changed: a new issue, or options that the
+        saved ratings no longer match."""
+        if self.saved is None:
+            return True
+        if self.issue.kind == Issue.Kind.OPTIONS:
+            return set(self.saved.ratings) != set(self.issue.options)
+        return not self.saved.points
+
+
+@dataclass
+class ScoringView:
+    party: Party
+    scoring: Scoring | None
+    rows: list[ScoringRow]
+
+    @property
+    def complete(self) -> bool:
+        """Saved, and still covering every issue of the agenda as it is."""
+        return self.scoring is not None and not any(r.needs_review for r in self.rows)
+
+
+def scoring_view(access: DealAccess, party: Party) -> ScoringView:
+    """One side's scoring with a proposal drawn from its preparation, for a
+    viewer allowed to read that side's private preparation."""
+    if not access.can_read_private(party):
+        raise PermissionDenied
+    scoring = Scoring.objects.filter(party=party).first()
+    saved = {s.issue_id: s for s in scoring.issue_scores.all()} if scoring else {}
+    issues = list(
+        Issue.objects.filter(deal_id=party.deal_id).prefetch_related(
+            Prefetch(
+                "priorities",
+                queryset=PriorityEntry.objects.filter(party=party),
+                to_attr="own_priority",
+            ),
+            Prefetch(
+                "anchors",
+                queryset=AnchorEntry.objects.filter(party=party),
+                to_attr="own_anchor",
+            ),
+        )
+    )
+    walk_away = (
+        Preparation.objects.filter(party=party)
+        .values_list("reservation_value", flat=True)
+        .first()
+    )
+    importance = {
+        i.pk: (i.own_priority[0].importance if i.own_priority else None) for i in issues
+    }
+    weights = proposal.propose_weights(importance)
+    numeric = [i.pk for i in issues if i.kind == Issue.Kind.NUMERIC]
+    headline = proposal.headline_issue(numeric, importance)
+    rows = []
+    for issue in issues:
+        priority = issue.own_priority[0] if issue.own_priority else None
+        anchor = issue.own_anchor[0] if issue.own_anchor else None
+        ideal = priority.ideal_outcome if priority else ""
+        row = ScoringRow(issue, saved.get(issue.pk), weights[issue.pk])
+        if issue.kind == Issue.Kind.OPTIONS:
+            row.proposed_ratings = proposal.propose_ratings(issue.options, ideal)
+        else:
+            row.proposed_points = proposal.propose_points(
+                proposal.NumericPrep(
+                    target=parse_number(ideal),
+                    walk_away=walk_away if issue.pk == headline else None,
+                    opening_low=anchor.low if anchor else None,
+                    opening_high=anchor.high if anchor else None,
+                    range_min=issue.range_min,
+                    range_max=issue.range_max,
+                )
+            )
+        if row.saved is not None:
+            row.saved.issue = issue
+        rows.append(row)
+    return ScoringView(party, scoring, rows)

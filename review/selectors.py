@@ -35,6 +35,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from common.numbers import parse_number
 from negotiation.access import DealAccess
 from negotiation.models import (
     AnchorEntry,
@@ -53,7 +54,6 @@ from review.analysis.concessions import (
     concession_balance,
 )
 from review.analysis.narrative import EventNames, describe
-from review.analysis.numbers import parse_number
 from review.analysis.outcome import IssueTarget, OutcomeReport, compare_outcome
 from review.analysis.replay import (
     LoggedEvent,

@@ -15,7 +15,9 @@ from django import forms
 from django.db import models
 
 from negotiation.models import IMPORTANCE_MAX, IMPORTANCE_MIN, EvidenceItem, Issue
+from negotiation.scoring.values import POINTS_MAX, SCORE_MAX, points_problem
 from negotiation.services.base import EditConflict
+from negotiation.services.preparation import IssueScoreInput
 
 AMOUNT_DIGITS = {"max_digits": 14, "decimal_places": 2}
 NOT_A_NUMBER = "Enter a number, such as 120000 or 99.50 (no currency sign)."
@@ -271,3 +273,142 @@ class EvidenceForm(forms.Form):
             "invalid": "Enter a full web address, such as https://example.com/report."
         },
     )
+
+
+class ScoringForm(forms.Form):
+    """The side's whole scoring on one form, saved at once.
+
+    One weight per issue; per numeric issue up to five points of its value
+    function (a value and its score; leave a row empty to skip it); per
+    option issue a rating of each option. Starts from what is saved, or else
+    from the proposal drawn from the preparation.
+    """
+
+    version = VersionField(allow_unseen=True)
+    reservation_score = forms.DecimalField(
+        label="Reservation score",
+        help_text=(
+            "The lowest total, 0–100, at which you would still accept a package. "
+            "Below it, walking away is better."
+        ),
+        required=False,
+        min_value=0,
+        max_value=SCORE_MAX,
+        max_digits=5,
+        decimal_places=2,
+        error_messages={"invalid": "Enter a score from 0 to 100."},
+    )
+
+    def __init__(self, *args: Any, rows: list, scoring=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        if not self.is_bound:
+            self.initial = {
+                "version": scoring.version if scoring else None,
+                "reservation_score": scoring.reservation_score if scoring else None,
+            }
+        for row in rows:
+            self._add_issue_fields(row)
+
+    def _score_field(self, label: str, required: bool) -> forms.IntegerField:
+        return forms.IntegerField(
+            label=label,
+            required=required,
+            min_value=0,
+            max_value=SCORE_MAX,
+            error_messages={"invalid": "Enter a whole number from 0 to 100."},
+        )
+
+    def _add_issue_fields(self, row) -> None:
+        issue, saved = row.issue, row.saved
+        pk = issue.pk
+        weight = self._score_field(f"Weight of {issue.name}", required=True)
+        weight.initial = saved.weight if saved else row.proposed_weight
+        self.fields[f"weight-{pk}"] = weight
+        if issue.kind == Issue.Kind.OPTIONS:
+            ratings = saved.ratings if saved else row.proposed_ratings
+            for index, option in enumerate(issue.options):
+                field = self._score_field(f"{issue.name}: {option}", required=True)
+                field.initial = ratings.get(option, row.proposed_ratings.get(option))
+                self.fields[f"rating-{pk}-{index}"] = field
+            return
+        points = (
+            [(Decimal(v), s) for v, s in saved.points]
+            if saved and saved.points
+            else list(row.proposed_points)
+        )
+        for index in range(POINTS_MAX):
+            value, score = points[index] if index < len(points) else (None, None)
+            value_field = _amount(f"{issue.name}: value {index + 1}")
+            value_field.initial = value
+            self.fields[f"value-{pk}-{index}"] = value_field
+            score_field = self._score_field(
+                f"{issue.name}: score of value {index + 1}", required=False
+            )
+            score_field.initial = score
+            self.fields[f"score-{pk}-{index}"] = score_field
+
+    def issue_fields(self) -> list[dict[str, Any]]:
+        """Per issue, its bound fields, for the template."""
+        out = []
+        for row in self.rows:
+            pk = row.issue.pk
+            entry: dict[str, Any] = {"row": row, "weight": self[f"weight-{pk}"]}
+            if row.issue.kind == Issue.Kind.OPTIONS:
+                entry["ratings"] = [
+                    (option, self[f"rating-{pk}-{index}"])
+                    for index, option in enumerate(row.issue.options)
+                ]
+            else:
+                entry["points"] = [
+                    (self[f"value-{pk}-{index}"], self[f"score-{pk}-{index}"])
+                    for index in range(POINTS_MAX)
+                ]
+            out.append(entry)
+        return out
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        issues: dict[int, IssueScoreInput] = {}
+        for row in self.rows:
+            pk = row.issue.pk
+            weight = cleaned.get(f"weight-{pk}")
+            if weight is None:
+                continue  # its own field error says why
+            if row.issue.kind == Issue.Kind.OPTIONS:
+                ratings = {
+                    option: cleaned.get(f"rating-{pk}-{index}")
+                    for index, option in enumerate(row.issue.options)
+                }
+                if None in ratings.values():
+                    continue
+                issues[pk] = IssueScoreInput(weight, ratings=ratings)
+                continue
+            points = []
+            for index in range(POINTS_MAX):
+                value_name, score_name = f"value-{pk}-{index}", f"score-{pk}-{index}"
+                if value_name in self.errors or score_name in self.errors:
+                    continue
+                value, score = cleaned.get(value_name), cleaned.get(score_name)
+                if value is None and score is None:
+                    continue
+                if value is None or score is None:
+                    missing = value_name if value is None else score_name
+                    self.add_error(missing, "Give both the value and its score.")
+                    continue
+                points.append((value, score))
+            points.sort()
+            problem = points_problem(points)
+            if problem:
+                self.add_error(f"value-{pk}-0", problem)
+                continue
+            issues[pk] = IssueScoreInput(weight, points=points)
+        cleaned["issues"] = issues
+        return cleaned
+
+    def show_conflict(self, conflict: EditConflict) -> None:
+        """A newer scoring was saved meanwhile: keep the input, say so, and
+        move to the current version, so saving again is a deliberate choice."""
+        self.add_error(None, conflict)
+        self.data = self.data.copy()
+        self.data["version"] = str(conflict.current.version)

@@ -7,6 +7,8 @@ the deal's log is replayed to both sides, and these facts belong to one.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,11 +20,19 @@ from negotiation.models import (
     AnchorEntry,
     EvidenceItem,
     Issue,
+    IssueScore,
     Party,
     Preparation,
     PriorityEntry,
+    Scoring,
 )
-from negotiation.services.base import EditConflict, check_version, save_versioned
+from negotiation.scoring.values import SCORE_MAX
+from negotiation.services.base import (
+    EditConflict,
+    check_version,
+    save_versioned,
+    validate,
+)
 
 # The parts of ``Preparation`` each section of the preparation pages edits.
 PREPARATION_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -178,3 +188,70 @@ def evidence_remove(*, access: DealAccess, evidence_id: int) -> None:
     deleted, _ = EvidenceItem.objects.filter(pk=evidence_id, party=party).delete()
     if not deleted:
         raise ValidationError("That evidence item does not exist.")
+
+
+@dataclasses.dataclass(frozen=True)
+class IssueScoreInput:
+    """One issue of a scoring as the side typed it."""
+
+    weight: int
+    points: list[tuple[Decimal, int]] = dataclasses.field(default_factory=list)
+    ratings: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+@transaction.atomic
+def scoring_save(
+    *,
+    access: DealAccess,
+    version: int | None,
+    reservation_score: Decimal | None,
+    issues: Mapping[int, IssueScoreInput],
+) -> Scoring:
+    """Save the side's whole scoring at once: every issue of the agenda, with
+    weights adding up to 100, and the reservation score.
+
+    All of it or nothing: a weight, a value function or a rating that does not
+    hold refuses the save and leaves the stored scoring as it was. ``version``
+    is None when the editor saw no scoring yet.
+    """
+    party = _own_party(access)
+    scoring = Scoring.objects.select_for_update().filter(party=party).first()
+    if scoring is not None:
+        if version is None:
+            raise EditConflict(scoring)
+        check_version(scoring, version)
+    agenda = {issue.pk: issue for issue in Issue.objects.filter(deal=access.deal)}
+    if set(issues) != set(agenda):
+        raise ValidationError(
+            "The agenda changed while you were scoring. Your scoring was not "
+            "saved: check the issues as they stand now and save again."
+        )
+    total = sum(entry.weight for entry in issues.values())
+    if total != SCORE_MAX:
+        raise ValidationError(
+            f"The weights add up to {total}. Make them add up to {SCORE_MAX}, "
+            "so each one reads as a share of what the deal is worth to you."
+        )
+    rows = [
+        IssueScore(
+            issue=agenda[issue_id],
+            weight=entry.weight,
+            points=[[str(value), score] for value, score in entry.points],
+            ratings=dict(entry.ratings),
+        )
+        for issue_id, entry in issues.items()
+    ]
+    for row in rows:
+        validate(row, fields=["weight", "points", "ratings"])
+    if scoring is None:
+        scoring = Scoring(party=party, reservation_score=reservation_score)
+        validate(scoring)
+        scoring.save()
+    else:
+        scoring.reservation_score = reservation_score
+        save_versioned(scoring, fields=["reservation_score"])
+        scoring.issue_scores.all().delete()
+    for row in rows:
+        row.scoring = scoring
+    IssueScore.objects.bulk_create(rows)
+    return scoring

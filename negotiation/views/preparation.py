@@ -37,11 +37,17 @@ from negotiation.forms.preparation import (
     IssueRowForm,
     PriorityForm,
     ReadinessForm,
+    ScoringForm,
     VersionedForm,
     WalkawayForm,
 )
-from negotiation.models import Issue, Party
-from negotiation.selectors import PreparationView, SectionProgress, preparation_view
+from negotiation.models import Issue, Party, Scoring
+from negotiation.selectors import (
+    PreparationView,
+    SectionProgress,
+    preparation_view,
+    scoring_view,
+)
 from negotiation.services import preparation as prep_services
 from negotiation.services.base import EditConflict
 
@@ -52,6 +58,7 @@ PAGES: dict[str, str] = {
     "counterparty": "Counterparty map",
     "evidence": "Evidence pack",
     "anchors": "Anchor worksheet",
+    "scoring": "Scoring",
     "readiness": "Readiness check",
 }
 # Pages that edit fields of ``Preparation`` through ``preparation_update``.
@@ -72,6 +79,7 @@ PAGE_PROGRESS: dict[str, tuple[str, ...]] = {
     "counterparty": ("counterparty",),
     "evidence": ("evidence",),
     "anchors": ("anchors",),
+    "scoring": (),  # optional: done when saved (``_navigation``)
     "readiness": ("readiness",),
 }
 
@@ -134,9 +142,10 @@ def _require_preparer(access: DealAccess) -> None:
 
 def _navigation(deal_id: int, prep: PreparationView) -> list[NavItem]:
     done = {section.key: section.done for section in prep.sections}
+    done["scoring"] = Scoring.objects.filter(party=prep.party).exists()
     return [
         NavItem(key, label, _page_url(deal_id, key),
-                all(done.get(item, False) for item in PAGE_PROGRESS[key]))
+                all(done.get(item, False) for item in PAGE_PROGRESS[key] or [key]))
         for key, label in PAGES.items()
     ]  # fmt: skip
 
@@ -187,6 +196,7 @@ def _render_page(
     conflict: Conflict | None = None,
     bound_row: IssueRow | None = None,
     evidence_form: EvidenceForm | None = None,
+    scoring_form: ScoringForm | None = None,
 ) -> HttpResponse:
     """Render one section page, with a submitted form in place if there is one."""
     prep = preparation_view(access, access.private_party())
@@ -211,6 +221,13 @@ def _render_page(
         context["evidence_form"] = (
             EvidenceForm() if evidence_form is None else evidence_form
         )
+    if page == "scoring":
+        scoring = scoring_view(access, access.private_party())
+        context["scoring"] = scoring
+        if access.can_prepare:
+            context["scoring_form"] = scoring_form or ScoringForm(
+                rows=scoring.rows, scoring=scoring.scoring
+            )
     template = f"negotiation/prep/{page}.html"
     return render(request, template, context, status=status)
 
@@ -241,6 +258,8 @@ def section(request: HtmxHttpRequest, deal_id: int, section: str) -> HttpRespons
     access = _access(request, deal_id)
     if request.method == "GET":
         return _render_page(request, access, section)
+    if section == "scoring":
+        return _save_scoring(request, access)
     if section not in SECTION_FORMS:
         # Rows and evidence items have their own URLs to post to.
         return HttpResponseNotAllowed(["GET"])
@@ -265,6 +284,29 @@ def section(request: HtmxHttpRequest, deal_id: int, section: str) -> HttpRespons
     return _render_page(
         request, access, section, status=422, form=form, conflict=conflict
     )
+
+
+def _save_scoring(request: HtmxHttpRequest, access: DealAccess) -> HttpResponse:
+    """Save the whole scoring; a refused save keeps every value typed."""
+    _require_preparer(access)
+    scoring = scoring_view(access, access.private_party())
+    form = ScoringForm(request.POST, rows=scoring.rows, scoring=scoring.scoring)
+    if form.is_valid():
+        try:
+            prep_services.scoring_save(
+                access=access,
+                version=form.cleaned_data["version"],
+                reservation_score=form.cleaned_data["reservation_score"],
+                issues=form.cleaned_data["issues"],
+            )
+        except EditConflict as error:
+            form.show_conflict(error)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Scoring saved.")
+            return redirect(_page_url(access.deal.pk, "scoring"))
+    return _render_page(request, access, "scoring", status=422, scoring_form=form)
 
 
 def _save_row(

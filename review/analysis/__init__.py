@@ -2,9 +2,10 @@
 
 Nothing here touches the database: selectors fetch the rows (already limited
 to what the viewer may see) and hand plain values to these functions, which
-are unit-tested on their own. Each module answers one question:
+are unit-tested on their own (reading the number a term holds, like
+"EUR 212k", is ``common.numbers``, as the preparation needs it too). Each
+module answers one question:
 
-- ``numbers``: which number does a term like "EUR 212k" or "45 days" hold?
 - ``replay``: how did the term sheet stand after each event of the log?
 - ``stages``: how long did the deal spend in each stage?
 - ``concessions``: what did a side give and get, valued how?

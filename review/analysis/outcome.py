@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from review.analysis.numbers import parse_number
+from common.numbers import parse_number
 
 
 @dataclass(frozen=True)

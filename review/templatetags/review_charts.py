@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from common.numbers import format_number
 from review.analysis.concessions import ConcessionEntry
-from review.analysis.numbers import format_number
 from review.analysis.outcome import Headline
 from review.analysis.stages import StageTime
 

@@ -9,9 +9,11 @@ from negotiation.models import (
     AnchorEntry,
     Deal,
     EvidenceItem,
+    IssueScore,
     Membership,
     Preparation,
     PriorityEntry,
+    Scoring,
 )
 from tests.factories import MembershipFactory, make_deal
 
@@ -25,6 +27,7 @@ PREP_SECTIONS = (
     "matrix",
     "anchors",
     "evidence",
+    "scoring",
 )
 
 
@@ -87,13 +90,21 @@ def counterpart_secrets(deal) -> list[str]:
             opening_position=COUNTERPART_SECRET,
             benchmark=COUNTERPART_SECRET,
         )
+    scoring = Scoring.objects.create(party=party, reservation_score="98.76")
+    for issue in deal.issues.all():
+        IssueScore.objects.create(
+            scoring=scoring,
+            issue=issue,
+            weight=50,
+            points=[["987654", 0], ["987655", 100]],
+        )
     EvidenceItem.objects.create(
         party=party,
         title=COUNTERPART_SECRET,
         detail=COUNTERPART_SECRET,
         url=f"https://example.com/{COUNTERPART_SECRET}",
     )
-    return [COUNTERPART_SECRET, "987654", "987,654", "987 654"]
+    return [COUNTERPART_SECRET, "987654", "987,654", "987 654", "98.76"]
 
 
 @pytest.fixture
@@ -139,6 +150,10 @@ def prep_post_requests(deal, host_evidence) -> list[tuple[str, dict]]:
             {"version": "", "low": "1", "high": "2"},
         ),
         (
+            reverse("negotiation:prep-section", args=[deal.pk, "scoring"]),
+            scoring_post(deal),
+        ),
+        (
             reverse("negotiation:prep-evidence-add", args=[deal.pk]),
             {"kind": "benchmark", "title": "Overwritten"},
         ),
@@ -147,3 +162,27 @@ def prep_post_requests(deal, host_evidence) -> list[tuple[str, dict]]:
             {},
         ),
     ]
+
+
+def scoring_post(deal, *, version: str = "", weights=None, reservation="60") -> dict:
+    """A valid post of the scoring page: weights split evenly (or as given),
+    each numeric issue worth 0 at 100 and 100 at 200."""
+    issues = list(deal.issues.all())
+    weights = weights or [100 // len(issues)] * len(issues)
+    weights[0] += 100 - sum(weights)
+    data = {"version": version, "reservation_score": reservation}
+    for issue, weight in zip(issues, weights, strict=True):
+        data[f"weight-{issue.pk}"] = str(weight)
+        if issue.kind == "options":
+            for index, _ in enumerate(issue.options):
+                data[f"rating-{issue.pk}-{index}"] = str(50 + index)
+        else:
+            data.update(
+                {
+                    f"value-{issue.pk}-0": "100",
+                    f"score-{issue.pk}-0": "0",
+                    f"value-{issue.pk}-1": "200",
+                    f"score-{issue.pk}-1": "100",
+                }
+            )
+    return data

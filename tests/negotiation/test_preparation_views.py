@@ -13,6 +13,7 @@ from negotiation.models import (
     EvidenceItem,
     Preparation,
     PriorityEntry,
+    Scoring,
 )
 from negotiation.services import preparation as prep_services
 from tests.factories import IssueFactory, MembershipFactory, UserFactory
@@ -546,6 +547,7 @@ def test_the_teams_manager_cannot_write(
     assert not PriorityEntry.objects.exists()
     assert not AnchorEntry.objects.exists()
     assert list(EvidenceItem.objects.all()) == [host_evidence]
+    assert not Scoring.objects.exists()
 
 
 def test_a_closed_deal_is_read_only_for_its_rep(

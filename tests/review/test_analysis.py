@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from common.numbers import format_number, parse_number
 from review.analysis.concessions import ConcessionEntry, concession_balance
 from review.analysis.ics import CalendarEntry, build_ics, escape_text, fold
 from review.analysis.narrative import EventNames, describe
-from review.analysis.numbers import format_number, parse_number
 from review.analysis.outcome import IssueTarget, compare_outcome, headline_issue
 from review.analysis.replay import LoggedEvent, TradeValues, replay_term_sheet
 from review.analysis.stages import average_stage_days, stage_durations

@@ -56,6 +56,7 @@ PREP_SECTIONS = (
     "counterparty",
     "evidence",
     "anchors",
+    "scoring",
     "readiness",
 )
 

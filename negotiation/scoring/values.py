@@ -1,0 +1,89 @@
+"""What a value is worth to a side, and what a whole package totals.
+
+Scores are on the 0–100 scale the side types in. Checking a side's input
+(``points_problem``, ``ratings_problem``) lives here too, so the model, the
+form and any importer agree on what a well-formed scoring is.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+SCORE_MAX = 100
+POINTS_MIN = 2
+POINTS_MAX = 5
+
+Point = tuple[Decimal, int]
+
+
+def value_at(points: Sequence[Point], value: Decimal) -> float:
+    """The score of ``value`` on a value function through ``points`` (sorted by
+    value): straight lines between the points, flat beyond the two ends."""
+    if not points:
+        return 0.0
+    first, last = points[0], points[-1]
+    if value <= first[0]:
+        return float(first[1])
+    if value >= last[0]:
+        return float(last[1])
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if x0 <= value <= x1:
+            share = (value - x0) / (x1 - x0)
+            return float(Decimal(y0) + (Decimal(y1) - Decimal(y0)) * share)
+    raise AssertionError("unreachable: the value lies between the ends")
+
+
+def points_problem(points: Sequence[Sequence]) -> str | None:
+    """Why ``points`` is not a usable value function, or None when it is."""
+    if not POINTS_MIN <= len(points) <= POINTS_MAX:
+        return (
+            f"Give the value function between {POINTS_MIN} and {POINTS_MAX} "
+            "points: a value and what it is worth to you."
+        )
+    values = [Decimal(str(value)) for value, _ in points]
+    if any(later <= earlier for earlier, later in itertools.pairwise(values)):
+        return "List each value once, from the lowest to the highest."
+    if any(not 0 <= score <= SCORE_MAX for _, score in points):
+        return f"Each score is between 0 and {SCORE_MAX}."
+    return None
+
+
+def ratings_problem(ratings: Mapping[str, int], options: Sequence[str]) -> str | None:
+    """Why ``ratings`` does not rate exactly ``options``, or None."""
+    if set(ratings) != set(options):
+        return "Rate every option of the issue, and only those."
+    if any(not 0 <= score <= SCORE_MAX for score in ratings.values()):
+        return f"Each rating is between 0 and {SCORE_MAX}."
+    return None
+
+
+@dataclass(frozen=True)
+class IssueValue:
+    """One issue of a side's scoring, ready to score values."""
+
+    weight: int
+    points: tuple[Point, ...] = ()
+    ratings: Mapping[str, int] | None = None
+
+    def worth(self, value: Decimal | str | None) -> float:
+        """0–100: what ``value`` of this issue is worth; 0 when it has none
+        this scoring knows (an option it does not rate, no value yet)."""
+        if value is None:
+            return 0.0
+        if self.ratings is not None:
+            return float(self.ratings.get(str(value), 0))
+        return value_at(self.points, Decimal(value))
+
+
+def package_score(
+    issues: Mapping[int, IssueValue], package: Mapping[int, Decimal | str | None]
+) -> float:
+    """0–100: the weighted total of a package (issue id → value). An issue the
+    package leaves open counts as worth nothing, the cautious reading."""
+    return sum(
+        issue.weight * issue.worth(package.get(issue_id)) / SCORE_MAX
+        for issue_id, issue in issues.items()
+    )
