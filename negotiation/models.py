@@ -541,10 +541,12 @@ class IssueScore(models.Model):
 
     def as_value(self) -> IssueValue:
         """This issue's part of the scoring, ready to score values."""
-        if self.issue.kind == Issue.Kind.OPTIONS:
-            return IssueValue(self.weight, ratings=dict(self.ratings))
-        points = tuple((Decimal(value), int(score)) for value, score in self.points)
-        return IssueValue(self.weight, points=points)
+        return IssueValue.from_saved(
+            self.weight,
+            options=self.issue.kind == Issue.Kind.OPTIONS,
+            points=self.points,
+            ratings=self.ratings,
+        )
 
 
 class EvidenceItem(models.Model):

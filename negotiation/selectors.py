@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -26,6 +28,7 @@ from negotiation.models import (
     Scoring,
 )
 from negotiation.scoring import proposal
+from negotiation.scoring.values import IssueValue, TermsScore, score_terms
 
 
 def deals_for_user(user: AbstractBaseUser) -> QuerySet[Deal]:
@@ -343,3 +346,44 @@ def scoring_view(access: DealAccess, party: Party) -> ScoringView:
             row.saved.issue = issue
         rows.append(row)
     return ScoringView(party, scoring, rows)
+
+
+@dataclass(frozen=True)
+class OwnScoring:
+    """A side's saved scoring, ready to score packages in the room."""
+
+    issues: dict[int, IssueValue]
+    reservation: Decimal | None
+
+    def score(self, terms: Mapping[int, str | None]) -> TermsScore:
+        return score_terms(self.issues, terms)
+
+    def clears(self, score: TermsScore) -> bool | None:
+        """Whether a score reaches the reservation score (None: none set)."""
+        if self.reservation is None:
+            return None
+        return score.total >= float(self.reservation)
+
+
+def own_scoring(party: Party) -> OwnScoring | None:
+    """``party``'s scoring, for that party's own eyes only, in one query; None
+    when it has none."""
+    rows = list(
+        IssueScore.objects.filter(scoring__party=party).values_list(
+            "issue_id",
+            "issue__kind",
+            "weight",
+            "points",
+            "ratings",
+            "scoring__reservation_score",
+        )
+    )
+    if not rows:
+        return None
+    issues = {
+        issue_id: IssueValue.from_saved(
+            weight, options=kind == Issue.Kind.OPTIONS, points=points, ratings=ratings
+        )
+        for issue_id, kind, weight, points, ratings, _ in rows
+    }
+    return OwnScoring(issues, rows[0][5])

@@ -219,6 +219,7 @@ class _Renderer:
             self.concessions()
         if "terms" not in regions:
             self.terms()
+        self.scores()
         if "commitments" not in regions:
             self.commitments()
         if "checkins" not in regions:
@@ -320,6 +321,26 @@ class _Renderer:
                     self.partial("term-row", issue=issue, term=term, oob_row=True)
                 )
             )
+
+    def scores(self) -> None:
+        """The viewer's own scores that follow the term sheet: the sheet's
+        and every open trade's (scored as the sheet would be if accepted).
+        Only when the terms changed and the viewer's side has a scoring; a
+        region or row rendered whole here already holds its score."""
+        changes, state = self.changes, self.state
+        if not (changes.terms or "terms" in changes.regions):
+            return
+        if state.own_scoring is None:
+            return
+        if "terms" not in changes.regions:
+            self.parts.append(self.partial("terms-score", oob_score=True))
+        if "trades" in changes.regions:
+            return
+        for trade in state.open_trades:
+            if trade.pk not in changes.trades:
+                self.parts.append(
+                    self.partial("trade-score", trade=trade, oob_score=True)
+                )
 
     def commitments(self) -> None:
         changes, state = self.changes, self.state

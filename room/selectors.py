@@ -12,6 +12,7 @@ import datetime
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
@@ -29,7 +30,8 @@ from negotiation.models import (
     Preparation,
     PriorityEntry,
 )
-from negotiation.selectors import readiness_verdict
+from negotiation.scoring.values import TermsScore
+from negotiation.selectors import OwnScoring, own_scoring, readiness_verdict
 from playbooks.models import ChecklistItem, ContextPlaybook, PhraseTemplate
 from playbooks.selectors import StageCoaching, stage_coaching
 from playbooks.templating import fill_template
@@ -119,6 +121,20 @@ class ConcessionRow:
     concession: Concession
     own: bool
     show_values: bool
+
+
+@dataclass(frozen=True)
+class OwnScore:
+    """A package's score for the viewer's own side (0–100), and whether it
+    reaches that side's reservation score (None when none is set)."""
+
+    score: TermsScore
+    clears: bool | None
+    reservation: Decimal | None
+
+    @property
+    def total(self) -> int:
+        return round(self.score.total)
 
 
 class RoomState:
@@ -268,6 +284,61 @@ class RoomState:
     @property
     def issues_without_terms(self) -> list[Issue]:
         return [issue for issue in self.issues if issue.pk not in self.terms]
+
+    # --- the viewer's own scores (its own scoring: never the other side's) -----
+
+    @cached_property
+    def own_scoring(self) -> OwnScoring | None:
+        """The viewer's side's saved scoring; None for a manager, who has no
+        side in the room, and for a side that has not scored packages."""
+        if self.party is None:
+            return None
+        return own_scoring(self.party)
+
+    def _score(self, values: dict[int, str | None]) -> OwnScore | None:
+        scoring = self.own_scoring
+        if scoring is None:
+            return None
+        score = scoring.score(values)
+        return OwnScore(score, scoring.clears(score), scoring.reservation)
+
+    @cached_property
+    def term_values(self) -> dict[int, str]:
+        return {issue_id: term.value for issue_id, term in self.terms.items()}
+
+    @cached_property
+    def terms_score(self) -> OwnScore | None:
+        """The current term sheet, scored by the viewer's side."""
+        return self._score(self.term_values) if self.own_scoring else None
+
+    def trade_score(self, trade: Trade) -> OwnScore | None:
+        """An open trade, scored as the term sheet would be if it were
+        accepted: the current terms with the trade's two values."""
+        if trade.status != Trade.Status.OPEN or self.own_scoring is None:
+            return None
+        return self._score(
+            self.term_values
+            | {
+                trade.give_issue_id: trade.give_value,
+                trade.ask_issue_id: trade.ask_value,
+            }
+        )
+
+    def package_score(self, package: Package) -> OwnScore | None:
+        if self.own_scoring is None:
+            return None
+        return self._score(
+            {int(issue_id): value for issue_id, value in package.values.items()}
+        )
+
+    @cached_property
+    def open_trades(self) -> list[Trade]:
+        """The open trades, with only what scoring them needs."""
+        return list(
+            Trade.objects.filter(deal=self.deal, status=Trade.Status.OPEN).only(
+                "status", "give_issue_id", "give_value", "ask_issue_id", "ask_value"
+            )
+        )
 
     # --- First Move: shared positions -----------------------------------------
 

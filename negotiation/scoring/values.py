@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from common.numbers import parse_number
+
 SCORE_MAX = 100
 POINTS_MIN = 2
 POINTS_MAX = 5
@@ -68,6 +70,15 @@ class IssueValue:
     points: tuple[Point, ...] = ()
     ratings: Mapping[str, int] | None = None
 
+    @classmethod
+    def from_saved(
+        cls, weight: int, *, options: bool, points: Sequence, ratings: Mapping
+    ) -> IssueValue:
+        """From what is stored: points as ``[["value", score], …]``."""
+        if options:
+            return cls(weight, ratings=dict(ratings))
+        return cls(weight, points=tuple((Decimal(v), int(s)) for v, s in points))
+
     def worth(self, value: Decimal | str | None) -> float:
         """0–100: what ``value`` of this issue is worth; 0 when it has none
         this scoring knows (an option it does not rate, no value yet)."""
@@ -76,6 +87,19 @@ class IssueValue:
         if self.ratings is not None:
             return float(self.ratings.get(str(value), 0))
         return value_at(self.points, Decimal(value))
+
+    def worth_text(self, text: str) -> float | None:
+        """What a typed value ("EUR 212k", "Net 60") is worth, or None when
+        this issue's scoring cannot read it (no single number, an option it
+        does not know)."""
+        if self.ratings is not None:
+            wanted = text.strip().casefold()
+            for option, score in self.ratings.items():
+                if option.casefold() == wanted:
+                    return float(score)
+            return None
+        number = parse_number(text)
+        return None if number is None else value_at(self.points, number)
 
 
 def package_score(
@@ -87,3 +111,35 @@ def package_score(
         issue.weight * issue.worth(package.get(issue_id)) / SCORE_MAX
         for issue_id, issue in issues.items()
     )
+
+
+@dataclass(frozen=True)
+class TermsScore:
+    """A package of typed values, scored: the total (an open or unreadable
+    issue counts as worth nothing) and how many issues were so."""
+
+    total: float
+    open: int = 0
+    unread: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return not self.open and not self.unread
+
+
+def score_terms(
+    issues: Mapping[int, IssueValue], terms: Mapping[int, str | None]
+) -> TermsScore:
+    """Score typed values (issue id → text, None or missing when open)."""
+    total, open_, unread = 0.0, 0, 0
+    for issue_id, issue in issues.items():
+        text = terms.get(issue_id)
+        if not text:
+            open_ += 1
+            continue
+        worth = issue.worth_text(text)
+        if worth is None:
+            unread += 1
+            continue
+        total += issue.weight * worth / SCORE_MAX
+    return TermsScore(total, open_, unread)

@@ -62,3 +62,14 @@ def can(state, action: str) -> bool:
 @register.filter
 def overdue(state, commitment) -> bool:
     return state.is_overdue(commitment)
+
+
+@register.filter
+def trade_score(state, trade):
+    """The viewer's own score of an open trade (``RoomState.trade_score``)."""
+    return state.trade_score(trade)
+
+
+@register.filter
+def package_score(state, package):
+    return state.package_score(package)

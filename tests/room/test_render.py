@@ -76,9 +76,11 @@ def test_rendering_a_proposal_costs_the_same_at_the_1st_and_the_40th_trade(
 def test_the_sender_renders_its_new_trade_as_its_service_returned_it(
     midgame, host_access, guest_access
 ):
-    """The proposing side's own update reads nothing back: the trade, its
-    issues and its party are in hand. A known trade renders as the same row
-    the other side reads from the database (bar the forms each side gets)."""
+    """The proposing side's own update reads nothing of the trade back: the
+    trade, its issues and its party are in hand. Its one read is the side's
+    own scoring, to score the trade (this side has none). A known trade
+    renders as the same row the other side reads from the database (bar the
+    forms each side gets)."""
     trade = propose(host_access, 7)
     event = last_event(midgame)
 
@@ -86,7 +88,8 @@ def test_the_sender_renders_its_new_trade_as_its_service_returned_it(
         sent = render_events(host_access, [event], known=[trade])
     read = render_events(host_access, [event])
 
-    assert [q["sql"] for q in queries.captured_queries] == []
+    [read_scoring] = [q["sql"] for q in queries.captured_queries]
+    assert 'FROM "negotiation_issuescore"' in read_scoring
     assert trade_rows(sent) == [str(trade.pk)]
     strip = re.compile(r'name="client_msg_id" value="[^"]*"')
     assert strip.sub("", sent) == strip.sub("", read)

@@ -1,0 +1,174 @@
+"""Each side sees its own score next to every package on the table (open
+trades, MESO packages, the term sheet), live, and never the other side's."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from negotiation.access import DealAccess
+from negotiation.models import DealEvent
+from negotiation.services.preparation import IssueScoreInput, scoring_save
+from room import services
+from room.render import render_events, render_regions
+
+pytestmark = pytest.mark.django_db
+
+
+def score_for(access: DealAccess, *, price_weight: int, reservation: str) -> None:
+    """A scoring for ``access``'s side: price worth 0 at 100 and 100 at 200
+    (for the host; the other way round for the counterpart), payment terms
+    worth 0 at 0 days and 100 at 100 days."""
+    price, payment = access.deal.issues.order_by("position")
+    rising = access.side == "host"
+    price_points = [
+        (Decimal(100), 0 if rising else 100),
+        (Decimal(200), 100 if rising else 0),
+    ]
+    scoring_save(
+        access=access,
+        version=None,
+        reservation_score=Decimal(reservation),
+        issues={
+            price.pk: IssueScoreInput(price_weight, points=price_points),
+            payment.pk: IssueScoreInput(
+                100 - price_weight, points=[(Decimal(0), 0), (Decimal(100), 100)]
+            ),
+        },
+    )
+
+
+def newest_event(deal) -> DealEvent:
+    return DealEvent.objects.filter(deal=deal).order_by("-seq").first()
+
+
+def badges(html: str) -> list[str]:
+    return [
+        re.sub(r"\s+", " ", text).strip()
+        for text in re.findall(
+            r'class="own-score-badge[^"]*"[^>]*>(.*?)</span>', html, re.S
+        )
+    ]
+
+
+def propose(access: DealAccess, price: str, days: str):
+    price_issue, payment = access.deal.issues.order_by("position")
+    return services.trade_propose(
+        access=access,
+        give_issue_id=price_issue.pk,
+        give_value=price,
+        ask_issue_id=payment.pk,
+        ask_value=days,
+    )
+
+
+def test_an_open_trade_shows_the_viewers_score_and_only_to_a_side_with_a_scoring(
+    midgame, host_access, guest_access
+):
+    score_for(host_access, price_weight=60, reservation="70")
+    trade = propose(guest_access, "EUR 150", "50 days")
+
+    host_html = render_events(host_access, [newest_event(midgame)])
+    guest_html = render_events(guest_access, [newest_event(midgame)])
+
+    # 60 × 50% + 40 × 50% = 50, below the host's 70.
+    assert badges(host_html) == ["Your score 50/100 · below your minimum of 70"]
+    assert f'id="trade-{trade.pk}-score"' in host_html
+    assert badges(guest_html) == []
+    assert "minimum" not in guest_html
+
+
+def test_each_side_sees_its_own_score_and_never_the_others(
+    midgame, host_access, guest_access
+):
+    score_for(host_access, price_weight=60, reservation="43.21")
+    score_for(guest_access, price_weight=80, reservation="12.34")
+    propose(host_access, "EUR 175", "25 days")
+    event = newest_event(midgame)
+
+    host_html = render_events(host_access, [event])
+    guest_html = render_events(guest_access, [event])
+
+    # Host: 60 × 75% + 40 × 25% = 55; counterpart: 80 × 25% + 20 × 25% = 25.
+    assert badges(host_html) == ["Your score 55/100 · clears your minimum"]
+    assert badges(guest_html) == ["Your score 25/100 · clears your minimum"]
+    for secret in ("43.21", "12.34"):
+        # Neither reservation shows anywhere while it is cleared.
+        assert secret not in host_html
+        assert secret not in guest_html
+    page_for_guest = render_regions(guest_access, ["trades", "terms", "packages"])
+    assert "55/100" not in page_for_guest
+    assert "43.21" not in page_for_guest
+
+
+def test_a_term_change_rescores_the_sheet_and_every_open_trade_live(
+    midgame, host_access, guest_access
+):
+    score_for(host_access, price_weight=50, reservation="60")
+    first = propose(guest_access, "EUR 200", "100 days")
+    second = propose(guest_access, "EUR 100", "100 days")
+    _price, payment = midgame.issues.order_by("position")
+
+    services.term_set(
+        access=guest_access, issue_id=payment.pk, version=None, value="100 days"
+    )
+    host_html = render_events(host_access, [newest_event(midgame)])
+    guest_html = render_events(guest_access, [newest_event(midgame)])
+
+    def oob_score(html: str, element_id: str) -> str:
+        match = re.search(
+            rf'id="{element_id}"[^>]*hx-swap-oob="true"[^>]*>(.*?)</(span|p)>',
+            html,
+            re.S,
+        )
+        assert match, element_id
+        return " ".join(badges(match.group(0) + "</span>"))
+
+    # The sheet: payment 100 days (50) and price open.
+    assert "Your score 50/100" in oob_score(host_html, "terms-score")
+    assert "1 open, counted as 0" in oob_score(host_html, "terms-score")
+    # Each open trade as the sheet would be if it were accepted.
+    assert "Your score 100/100 · clears" in oob_score(
+        host_html, f"trade-{first.pk}-score"
+    )
+    assert "Your score 50/100 · below" in oob_score(
+        host_html, f"trade-{second.pk}-score"
+    )
+    assert "terms-score" not in guest_html
+    assert "own-score" not in guest_html
+
+
+def test_a_value_the_scoring_cannot_read_is_said_so(midgame, host_access, guest_access):
+    score_for(host_access, price_weight=50, reservation="10")
+    propose(guest_access, "between 120 and 150", "100 days")
+
+    html = render_events(host_access, [newest_event(midgame)])
+
+    assert badges(html) == [
+        "Your score 50/100 · clears your minimum · 1 not readable, counted as 0"
+    ]
+
+
+def test_meso_packages_carry_the_viewers_score_row(midgame, host_access, guest_access):
+    score_for(guest_access, price_weight=50, reservation="50")
+    price, payment = midgame.issues.order_by("position")
+    services.meso_present(
+        access=host_access,
+        packages=[
+            {"name": "Lean", "values": {price.pk: "EUR 100", payment.pk: "100 days"}},
+            {"name": "Rich", "values": {price.pk: "EUR 200", payment.pk: "0 days"}},
+        ],
+    )
+    event = newest_event(midgame)
+
+    guest_html = render_events(guest_access, [event])
+    host_html = render_events(host_access, [event])
+
+    # The counterpart prefers a low price: Lean 50 + 50, Rich 0 + 0.
+    assert badges(guest_html) == [
+        "Your score 100/100 · clears your minimum",
+        "Your score 0/100 · below your minimum of 50",
+    ]
+    assert "own-score-row" not in host_html
