@@ -8,7 +8,10 @@ the other side's socket renders it from the group message exactly as
 of the same mix. Prints one JSON object: sender, peer and per-edit time.
 
 It is the A/B tool for the room's hot-path machinery (run it back to back on
-two checkouts); ``--parts`` times the hand-written statements of
+two checkouts). ``--scoring`` gives both sides a private scoring first, so
+every trade, package and term sheet a socket renders carries that side's
+own score: run with and without it back to back to see what the scores
+cost. ``--parts`` times the hand-written statements of
 ``negotiation.fixed_sql`` against the same reads through the ORM.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \\
@@ -110,6 +113,26 @@ class Room:
         self._coach = inspect.getattr_static(RoomConsumer, "_coach").func
         self.consumer_class = RoomConsumer
 
+    def give_scorings(self) -> None:
+        """A private scoring for each side: every issue weighed, worth 0 at 0
+        and 100 at 100, with a reservation score."""
+        from decimal import Decimal
+
+        from negotiation.services.preparation import IssueScoreInput, scoring_save
+
+        weights = [40, 30, 30]
+        points = [(Decimal(0), 0), (Decimal(100), 100)]
+        for access in self.access.values():
+            scoring_save(
+                access=access,
+                version=None,
+                reservation_score=Decimal(50),
+                issues={
+                    issue.pk: IssueScoreInput(weight, points=points)
+                    for issue, weight in zip(self.issues, weights, strict=True)
+                },
+            )
+
     def _socket(self, access):
         from room.consumers import RoomConsumer
 
@@ -197,6 +220,8 @@ def summary(values: list[float]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     room = Room()
+    if args.scoring:
+        room.give_scorings()
     mix = Mix(room, args.seed)
     sides = ("host", "counterpart")
     for n in range(args.history):
@@ -223,6 +248,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "database": room.deal._state.db and _vendor(),
         "actions": len(sender),
         "history": args.history,
+        "scoring": args.scoring,
         "refused": refused,
         "sender_ms": summary(sender),
         "peer_ms": summary(peer),
@@ -312,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--parts", action="store_true")
+    parser.add_argument(
+        "--scoring", action="store_true", help="both sides have a private scoring"
+    )
     parser.add_argument("--number", type=int, default=500, help="runs per part")
     parser.add_argument("--database", default="parley_bench_actions")
     args = parser.parse_args(argv)

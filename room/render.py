@@ -27,6 +27,7 @@ from negotiation.events import EventKind, spec_of
 from negotiation.models import DealEvent
 from room.actions import ACTIONS
 from room.models import Message, Trade
+from room.scores import trade_score_slot
 from room.selectors import RoomState, messages_by_id
 
 TEMPLATE = "room/room.html"
@@ -336,11 +337,11 @@ class _Renderer:
             self.parts.append(self.partial("terms-score", oob_score=True))
         if "trades" in changes.regions:
             return
-        for trade in state.open_trades:
-            if trade.pk not in changes.trades:
-                self.parts.append(
-                    self.partial("trade-score", trade=trade, oob_score=True)
-                )
+        self.parts.extend(
+            trade_score_slot(state, trade, oob=True)
+            for trade in state.open_trades
+            if trade.pk not in changes.trades
+        )
 
     def commitments(self) -> None:
         changes, state = self.changes, self.state

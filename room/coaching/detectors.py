@@ -27,6 +27,7 @@ from negotiation.models import (
     Party,
     PriorityEntry,
 )
+from negotiation.selectors import own_scoring
 from negotiation.services.base import broadcast
 from room.models import (
     Commitment,
@@ -321,6 +322,50 @@ def _stalemate(ctx: _Context) -> Found:
     ]
 
 
+# Packages of one MESO set further apart than this, on their author's own
+# scoring, are not equivalent offers.
+MESO_SPREAD_POINTS = 5
+
+
+def _uneven_meso(ctx: _Context) -> Found:
+    """A MESO set whose packages its author scores more than a few points
+    apart: the other side's pick then says less about what it values, and
+    may take the package the author likes least. Only the author is told,
+    from its own scoring; nothing of it reaches the other side."""
+    meso_id = ctx.ref("meso_id")
+    packages = list(
+        Package.objects.filter(meso_set_id=meso_id, deal=ctx.deal).values_list(
+            "party_id", "name", "values"
+        )
+    )
+    if len(packages) < 2:
+        return []
+    party = ctx.party(packages[0][0])  # the set's author
+    scoring = own_scoring(party)
+    if scoring is None:
+        return []
+    scored = [
+        (name, scoring.score({int(k): v for k, v in values.items()}).total)
+        for _, name, values in packages
+    ]
+    totals = [total for _, total in scored]
+    spread = max(totals) - min(totals)
+    if spread <= MESO_SPREAD_POINTS:
+        return []
+    listed = ", ".join(f"{name} {round(total)}" for name, total in scored)
+    return [
+        (
+            party,
+            f"meso:{meso_id}",
+            f"On your own scoring these packages are {round(spread)} points "
+            f"apart ({listed}).",
+            "Make them worth the same to you, within a few points, so that "
+            "whichever they pick suits you and their choice shows what they "
+            "value. Present a new set if this one is lopsided.",
+        )
+    ]
+
+
 K = EventKind
 # Each detector, the pitfall it raises, and the kinds of event that can bring
 # it about: a detector runs only after those.
@@ -348,6 +393,7 @@ DETECTORS: dict[str, tuple[Callable[[_Context], Found], frozenset[str]]] = {
     Kind.EMPATHY_NOT_AGREEMENT: (_stage_change_pitfalls, frozenset({K.STAGE_PROPOSED})),
     Kind.ONE_WAY_DISCLOSURE: (_one_way_disclosure, frozenset({K.POSITION_UPDATED})),
     Kind.STALEMATE: (_stalemate, frozenset({K.TRADE_DECLINED})),
+    Kind.UNEVEN_PACKAGES: (_uneven_meso, frozenset({K.MESO_PRESENTED})),
 }
 
 

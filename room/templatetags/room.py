@@ -2,6 +2,8 @@ import uuid
 
 from django import template
 
+from room.scores import own_score_badge, trade_score_slot
+
 register = template.Library()
 
 
@@ -64,12 +66,19 @@ def overdue(state, commitment) -> bool:
     return state.is_overdue(commitment)
 
 
-@register.filter
-def trade_score(state, trade):
-    """The viewer's own score of an open trade (``RoomState.trade_score``)."""
-    return state.trade_score(trade)
+@register.simple_tag
+def own_score(score) -> str:
+    """The viewer's own score of a package, as a badge (empty without one)."""
+    return own_score_badge(score)
 
 
-@register.filter
-def package_score(state, package):
-    return state.package_score(package)
+@register.simple_tag(takes_context=True)
+def trade_score(context, trade) -> str:
+    """The slot of an open trade's score (``RoomState.trade_score``), which a
+    term change fills again out of band."""
+    return trade_score_slot(context["state"], trade, oob=False)
+
+
+@register.simple_tag(takes_context=True)
+def package_score(context, package) -> str:
+    return own_score_badge(context["state"].package_score(package))

@@ -12,6 +12,8 @@ from negotiation.access import DealAccess
 from negotiation.models import DealEvent
 from negotiation.services.preparation import IssueScoreInput, scoring_save
 from room import services
+from room.coaching import run_detectors
+from room.models import Nudge
 from room.render import render_events, render_regions
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +174,55 @@ def test_meso_packages_carry_the_viewers_score_row(midgame, host_access, guest_a
         "Your score 0/100 · below your minimum of 50",
     ]
     assert "own-score-row" not in host_html
+
+
+def present(access: DealAccess, *packages: tuple[str, str, str]):
+    """Present a MESO set of (name, price, payment) packages, then coach on
+    it as the socket does after its ack."""
+    price, payment = access.deal.issues.order_by("position")
+    meso = services.meso_present(
+        access=access,
+        packages=[
+            {"name": name, "values": {price.pk: p, payment.pk: d}}
+            for name, p, d in packages
+        ],
+    )
+    run_detectors([newest_event(access.deal)])
+    return meso
+
+
+def uneven(party) -> list[Nudge]:
+    return list(Nudge.objects.filter(party=party, kind=Nudge.Kind.UNEVEN_PACKAGES))
+
+
+def test_a_lopsided_meso_set_warns_its_author_only(midgame, host_access, guest_access):
+    score_for(host_access, price_weight=50, reservation="50")
+    # On the host's scoring: 50 + 25, 25 + 50, 100 + 0 → 75, 75, 100.
+    meso = present(
+        host_access,
+        ("Lean", "EUR 200", "50 days"),
+        ("Mid", "EUR 150", "100 days"),
+        ("Rich", "EUR 200", "0 days"),
+    )
+
+    [nudge] = uneven(host_access.party)
+    assert nudge.subject == f"meso:{meso.pk}"
+    assert "25 points apart (Lean 75, Mid 75, Rich 50)" in nudge.message
+    assert not uneven(guest_access.party)
+    guest_page = render_regions(guest_access, ["coach", "packages"])
+    assert "points apart" not in guest_page
+    assert "points apart" in render_regions(host_access, ["coach"])
+
+
+def test_packages_within_a_few_points_raise_nothing(midgame, host_access):
+    score_for(host_access, price_weight=50, reservation="50")
+    # 50 + 25 = 75, 40 + 40 = 80 (within 5 points of each other).
+    present(host_access, ("A", "EUR 200", "50 days"), ("B", "EUR 180", "80 days"))
+
+    assert not uneven(host_access.party)
+
+
+def test_without_a_scoring_the_author_is_not_judged(midgame, host_access):
+    present(host_access, ("A", "EUR 100", "0 days"), ("B", "EUR 200", "100 days"))
+
+    assert not uneven(host_access.party)
