@@ -230,6 +230,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         room.act(side, action, data, f"history-{n}")
     sender: list[float] = []
     peer: list[float] = []
+    by_action: dict[str, list[float]] = {}
     refused = 0
     for n in range(args.warmup + args.actions):
         side = sides[n % 2]
@@ -243,6 +244,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             sender.append(sent)
             if rendered is not None:
                 peer.append(rendered)
+            by_action.setdefault(action, []).append(sent + (rendered or 0))
     return {
         "benchmark": "room_actions",
         "database": room.deal._state.db and _vendor(),
@@ -253,6 +255,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "sender_ms": summary(sender),
         "peer_ms": summary(peer),
         "per_edit_ms": round(statistics.mean(sender) + statistics.mean(peer), 3),
+        # Sender and peer together, by action: where an edit's time goes.
+        "by_action_ms": {
+            action: {"count": len(times), "mean": round(statistics.mean(times), 3)}
+            for action, times in sorted(by_action.items())
+        },
     }
 
 

@@ -354,9 +354,11 @@ class OwnScoring:
 
     issues: dict[int, IssueValue]
     reservation: Decimal | None
+    # What each typed value was worth, kept for this render's other packages.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def score(self, terms: Mapping[int, str | None]) -> TermsScore:
-        return score_terms(self.issues, terms)
+        return score_terms(self.issues, terms, self.memo)
 
     def clears(self, score: TermsScore) -> bool | None:
         """Whether a score reaches the reservation score (None: none set)."""

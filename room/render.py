@@ -27,7 +27,7 @@ from negotiation.events import EventKind, spec_of
 from negotiation.models import DealEvent
 from room.actions import ACTIONS
 from room.models import Message, Trade
-from room.scores import trade_score_slot
+from room.scores import open_trade_score_slots
 from room.selectors import RoomState, messages_by_id
 
 TEMPLATE = "room/room.html"
@@ -337,11 +337,7 @@ class _Renderer:
             self.parts.append(self.partial("terms-score", oob_score=True))
         if "trades" in changes.regions:
             return
-        self.parts.extend(
-            trade_score_slot(state, trade, oob=True)
-            for trade in state.open_trades
-            if trade.pk not in changes.trades
-        )
+        self.parts.extend(open_trade_score_slots(state, skip=changes.trades))
 
     def commitments(self) -> None:
         changes, state = self.changes, self.state

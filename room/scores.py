@@ -1,17 +1,18 @@
 """The viewer's own scores, as markup: a badge per package, and the slot an
 open trade's score sits in.
 
-Written with ``format_html`` rather than as template partials: a term change
-rescores every open trade, and one partial render per trade cost more than
-the whole event (``bench/room_actions.py --scoring``). Only the side whose
+Built as plain strings rather than template partials or ``format_html``: a
+term change rescores every open trade, and with 100 open trades a partial
+per trade cost more than the rest of the event. Only the side whose
 scoring it is ever gets this markup: ``RoomState`` scores with the viewer's
 own scoring, and has none for a viewer without a side.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.template.defaultfilters import floatformat
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from room.models import Trade
@@ -21,33 +22,46 @@ TITLE = "Your own scoring: only your side sees it"
 
 
 def own_score_badge(score: OwnScore | None) -> SafeString:
+    """Plain string building, not ``format_html``: every part is a number or
+    fixed text of ours, nothing typed by a user."""
     if score is None:
         return mark_safe("")
     tone = {None: "neutral", True: "ok", False: "warn"}[score.clears]
-    text = [f"Your score {score.total}/100"]
+    text = f"Your score {score.total}/100"
     if score.clears is True:
-        text.append("clears your minimum")
+        text += " · clears your minimum"
     elif score.clears is False:
-        text.append(f"below your minimum of {floatformat(score.reservation, '-2')}")
+        text += f" · below your minimum of {floatformat(score.reservation, '-2')}"
     gaps = []
     if score.score.open:
         gaps.append(f"{score.score.open} open")
     if score.score.unread:
         gaps.append(f"{score.score.unread} not readable")
     if gaps:
-        text.append(", ".join(gaps) + ", counted as 0")
-    return format_html(
-        '<span class="own-score-badge badge {}" title="{}">{}</span>',
-        tone,
-        TITLE,
-        " · ".join(text),
+        text += " · " + ", ".join(gaps) + ", counted as 0"
+    return mark_safe(
+        f'<span class="own-score-badge badge {tone}" title="{TITLE}">{text}</span>'
     )
 
 
-def trade_score_slot(state: RoomState, trade: Trade, *, oob: bool) -> SafeString:
-    return format_html(
-        '<span id="trade-{}-score" class="own-score"{}>{}</span>',
-        trade.pk,
-        mark_safe(' hx-swap-oob="true"') if oob else "",
-        own_score_badge(state.trade_score(trade)),
+def _slot(trade_id: int, badge: SafeString, *, oob: bool) -> SafeString:
+    swap = ' hx-swap-oob="true"' if oob else ""
+    return mark_safe(
+        f'<span id="trade-{int(trade_id)}-score" class="own-score"{swap}>{badge}</span>'
     )
+
+
+def trade_score_slot(state: RoomState, trade: Trade) -> SafeString:
+    """An open trade's score in its row."""
+    return _slot(trade.pk, own_score_badge(state.trade_score(trade)), oob=False)
+
+
+def open_trade_score_slots(state: RoomState, skip: Iterable[int] = ()) -> list[str]:
+    """Every open trade's score (but those in ``skip``), out of band: what a
+    term change sends the side with a scoring."""
+    skip = set(skip)
+    return [
+        _slot(pk, own_score_badge(state.trade_values_score(*values)), oob=True)
+        for pk, *values in state.open_trades
+        if pk not in skip
+    ]

@@ -314,15 +314,21 @@ class RoomState:
     def trade_score(self, trade: Trade) -> OwnScore | None:
         """An open trade, scored as the term sheet would be if it were
         accepted: the current terms with the trade's two values."""
-        if trade.status != Trade.Status.OPEN or self.own_scoring is None:
+        if trade.status != Trade.Status.OPEN:
             return None
-        return self._score(
-            self.term_values
-            | {
-                trade.give_issue_id: trade.give_value,
-                trade.ask_issue_id: trade.ask_value,
-            }
+        return self.trade_values_score(
+            trade.give_issue_id, trade.give_value, trade.ask_issue_id, trade.ask_value
         )
+
+    def trade_values_score(
+        self, give_issue_id: int, give_value: str, ask_issue_id: int, ask_value: str
+    ) -> OwnScore | None:
+        if self.own_scoring is None:
+            return None
+        terms = dict(self.term_values)
+        terms[give_issue_id] = give_value
+        terms[ask_issue_id] = ask_value
+        return self._score(terms)
 
     def package_score(self, package: Package) -> OwnScore | None:
         if self.own_scoring is None:
@@ -332,11 +338,12 @@ class RoomState:
         )
 
     @cached_property
-    def open_trades(self) -> list[Trade]:
-        """The open trades, with only what scoring them needs."""
+    def open_trades(self) -> list[tuple[int, int, str, int, str]]:
+        """The open trades, as what scoring them needs: (id, give issue,
+        give value, ask issue, ask value)."""
         return list(
-            Trade.objects.filter(deal=self.deal, status=Trade.Status.OPEN).only(
-                "status", "give_issue_id", "give_value", "ask_issue_id", "ask_value"
+            Trade.objects.filter(deal=self.deal, status=Trade.Status.OPEN).values_list(
+                "pk", "give_issue_id", "give_value", "ask_issue_id", "ask_value"
             )
         )
 

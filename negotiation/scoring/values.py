@@ -128,16 +128,25 @@ class TermsScore:
 
 
 def score_terms(
-    issues: Mapping[int, IssueValue], terms: Mapping[int, str | None]
+    issues: Mapping[int, IssueValue],
+    terms: Mapping[int, str | None],
+    memo: dict[tuple[int, str], float | None] | None = None,
 ) -> TermsScore:
-    """Score typed values (issue id → text, None or missing when open)."""
+    """Score typed values (issue id → text, None or missing when open).
+    ``memo`` keeps what each typed value was worth between calls: scoring
+    every open trade against one term sheet reads each term once."""
     total, open_, unread = 0.0, 0, 0
     for issue_id, issue in issues.items():
         text = terms.get(issue_id)
         if not text:
             open_ += 1
             continue
-        worth = issue.worth_text(text)
+        if memo is None:
+            worth = issue.worth_text(text)
+        elif (issue_id, text) in memo:
+            worth = memo[issue_id, text]
+        else:
+            worth = memo[issue_id, text] = issue.worth_text(text)
         if worth is None:
             unread += 1
             continue

@@ -76,7 +76,7 @@ def own_score(score) -> str:
 def trade_score(context, trade) -> str:
     """The slot of an open trade's score (``RoomState.trade_score``), which a
     term change fills again out of band."""
-    return trade_score_slot(context["state"], trade, oob=False)
+    return trade_score_slot(context["state"], trade)
 
 
 @register.simple_tag(takes_context=True)
