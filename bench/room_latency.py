@@ -60,6 +60,9 @@ count that met it. Each round reuses the rooms of the rounds before and seeds
 only the new ones (with the same ``--mix`` and ``--history``). Every daphne
 started here is stopped on exit, Ctrl-C included.
 
+``--scoring`` gives both sides of every room a private scoring after seeding,
+so every socket renders its own side's live scores.
+
 ``--reuse-seed`` keeps the seeded database as a PostgreSQL template (named
 after the rooms, the history, the seed and a digest of the migrations and the
 seeding code), and a later run with the same figures copies it instead of
@@ -364,6 +367,46 @@ def seed_history(rooms: list[SeededRoom], events: int, *, seed: int) -> float:
     if refused:
         print(f"room_latency: history edits refused: {dict(refused)}", file=sys.stderr)
     return time.monotonic() - started
+
+
+def give_scorings(rooms: list[SeededRoom]) -> None:
+    """A private scoring for both sides of every room (every issue weighed,
+    worth 0 at 0 and 100 at 100, a reservation score), so each socket's
+    renders carry its own side's scores: the cost ``--scoring`` measures."""
+    from decimal import Decimal
+
+    from django.db import connection
+
+    from negotiation.access import DealAccess
+    from negotiation.models import Deal, Participant, Party
+    from negotiation.services.preparation import IssueScoreInput, scoring_save
+
+    points = [(Decimal(0), 0), (Decimal(100), 100)]
+    weights = (40, 30, 30)
+    for room in rooms:
+        deal = Deal.objects.get(pk=room.deal_id)
+        parties = {p.side: p for p in deal.parties.all()}
+        for side in (Party.Side.HOST, Party.Side.COUNTERPART):
+            access = DealAccess(
+                deal=deal,
+                host_party=parties[Party.Side.HOST],
+                counterpart_party=parties[Party.Side.COUNTERPART],
+                party=parties[side],
+                participant=Participant.objects.filter(party=parties[side])
+                .order_by("pk")
+                .first(),
+                is_manager=False,
+            )
+            scoring_save(
+                access=access,
+                version=None,
+                reservation_score=Decimal(50),
+                issues={
+                    issue_id: IssueScoreInput(weight, points=points)
+                    for issue_id, weight in zip(room.issue_ids, weights, strict=True)
+                },
+            )
+    connection.close()
 
 
 # --- the load ---------------------------------------------------------------------
@@ -850,6 +893,7 @@ def run_round(
         )
         errors_logged = sum(s.log().count("Traceback") for s in servers)
     result["history"] = args.history
+    result["scoring"] = args.scoring
     result["bar"] = {**BAR, "lost": 0, "duplicated": 0, "errors": 0, "not_shown": 0}
     result["bar_met"] = passes(result)
     result["server_tracebacks"] = errors_logged
@@ -870,6 +914,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="parley_bench")
     parser.add_argument("--pool-max", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--scoring",
+        action="store_true",
+        help="both sides of every room have a private scoring (live scores)",
+    )
     parser.add_argument(
         "--reuse-seed",
         action="store_true",
@@ -930,6 +979,8 @@ def main(argv: list[str] | None = None) -> int:
                         if hasattr(conn, "close_pool"):
                             conn.close_pool()
                     keep_seed(database_url, args.database, template, secret_key, rooms)
+            if args.scoring:
+                give_scorings(rooms)
             result = run_round(args, redis_url, bench_url, rooms, args.duration)
             print(json.dumps(result))
             return 0
