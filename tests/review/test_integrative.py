@@ -211,13 +211,19 @@ def test_the_pairwise_merge_finds_exactly_the_brute_force_frontier(pair):
 
 
 @settings(max_examples=200, deadline=None)
-@given(profile_pairs(max_issues=5, max_values=5))
-def test_merge_and_vectorised_brute_force_keep_the_same_package_for_ties(pair):
+@given(profile_pairs(max_issues=5, max_values=5), st.sampled_from([0, 8, 1024]))
+def test_merge_and_vectorised_brute_force_keep_the_same_package_for_ties(
+    pair, prune_at
+):
+    # prune_at=0 prunes after every issue; 1024 (the default) defers it.
     a, b = pair
-    merged = merge_frontier(list(a.tables), list(b.tables))
+    merged = merge_frontier(list(a.tables), list(b.tables), prune_at=prune_at)
     brute = brute_force_frontier(list(a.tables), list(b.tables))
     for mine, reference in zip(merged, brute, strict=True):
         assert np.array_equal(mine, reference)
+    assert [tuple(point) for point in zip(*brute[:2], strict=True)] == (
+        naive_frontier_points(a, b)
+    )
 
 
 def test_of_packages_tied_on_both_utilities_the_first_in_domain_order_is_kept():
@@ -358,7 +364,8 @@ def test_the_frontier_of_ten_issues_of_ten_options_comes_without_enumerating():
         tables.append(
             [np.rint(w * rng.random(10) * UNITS).astype(np.int64) for w in weights]
         )
-    ua, ub, choices = merge_frontier(*tables)
+    ua, ub, choices = merge_frontier(*tables, prune_at=0)
+    assert np.array_equal(merge_frontier(*tables)[2], choices)
     assert choices.shape == (len(ua), 10)
     recomputed_a = sum(tables[0][i][choices[:, i]] for i in range(10))
     recomputed_b = sum(tables[1][i][choices[:, i]] for i in range(10))
