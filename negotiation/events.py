@@ -60,6 +60,10 @@ class EventKind(models.TextChoices):
     AGREEMENT_CONFIRMED = "agreement.confirmed", "Agreement confirmed"
     CHECKIN_ADDED = "checkin.added", "Check-in recorded"
     MESSAGE_POSTED = "message.posted", "Message posted"
+    JOINTCHECK_ALLOWED = "jointcheck.allowed", "Joint check allowed"
+    JOINTCHECK_WITHDRAWN = "jointcheck.withdrawn", "Joint check consent withdrawn"
+    JOINTCHECK_RAN = "jointcheck.ran", "Joint check run"
+    JOINTCHECK_ACCEPTED = "jointcheck.accepted", "Suggested package accepted"
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,29 @@ EVENTS: dict[EventKind, EventSpec] = {
     ),
     K.MESSAGE_POSTED: EventSpec(
         ("message",), "{who} wrote in the discussion.", "{who} wrote{quote}"
+    ),
+    # The blind joint check: consent, the verdict (the same for both sides)
+    # and the acceptance of a suggested package, which once both sides
+    # accept the same one becomes the draft term sheet.
+    K.JOINTCHECK_ALLOWED: EventSpec(
+        ("jointcheck",),
+        "{who} allowed a joint check.",
+        "{who} allowed a joint check of both sides' private scorings.",
+    ),
+    K.JOINTCHECK_WITHDRAWN: EventSpec(
+        ("jointcheck",),
+        "{who} withdrew their consent to a joint check.",
+        "{who} withdrew their consent to a joint check.",
+    ),
+    K.JOINTCHECK_RAN: EventSpec(
+        ("jointcheck",),
+        "{who} ran the joint check.",
+        "{who} ran the joint check.",
+    ),
+    K.JOINTCHECK_ACCEPTED: EventSpec(
+        ("jointcheck", "terms", "agreement"),
+        "{who} accepted a suggested package.",
+        "{who} accepted a package the joint check suggested.",
     ),
 }
 

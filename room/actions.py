@@ -27,6 +27,7 @@ from room.services import (
     closing,
     concessions,
     discussion,
+    jointcheck,
     packages,
     positions,
     stages,
@@ -97,6 +98,22 @@ ACTIONS: dict[str, Action] = {
         "shown. When both sides confirm, the deal is agreed.",
     ),
     "checkin.add": Action(forms.CheckInForm, closing.check_in_add),
+    "jointcheck.allow": Action(
+        forms.JointCheckForm, jointcheck.joint_check_allow, shares_text=False
+    ),
+    "jointcheck.withdraw": Action(
+        forms.JointCheckForm, jointcheck.joint_check_withdraw, shares_text=False
+    ),
+    "jointcheck.run": Action(
+        forms.JointCheckForm, jointcheck.joint_check_run, shares_text=False
+    ),
+    "jointcheck.accept": Action(
+        forms.JointCheckAcceptForm,
+        jointcheck.joint_check_accept,
+        binding="Accepting commits your side to this package; once both sides "
+        "accept it, its values become the draft term sheet.",
+        shares_text=False,
+    ),
 }
 
 

@@ -350,3 +350,13 @@ class NudgeForm(RoomForm):
 
 def _issue_ids(access: DealAccess) -> list[int]:
     return list(access.deal.issues.values_list("pk", flat=True))
+
+
+class JointCheckForm(RoomForm):
+    """Allow, withdraw or run the joint check: nothing to fill in."""
+
+
+class JointCheckAcceptForm(BindingForm):
+    check_id = forms.IntegerField()
+    index = forms.IntegerField(min_value=0, max_value=9)
+    version = VersionField()

@@ -553,3 +553,63 @@ class Nudge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.party})"
+
+
+class JointCheckConsent(models.Model):
+    """A side's consent to the blind joint check of its deal.
+
+    The check reads both sides' private scorings on the server, so it runs
+    only while both sides consent. Withdrawing deletes the row; a check that
+    already ran stands.
+    """
+
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="joint_check_consents"
+    )
+    party = models.OneToOneField(
+        Party, on_delete=models.CASCADE, related_name="joint_check_consent"
+    )
+    allowed_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    allowed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Joint check allowed by {self.party}"
+
+
+class JointCheck(models.Model):
+    """One run of the blind joint check: what both sides are told, the same
+    for each, with no side's score in it.
+
+    ``suggestions`` are complete packages (``{"<issue id>": "value"}``) that
+    both sides score at least as high as the terms at the time, one side
+    higher; ``accepted`` records which one each side accepted
+    (``{"host": 0, "counterpart": 0}``). When both accept the same one, its
+    values become the draft term sheet.
+    """
+
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="joint_checks"
+    )
+    requested_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # A complete package exists that clears both sides' reservation scores.
+    agreement_possible = models.BooleanField()
+    # The term sheet at the time: complete and readable by both scorings?
+    terms_complete = models.BooleanField()
+    # Whether no package is better for one side and no worse for the other
+    # (None when the terms were not complete).
+    terms_efficient = models.BooleanField(null=True)
+    suggestions = models.JSONField(default=list, blank=True)
+    accepted = models.JSONField(default=dict, blank=True)
+    applied = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Joint check #{self.pk}"

@@ -42,6 +42,7 @@ ALL_REGIONS = (
     "packages",
     "concessions",
     "terms",
+    "jointcheck",
     "commitments",
     "agreement",
     "checkins",

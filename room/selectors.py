@@ -41,6 +41,8 @@ from room.models import (
     CheckInItem,
     Commitment,
     Concession,
+    JointCheck,
+    JointCheckConsent,
     MesoSet,
     Message,
     Nudge,
@@ -135,6 +137,14 @@ class OwnScore:
     @property
     def total(self) -> int:
         return round(self.score.total)
+
+
+@dataclass(frozen=True)
+class JointCheckView:
+    own_consent: bool
+    other_consent: bool
+    latest: JointCheck | None
+    own_scoring_ready: bool
 
 
 class RoomState:
@@ -295,7 +305,7 @@ class RoomState:
             return None
         return own_scoring(self.party)
 
-    def _score(self, values: dict[int, str | None]) -> OwnScore | None:
+    def score_values(self, values: dict[int, str | None]) -> OwnScore | None:
         scoring = self.own_scoring
         if scoring is None:
             return None
@@ -309,7 +319,7 @@ class RoomState:
     @cached_property
     def terms_score(self) -> OwnScore | None:
         """The current term sheet, scored by the viewer's side."""
-        return self._score(self.term_values) if self.own_scoring else None
+        return self.score_values(self.term_values) if self.own_scoring else None
 
     def trade_score(self, trade: Trade) -> OwnScore | None:
         """An open trade, scored as the term sheet would be if it were
@@ -328,13 +338,32 @@ class RoomState:
         terms = dict(self.term_values)
         terms[give_issue_id] = give_value
         terms[ask_issue_id] = ask_value
-        return self._score(terms)
+        return self.score_values(terms)
 
     def package_score(self, package: Package) -> OwnScore | None:
         if self.own_scoring is None:
             return None
-        return self._score(
+        return self.score_values(
             {int(issue_id): value for issue_id, value in package.values.items()}
+        )
+
+    @cached_property
+    def joint_check(self) -> JointCheckView:
+        """Who consents to the joint check, its latest run, and whether the
+        viewer's side has scored every issue (the check needs it)."""
+        consents = set(
+            JointCheckConsent.objects.filter(deal=self.deal).values_list(
+                "party_id", flat=True
+            )
+        )
+        other = self.other_party
+        scoring = self.own_scoring
+        return JointCheckView(
+            own_consent=self.party is not None and self.party.pk in consents,
+            other_consent=other is not None and other.pk in consents,
+            latest=JointCheck.objects.filter(deal=self.deal).order_by("-pk").first(),
+            own_scoring_ready=scoring is not None
+            and {issue.pk for issue in self.issues} <= set(scoring.issues),
         )
 
     @cached_property

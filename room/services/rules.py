@@ -33,6 +33,7 @@ TOOL_STAGES: dict[str, set[str]] = {
     "commitments": {Stage.CLOSE, Stage.IMPLEMENTATION},
     "agreement": {Stage.CLOSE},
     "check_ins": {Stage.IMPLEMENTATION},
+    "jointcheck": {Stage.MIDGAME, Stage.CLOSE},
 }
 
 
@@ -75,6 +76,10 @@ ACTION_TOOLS: dict[str, str] = {
     "agreement.confirm": "agreement",
     "checkin.add": "check_ins",
     "nudge.dismiss": "coach",
+    "jointcheck.allow": "jointcheck",
+    "jointcheck.withdraw": "jointcheck",
+    "jointcheck.run": "jointcheck",
+    "jointcheck.accept": "jointcheck",
 }
 
 

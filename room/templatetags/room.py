@@ -82,3 +82,13 @@ def trade_score(context, trade) -> str:
 @register.simple_tag(takes_context=True)
 def package_score(context, package) -> str:
     return own_score_badge(context["state"].package_score(package))
+
+
+@register.simple_tag(takes_context=True)
+def suggestion_score(context, package) -> str:
+    """The viewer's own score of a package the joint check suggested
+    (``{"<issue id>": value}``): for the viewer's side only, like every score."""
+    state = context["state"]
+    return own_score_badge(
+        state.score_values({int(pk): value for pk, value in package.items()})
+    )

@@ -38,7 +38,7 @@ from functools import cached_property
 
 import numpy as np
 
-from review.analysis.integrative.profiles import SCORE_MAX, UNITS, Profile, Value
+from negotiation.scoring.profiles import SCORE_MAX, UNITS, Profile, Value
 
 # Utilities in units stay below 2**31 (UNITS = 10**9, plus half a unit of
 # rounding per issue), so a pair packs into one int64 sort key.

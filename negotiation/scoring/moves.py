@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from review.analysis.integrative.frontier import FrontierPoint, frontier_of
-from review.analysis.integrative.profiles import (
+from negotiation.scoring.frontier import FrontierPoint, frontier_of
+from negotiation.scoring.profiles import (
     SCORE_MAX,
     UNITS,
     NumericIssue,

@@ -11,28 +11,31 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from review.analysis.integrative import (
+from negotiation.scoring.frontier import (
+    brute_force_frontier,
+    frontier_of,
+    merge_frontier,
+    nash_point,
+    pareto_frontier,
+)
+from negotiation.scoring.moves import (
+    equivalent_packages,
+    improvements,
+    is_efficient,
+    score_spread,
+    zopa_exists,
+)
+from negotiation.scoring.profiles import (
+    UNITS,
     Domain,
+    IssueScoring,
     NumericIssue,
     OptionIssue,
     Profile,
     clears_reservation,
-    equivalent_packages,
-    improvements,
-    is_efficient,
-    nash_point,
     package_score,
     package_utility,
-    pareto_frontier,
-    score_spread,
-    zopa_exists,
 )
-from review.analysis.integrative.frontier import (
-    brute_force_frontier,
-    frontier_of,
-    merge_frontier,
-)
-from review.analysis.integrative.profiles import UNITS, IssueScoring
 
 DOMAIN = Domain(
     (

@@ -1,0 +1,161 @@
+"""The blind joint check: both sides' private scorings, one verdict for both.
+
+It answers, in words the same for both sides and with no score of either:
+
+- whether some complete package clears both sides' reservation scores;
+- whether the current term sheet is efficient (no package is at least as
+  good for both sides and better for one);
+- if it is not, up to three complete packages that both sides score at
+  least as high as the current terms, one side higher, nearest the Nash
+  bargaining point.
+
+The agenda's issues become the analysis' domain: an option issue's options
+as they are; a numeric issue between the lowest and the highest value that
+either side's value function or the current term names, in at most 101
+round levels (beyond a value function's ends its score is flat, so nothing better
+lies outside). Typed terms are read as ``negotiation.scoring.values`` reads
+them; a term either scoring cannot read makes the sheet incomplete, and the
+check then says nothing about its efficiency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from common.numbers import format_number, parse_number
+from negotiation.scoring.moves import improvements, is_efficient, zopa_exists
+from negotiation.scoring.profiles import Domain, NumericIssue, OptionIssue, Profile
+from negotiation.scoring.values import IssueValue
+
+SUGGESTIONS = 3
+
+
+@dataclass(frozen=True)
+class AgendaIssue:
+    pk: int
+    kind: str  # "numeric" or "options"
+    options: tuple[str, ...] = ()
+    unit: str = ""
+
+    @property
+    def name(self) -> str:
+        # The domain names issues by id: two agenda names never clash, and
+        # nothing typed reaches the analysis as a key.
+        return str(self.pk)
+
+
+@dataclass(frozen=True)
+class SideScoring:
+    """One side's scoring of every agenda issue, and its reservation score."""
+
+    issues: Mapping[int, IssueValue]
+    reservation: Decimal | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    agreement_possible: bool
+    terms_complete: bool
+    terms_efficient: bool | None
+    # Complete packages, issue id → the value as the term sheet would hold it.
+    suggestions: list[dict[int, str]]
+
+
+def _numeric_range(
+    issue: AgendaIssue, sides: Sequence[SideScoring], current: Decimal | None
+) -> tuple[Decimal, Decimal]:
+    values = [value for side in sides for value, _ in side.issues[issue.pk].points]
+    if current is not None:
+        values.append(current)
+    return min(values), max(values)
+
+
+def _step(low: Decimal, high: Decimal) -> Decimal | None:
+    """A round step for a numeric issue's levels (a hundredth of the span's
+    order of magnitude, coarsened by the domain to at most 101 levels), so a
+    suggested value reads as people write it: 212,400, not 212,391.37."""
+    span = high - low
+    if span <= 0:
+        return None
+    return Decimal(10) ** (span.adjusted() - 2)
+
+
+def _read_term(issue: AgendaIssue, text: str | None) -> str | Decimal | None:
+    """A typed term as a value of the domain's issue, or None (open, or no
+    single number, or not one of the options)."""
+    if not text:
+        return None
+    if issue.kind == "options":
+        wanted = text.strip().casefold()
+        return next((o for o in issue.options if o.casefold() == wanted), None)
+    return parse_number(text)
+
+
+def _profile(domain: Domain, agenda: Sequence[AgendaIssue], side: SideScoring):
+    weights, ratings, points = {}, {}, {}
+    for issue in agenda:
+        scored = side.issues[issue.pk]
+        weights[issue.name] = scored.weight
+        if issue.kind == "options":
+            ratings[issue.name] = {
+                option: score
+                for option, score in (scored.ratings or {}).items()
+                if option in issue.options
+            }
+        else:
+            points[issue.name] = list(scored.points)
+    return Profile.from_scores(
+        domain,
+        weights=weights,
+        ratings=ratings,
+        points=points,
+        reservation=side.reservation or 0,
+    )
+
+
+def _as_text(issue: AgendaIssue, value: str | Decimal) -> str:
+    if issue.kind == "options":
+        return str(value)
+    number = format_number(value)
+    return f"{number} {issue.unit}" if issue.unit else number
+
+
+def joint_verdict(
+    agenda: Sequence[AgendaIssue],
+    host: SideScoring,
+    counterpart: SideScoring,
+    terms: Mapping[int, str],
+) -> Verdict:
+    """The verdict for both sides. Both scorings must cover every issue of
+    ``agenda`` (the caller checks, and says so in words if not)."""
+    sides = (host, counterpart)
+    current = {issue.pk: _read_term(issue, terms.get(issue.pk)) for issue in agenda}
+    domain_issues = []
+    for issue in agenda:
+        if issue.kind == "options":
+            domain_issues.append(OptionIssue(issue.name, issue.options))
+        else:
+            value = current[issue.pk]
+            low, high = _numeric_range(issue, sides, value)
+            domain_issues.append(NumericIssue(issue.name, low, high, _step(low, high)))
+    domain = Domain(tuple(domain_issues))
+    a = _profile(domain, agenda, host)
+    b = _profile(domain, agenda, counterpart)
+    possible = zopa_exists(a, b)
+    complete = all(value is not None for value in current.values())
+    if not complete:
+        return Verdict(possible, False, None, [])
+    outcome = {issue.name: current[issue.pk] for issue in agenda}
+    if is_efficient(a, b, outcome):
+        return Verdict(possible, True, True, [])
+    by_name = {issue.name: issue for issue in agenda}
+    suggestions = [
+        {
+            by_name[name].pk: _as_text(by_name[name], value)
+            for name, value in point.outcome.items()
+        }
+        for point in improvements(a, b, outcome, k=SUGGESTIONS)
+    ]
+    return Verdict(possible, True, False, suggestions)
