@@ -81,6 +81,17 @@ PREPARATION = {
         },
         "anchors": {"Annual licence fee": (Decimal("205000"), Decimal("225000"),
                     "Peer retailers pay EUR 1,900 per store per year.")},
+        # (weight, value function or ratings); then the reservation score.
+        "scoring": ({
+            "Annual licence fee": (45, [(186500, 0), (212000, 75), (225000, 100)]),
+            "Contract length": (25, [(12, 0), (24, 50), (36, 100)]),
+            "Payment terms": (10, [(30, 100), (45, 80), (90, 0)]),
+            "Onboarding support": (10, {"Remote only": 100, "Two on-site weeks": 70,
+                                        "Dedicated onboarding lead": 30}),
+            "Success metric": (10, {"Store adoption rate": 80,
+                                    "Time to first dashboard": 100,
+                                    "Stock-outs avoided": 50}),
+        }, Decimal("45")),
         "evidence": [
             ("benchmark", "Retail analytics pricing survey 2026",
              "Median EUR 1,900 per store and year.",
@@ -115,6 +126,17 @@ PREPARATION = {
                               "90 days", "90 days"),
         },
         "anchors": {},
+        "scoring": ({
+            "Annual licence fee": (35, [(171000, 100), (185000, 90), (214000, 30),
+                                        (240000, 0)]),
+            "Contract length": (10, [(12, 100), (24, 70), (36, 40)]),
+            "Payment terms": (20, [(30, 0), (60, 50), (90, 100)]),
+            "Onboarding support": (30, {"Remote only": 0, "Two on-site weeks": 50,
+                                        "Dedicated onboarding lead": 100}),
+            "Success metric": (5, {"Store adoption rate": 60,
+                                   "Time to first dashboard": 40,
+                                   "Stock-outs avoided": 100}),
+        }, Decimal("40")),
         "evidence": [
             ("benchmark", "Lumen Metrics quote", "EUR 171k, six-week migration.",
              ""),
@@ -347,3 +369,17 @@ class Command(BaseCommand):
             prep_services.evidence_add(
                 access=access, kind=kind, title=title, detail=detail, url=url
             )
+        weights, reservation = spec["scoring"]
+        scored = {}
+        for name, (weight, values) in weights.items():
+            if isinstance(values, dict):
+                scored[issues[name].pk] = prep_services.IssueScoreInput(
+                    weight, ratings=values
+                )
+            else:
+                scored[issues[name].pk] = prep_services.IssueScoreInput(
+                    weight, points=[(Decimal(v), score) for v, score in values]
+                )
+        prep_services.scoring_save(
+            access=access, version=None, reservation_score=reservation, issues=scored
+        )
