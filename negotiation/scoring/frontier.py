@@ -88,14 +88,12 @@ def _issue_sets(
     keep = np.ones(len(best), dtype=bool)
     np.greater(best[1:], best[:-1], out=keep[1:])
     kept = np.sort(order[keep])
-    starts = list(itertools.accumulate(sizes, initial=0))
+    starts = np.array([0, *itertools.accumulate(sizes)][:-1])
+    kept_keys, local = flat[kept], kept - starts[issue[kept]]
     # Plain slicing: np.split costs more than the whole pass for small issues.
     ends = np.searchsorted(kept, starts[1:]).tolist()
-    sets = []
-    for start, begin, end in zip(starts, [0, *ends], ends, strict=False):
-        part = kept[begin:end]
-        sets.append((flat[part], part - start))
-    return sets
+    bounds = itertools.pairwise([0, *ends, len(kept)])
+    return [(kept_keys[begin:end], local[begin:end]) for begin, end in bounds]
 
 
 def merge_frontier(
@@ -138,17 +136,17 @@ def merge_frontier(
         pending.append(values)
     keys = prune()
 
+    # Unwound in the order of side a's utility, which the result is sorted by.
+    ua = keys >> _SHIFT
+    order = point = np.argsort(ua, kind="stable")
     choices = np.empty((len(keys), len(issue_sets)), dtype=np.int64)
-    point = np.arange(len(keys))
     issue = len(issue_sets)
     for previous, values in reversed(blocks):
         for issue_values in reversed(values):
             issue -= 1
             choices[:, issue] = issue_values[point]
         point = previous[point]
-    ua = keys >> _SHIFT
-    order = np.argsort(ua, kind="stable")
-    return ua[order], (keys & _MASK)[order], choices[order]
+    return ua[order], (keys & _MASK)[order], choices
 
 
 def brute_force_frontier(
