@@ -33,12 +33,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from review.analysis.integrative import Domain, OptionIssue, Profile
-from review.analysis.integrative.frontier import (
+from negotiation.scoring.frontier import (
     brute_force_frontier,
     frontier_of,
     merge_frontier,
 )
+from negotiation.scoring.profiles import Domain, OptionIssue, Profile
 
 
 def timed(run: Callable[[], object], runs: int) -> dict[str, float]:

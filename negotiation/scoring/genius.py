@@ -30,7 +30,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as SafeTree
 from defusedxml import DefusedXmlException
 
-from review.analysis.integrative.profiles import (
+from negotiation.scoring.profiles import (
     Domain,
     IssueScoring,
     OptionIssue,

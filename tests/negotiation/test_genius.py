@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from review.analysis.integrative import package_utility
-from review.analysis.integrative.genius import (
+from negotiation.scoring.genius import (
     GeniusError,
     read_domain,
     read_negotiation,
     read_profile,
 )
+from negotiation.scoring.profiles import package_utility
 
 FILES = Path(__file__).parent / "genius"
 DOMAIN = FILES / "catering_domain.xml"
@@ -80,7 +80,7 @@ def test_weights_anywhere_are_scaled_to_one_and_evaluations_by_the_highest():
 
 
 def test_the_nash_point_of_the_test_domain():
-    from review.analysis.integrative import nash_point
+    from negotiation.scoring.frontier import nash_point
 
     _, host, guest = read_negotiation(DOMAIN, HOST, GUEST)
     nash = nash_point(host, guest)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-FILES = Path(__file__).parent / "genius"
+FILES = Path(__file__).parent.parent / "negotiation" / "genius"
 DOMAIN = FILES / "catering_domain.xml"
 HOST = FILES / "catering_host.xml"
 GUEST = FILES / "catering_guest.xml"

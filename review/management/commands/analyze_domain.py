@@ -17,8 +17,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from review.analysis.integrative.frontier import FrontierPoint, frontier_of
-from review.analysis.integrative.genius import GeniusError, read_negotiation
+from negotiation.scoring.frontier import FrontierPoint, frontier_of
+from negotiation.scoring.genius import GeniusError, read_negotiation
 
 
 def _point(point: FrontierPoint) -> dict:
