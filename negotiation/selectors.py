@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -28,6 +28,7 @@ from negotiation.models import (
     Scoring,
 )
 from negotiation.scoring import proposal
+from negotiation.scoring.joint import AgendaIssue, SideScoring
 from negotiation.scoring.values import IssueValue, TermsScore, score_terms
 
 
@@ -389,3 +390,32 @@ def own_scoring(party: Party) -> OwnScoring | None:
         for issue_id, kind, weight, points, ratings, _ in rows
     }
     return OwnScoring(issues, rows[0][5])
+
+
+def analysis_agenda(agenda: Iterable[Issue]) -> list[AgendaIssue]:
+    """The agenda as the integrative analysis takes it."""
+    return [AgendaIssue(i.pk, i.kind, tuple(i.options), i.unit) for i in agenda]
+
+
+def side_scoring(party: Party, agenda: list[Issue]) -> SideScoring | None:
+    """The side's scoring, if it covers every issue of the agenda as it is.
+    Private: for that side's own tools, or for the joint check both sides
+    allowed, never to be shown to the other side."""
+    scoring = Scoring.objects.filter(party=party).first()
+    if scoring is None:
+        return None
+    rows = {s.issue_id: s for s in IssueScore.objects.filter(scoring=scoring)}
+    issues = {}
+    for issue in agenda:
+        row = rows.get(issue.pk)
+        if row is None:
+            return None
+        options = issue.kind == Issue.Kind.OPTIONS
+        if options and set(row.ratings) != set(issue.options):
+            return None
+        if not options and not row.points:
+            return None
+        issues[issue.pk] = IssueValue.from_saved(
+            row.weight, options=options, points=row.points, ratings=row.ratings
+        )
+    return SideScoring(issues, scoring.reservation_score)

@@ -30,8 +30,15 @@ from negotiation.models import (
     Preparation,
     PriorityEntry,
 )
+from negotiation.scoring.joint import suggest_meso
 from negotiation.scoring.values import TermsScore
-from negotiation.selectors import OwnScoring, own_scoring, readiness_verdict
+from negotiation.selectors import (
+    OwnScoring,
+    analysis_agenda,
+    own_scoring,
+    readiness_verdict,
+    side_scoring,
+)
 from playbooks.models import ChecklistItem, ContextPlaybook, PhraseTemplate
 from playbooks.selectors import StageCoaching, stage_coaching
 from playbooks.templating import fill_template
@@ -346,6 +353,39 @@ class RoomState:
         return self.score_values(
             {int(issue_id): value for issue_id, value in package.values.items()}
         )
+
+    def meso_suggestions(self) -> dict:
+        """Three packages for the viewer's MESO form (``suggested``), or why
+        there are none (``suggest_note``): from the viewer's own scoring and
+        the other side's shared ranking, nothing else of theirs."""
+        scoring = side_scoring(self.party, self.issues) if self.party else None
+        if scoring is None:
+            return {
+                "suggest_note": "Score every issue in your private preparation "
+                "(Scoring) first: the suggestions are packages worth the same "
+                "to you."
+            }
+        other = self.positions.get(self.other_party.side) if self.other_party else None
+        ranking = [int(pk) for pk in (other.ranking if other else [])]
+        packages = suggest_meso(analysis_agenda(self.issues), scoring, ranking)
+        if not packages:
+            return {"suggest_note": "No packages worth the same to you were found."}
+        note = (
+            "Three packages worth the same to you (within 2 points), varied "
+            "most on the issues they ranked highest. Edit them before you "
+            "present them."
+            if ranking
+            else "Three packages worth the same to you (within 2 points). They "
+            "have not shared a ranking yet, so the packages vary across all "
+            "issues. Edit them before you present them."
+        )
+        return {
+            "suggested": [
+                {"name": f"Package {n}", "values": package}
+                for n, package in enumerate(packages, start=1)
+            ],
+            "suggest_note": note,
+        }
 
     @cached_property
     def joint_check(self) -> JointCheckView:

@@ -24,4 +24,5 @@ urlpatterns = [
         name="earlier",
     ),
     path("room/<int:deal_id>/summary/", room.agreement_summary, name="summary"),
+    path("room/<int:deal_id>/meso/suggest/", room.meso_suggest, name="meso-suggest"),
 ]

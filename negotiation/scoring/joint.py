@@ -25,8 +25,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from common.numbers import format_number, parse_number
-from negotiation.scoring.moves import improvements, is_efficient, zopa_exists
-from negotiation.scoring.profiles import Domain, NumericIssue, OptionIssue, Profile
+from negotiation.scoring.moves import (
+    equivalent_packages,
+    improvements,
+    is_efficient,
+    zopa_exists,
+)
+from negotiation.scoring.profiles import (
+    MAX_LEVELS,
+    Domain,
+    NumericIssue,
+    OptionIssue,
+    Profile,
+)
 from negotiation.scoring.values import IssueValue
 
 SUGGESTIONS = 3
@@ -73,13 +84,17 @@ def _numeric_range(
 
 
 def _step(low: Decimal, high: Decimal) -> Decimal | None:
-    """A round step for a numeric issue's levels (a hundredth of the span's
-    order of magnitude, coarsened by the domain to at most 101 levels), so a
-    suggested value reads as people write it: 212,400, not 212,391.37."""
+    """A round step for a numeric issue's levels: the smallest 1, 2 or 5
+    times a power of ten that cuts the span into at most 100 steps, so a
+    suggested value reads as people write it (212,400, not 212,391.37)."""
     span = high - low
     if span <= 0:
         return None
-    return Decimal(10) ** (span.adjusted() - 2)
+    power = Decimal(10) ** (span.adjusted() - 2)
+    for unit in (1, 2, 5, 10):
+        if span / (power * unit) <= MAX_LEVELS - 1:
+            return power * unit
+    return power * 10  # pragma: no cover - ten units always fit
 
 
 def _read_term(issue: AgendaIssue, text: str | None) -> str | Decimal | None:
@@ -93,7 +108,10 @@ def _read_term(issue: AgendaIssue, text: str | None) -> str | Decimal | None:
     return parse_number(text)
 
 
-def _profile(domain: Domain, agenda: Sequence[AgendaIssue], side: SideScoring):
+def profile_for(
+    domain: Domain, agenda: Sequence[AgendaIssue], side: SideScoring
+) -> Profile:
+    """One side's scoring as a profile over ``domain``."""
     weights, ratings, points = {}, {}, {}
     for issue in agenda:
         scored = side.issues[issue.pk]
@@ -115,11 +133,29 @@ def _profile(domain: Domain, agenda: Sequence[AgendaIssue], side: SideScoring):
     )
 
 
-def _as_text(issue: AgendaIssue, value: str | Decimal) -> str:
+def as_text(issue: AgendaIssue, value: str | Decimal) -> str:
     if issue.kind == "options":
         return str(value)
     number = format_number(value)
     return f"{number} {issue.unit}" if issue.unit else number
+
+
+def domain_for(
+    agenda: Sequence[AgendaIssue],
+    sides: Sequence[SideScoring],
+    current: Mapping[int, str | Decimal | None] | None = None,
+) -> Domain:
+    """The agenda as the analysis' domain: options as they are, a numeric
+    issue over what the scorings (and the current term) name."""
+    current = current or {}
+    issues = []
+    for issue in agenda:
+        if issue.kind == "options":
+            issues.append(OptionIssue(issue.name, issue.options))
+        else:
+            low, high = _numeric_range(issue, sides, current.get(issue.pk))
+            issues.append(NumericIssue(issue.name, low, high, _step(low, high)))
+    return Domain(tuple(issues))
 
 
 def joint_verdict(
@@ -130,19 +166,10 @@ def joint_verdict(
 ) -> Verdict:
     """The verdict for both sides. Both scorings must cover every issue of
     ``agenda`` (the caller checks, and says so in words if not)."""
-    sides = (host, counterpart)
     current = {issue.pk: _read_term(issue, terms.get(issue.pk)) for issue in agenda}
-    domain_issues = []
-    for issue in agenda:
-        if issue.kind == "options":
-            domain_issues.append(OptionIssue(issue.name, issue.options))
-        else:
-            value = current[issue.pk]
-            low, high = _numeric_range(issue, sides, value)
-            domain_issues.append(NumericIssue(issue.name, low, high, _step(low, high)))
-    domain = Domain(tuple(domain_issues))
-    a = _profile(domain, agenda, host)
-    b = _profile(domain, agenda, counterpart)
+    domain = domain_for(agenda, (host, counterpart), current)
+    a = profile_for(domain, agenda, host)
+    b = profile_for(domain, agenda, counterpart)
     possible = zopa_exists(a, b)
     complete = all(value is not None for value in current.values())
     if not complete:
@@ -153,9 +180,34 @@ def joint_verdict(
     by_name = {issue.name: issue for issue in agenda}
     suggestions = [
         {
-            by_name[name].pk: _as_text(by_name[name], value)
+            by_name[name].pk: as_text(by_name[name], value)
             for name, value in point.outcome.items()
         }
         for point in improvements(a, b, outcome, k=SUGGESTIONS)
     ]
     return Verdict(possible, True, False, suggestions)
+
+
+def suggest_meso(
+    agenda: Sequence[AgendaIssue],
+    author: SideScoring,
+    their_ranking: Sequence[int],
+    n: int = SUGGESTIONS,
+) -> list[dict[int, str]]:
+    """Up to ``n`` packages the author scores alike (within 2 points), as
+    different as possible on the issues the other side ranked highest in its
+    shared ranking (issue ids, most important first): a MESO set to start
+    from. Reads the author's scoring and the other side's shared ranking
+    only."""
+    domain = domain_for(agenda, (author,))
+    profile = profile_for(domain, agenda, author)
+    names = {issue.pk: issue for issue in agenda}
+    order = [str(pk) for pk in their_ranking if pk in names]
+    by_name = {issue.name: issue for issue in agenda}
+    return [
+        {
+            by_name[name].pk: as_text(by_name[name], value)
+            for name, value in package.items()
+        }
+        for package in equivalent_packages(profile, order, n=n, tolerance=2.0)
+    ]

@@ -15,9 +15,9 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from negotiation.access import DealAccess
-from negotiation.models import Deal, Issue, IssueScore, Party, Scoring
-from negotiation.scoring.joint import AgendaIssue, SideScoring, joint_verdict
-from negotiation.scoring.values import IssueValue
+from negotiation.models import Deal, Issue, Party
+from negotiation.scoring.joint import joint_verdict
+from negotiation.selectors import analysis_agenda, side_scoring
 from negotiation.services.base import applied_once, check_version, save_versioned
 from room.models import JointCheck, JointCheckConsent, TermSheetEntry
 from room.services.rules import require_tool, room_event, set_term
@@ -54,28 +54,6 @@ def joint_check_withdraw(*, access: DealAccess, client_msg_id=None) -> None:
     room_event(access, deal, "jointcheck.withdrawn", client_msg_id, party=access.side)
 
 
-def _side_scoring(party: Party, agenda: list[Issue]) -> SideScoring | None:
-    """The side's scoring, if it covers every issue of the agenda as it is."""
-    scoring = Scoring.objects.filter(party=party).first()
-    if scoring is None:
-        return None
-    rows = {s.issue_id: s for s in IssueScore.objects.filter(scoring=scoring)}
-    issues = {}
-    for issue in agenda:
-        row = rows.get(issue.pk)
-        if row is None:
-            return None
-        options = issue.kind == Issue.Kind.OPTIONS
-        if options and set(row.ratings) != set(issue.options):
-            return None
-        if not options and not row.points:
-            return None
-        issues[issue.pk] = IssueValue.from_saved(
-            row.weight, options=options, points=row.points, ratings=row.ratings
-        )
-    return SideScoring(issues, scoring.reservation_score)
-
-
 @applied_once
 def joint_check_run(*, access: DealAccess, client_msg_id=None) -> JointCheck:
     """Run the check on both scorings and the term sheet as they are now."""
@@ -86,22 +64,14 @@ def joint_check_run(*, access: DealAccess, client_msg_id=None) -> JointCheck:
     if not agenda:
         raise ValidationError("There are no issues on the agenda to check.")
     parties = {p.side: p for p in deal.parties.all()}
-    host = _side_scoring(parties[Party.Side.HOST], agenda)
-    counterpart = _side_scoring(parties[Party.Side.COUNTERPART], agenda)
+    host = side_scoring(parties[Party.Side.HOST], agenda)
+    counterpart = side_scoring(parties[Party.Side.COUNTERPART], agenda)
     if host is None or counterpart is None:
         raise ValidationError(NEEDS_SCORING)
     terms = dict(
         TermSheetEntry.objects.filter(deal=deal).values_list("issue_id", "value")
     )
-    verdict = joint_verdict(
-        [
-            AgendaIssue(issue.pk, issue.kind, tuple(issue.options), issue.unit)
-            for issue in agenda
-        ],
-        host,
-        counterpart,
-        terms,
-    )
+    verdict = joint_verdict(analysis_agenda(agenda), host, counterpart, terms)
     check = JointCheck.objects.create(
         deal=deal,
         requested_by=access.participant,

@@ -92,3 +92,12 @@ def suggestion_score(context, package) -> str:
     return own_score_badge(
         state.score_values({int(pk): value for pk, value in package.items()})
     )
+
+
+@register.filter
+def nth(sequence, position):
+    """``items|nth:"2"``: the 2nd item (1-based), or None past the end."""
+    try:
+        return list(sequence or ())[int(position) - 1]
+    except (IndexError, ValueError, TypeError):
+        return None

@@ -174,3 +174,24 @@ def agreement_summary(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
     """The written agreement: terms, commitments, who confirmed (printable)."""
     access = _access(request, deal_id)
     return render(request, "room/summary.html", room_context(access))
+
+
+@never_cache
+@require_GET
+def meso_suggest(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
+    """The MESO form filled with three packages the viewer's side scores
+    alike and that differ where the other side said it cares most: drawn
+    from the viewer's own scoring and the other side's shared ranking, for
+    the viewer to edit before presenting. Nothing is written or sent."""
+    access = _access(request, deal_id)
+    context = room_context(access)
+    state = context["state"]
+    if not state.can("meso.present"):
+        return HttpResponse("Packages cannot be presented now.", status=409)
+    return HttpResponse(
+        render_to_string(
+            "room/room.html#meso-form",
+            {**context, **state.meso_suggestions()},
+            request=request,
+        )
+    )
