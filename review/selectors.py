@@ -48,6 +48,8 @@ from negotiation.models import (
     PriorityEntry,
     Team,
 )
+from negotiation.scoring.joint import ValueLeft, value_left
+from negotiation.selectors import analysis_agenda, own_scoring, side_scoring
 from review.analysis.concessions import (
     ConcessionBalance,
     ConcessionEntry,
@@ -71,6 +73,7 @@ from room.models import (
     CheckInItem,
     Commitment,
     Concession,
+    JointCheckConsent,
     MesoSet,
     Message,
     Nudge,
@@ -451,6 +454,43 @@ class ReviewState:
             )
             for e in self.events
         ]
+
+    # --- value created and left (the side's own scoring; both, with consent) ---
+
+    @cached_property
+    def own_score_path(self) -> list[tuple[int, float]]:
+        """(step of the log, this side's own score of the term sheet then),
+        at each step that wrote terms: how the deal moved for this side, on
+        its own scoring only. Empty without a scoring."""
+        scoring = own_scoring(self.party)
+        if scoring is None:
+            return []
+        path = []
+        for step in self.replay.steps:
+            if step.writes_terms:
+                terms = {pk: cell.value for pk, cell in step.terms.items()}
+                path.append((step.number, scoring.score(terms).total))
+        return path
+
+    @cached_property
+    def joint_consent(self) -> bool:
+        """Both sides allowed the joint check: the review may then set the
+        agreement against both sides' frontier (scores only, no weights)."""
+        return JointCheckConsent.objects.filter(deal=self.deal).count() == 2
+
+    @cached_property
+    def value_left(self) -> ValueLeft | None:
+        """The agreement against the exact frontier of both scorings, from
+        this side's point of view; None without both consents and scorings."""
+        if not self.joint_consent:
+            return None
+        agenda = analysis_agenda(self.issues)
+        mine = side_scoring(self.party, self.issues)
+        theirs = side_scoring(self.other_party, self.issues)
+        if mine is None or theirs is None:
+            return None
+        terms = {pk: t.value for pk, t in self.terms.items()}
+        return value_left(agenda, mine, theirs, terms)
 
     @cached_property
     def replay(self) -> Replay:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from common.numbers import format_number, parse_number
+from negotiation.scoring.frontier import frontier_of
 from negotiation.scoring.moves import (
     equivalent_packages,
     improvements,
@@ -37,6 +38,7 @@ from negotiation.scoring.profiles import (
     NumericIssue,
     OptionIssue,
     Profile,
+    package_score,
 )
 from negotiation.scoring.values import IssueValue
 
@@ -97,7 +99,7 @@ def _step(low: Decimal, high: Decimal) -> Decimal | None:
     return power * 10  # pragma: no cover - ten units always fit
 
 
-def _read_term(issue: AgendaIssue, text: str | None) -> str | Decimal | None:
+def read_term(issue: AgendaIssue, text: str | None) -> str | Decimal | None:
     """A typed term as a value of the domain's issue, or None (open, or no
     single number, or not one of the options)."""
     if not text:
@@ -166,7 +168,7 @@ def joint_verdict(
 ) -> Verdict:
     """The verdict for both sides. Both scorings must cover every issue of
     ``agenda`` (the caller checks, and says so in words if not)."""
-    current = {issue.pk: _read_term(issue, terms.get(issue.pk)) for issue in agenda}
+    current = {issue.pk: read_term(issue, terms.get(issue.pk)) for issue in agenda}
     domain = domain_for(agenda, (host, counterpart), current)
     a = profile_for(domain, agenda, host)
     b = profile_for(domain, agenda, counterpart)
@@ -211,3 +213,53 @@ def suggest_meso(
         }
         for package in equivalent_packages(profile, order, n=n, tolerance=2.0)
     ]
+
+
+@dataclass(frozen=True)
+class ValueLeft:
+    """The agreement against the frontier, from one side's point of view:
+    ``(mine, theirs)`` score pairs (0–100), never the weights behind them."""
+
+    frontier: list[tuple[float, float]]
+    nash: tuple[float, float] | None
+    agreement: tuple[float, float] | None  # None: the terms were incomplete
+    # The package nearest the Nash point that both score at least as high as
+    # the agreement: its values and its gains (mine, theirs); None when the
+    # agreement is on the frontier.
+    better: dict[int, str] | None = None
+    gains: tuple[float, float] | None = None
+
+
+def value_left(
+    agenda: Sequence[AgendaIssue],
+    mine: SideScoring,
+    theirs: SideScoring,
+    terms: Mapping[int, str],
+) -> ValueLeft:
+    current = {issue.pk: read_term(issue, terms.get(issue.pk)) for issue in agenda}
+    domain = domain_for(agenda, (mine, theirs), current)
+    a = profile_for(domain, agenda, mine)
+    b = profile_for(domain, agenda, theirs)
+    frontier = frontier_of(a, b)
+    points = [p.scores for p in frontier.points()]
+    nash = None if frontier.nash is None else frontier.point(frontier.nash).scores
+    if any(value is None for value in current.values()):
+        return ValueLeft(points, nash, None)
+    outcome = {issue.name: current[issue.pk] for issue in agenda}
+    agreement = (package_score(a, outcome), package_score(b, outcome))
+    best = improvements(a, b, outcome, k=1)
+    if not best:
+        return ValueLeft(points, nash, agreement)
+    by_name = {issue.name: issue for issue in agenda}
+    better = {
+        by_name[name].pk: as_text(by_name[name], value)
+        for name, value in best[0].outcome.items()
+    }
+    ours, theirs_ = best[0].scores
+    return ValueLeft(
+        points,
+        nash,
+        agreement,
+        better,
+        (ours - agreement[0], theirs_ - agreement[1]),
+    )

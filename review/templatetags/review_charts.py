@@ -558,3 +558,120 @@ def signed(value) -> str:
         return "—"
     prefix = "+" if value > 0 else ""
     return f"{prefix}{format_number(value)}"
+
+
+# --- Value created and left: own score path, the frontier ---------------------------
+
+PLOT = 100  # scores run 0–100 on both axes
+
+
+@register.simple_tag
+def score_path(path: Sequence[tuple[int, float]]) -> SafeString:
+    """The side's own score of the term sheet after each step that wrote
+    terms, on its own scoring (0–100)."""
+    if not path:
+        return mark_safe("")
+    height, left, right, top, bottom = 200, 36, WIDTH - 16, 14, 170
+    last_step = max(step for step, _ in path) or 1
+
+    def xy(step: int, score: float) -> tuple[float, float]:
+        x = left + (right - left) * step / last_step
+        return x, bottom - (bottom - top) * score / PLOT
+
+    coords = [xy(step, score) for step, score in path]
+    body = [
+        el("line", x1=left, y1=bottom, x2=right, y2=bottom, class_="axis"),
+        el("line", x1=left, y1=top, x2=left, y2=bottom, class_="axis"),
+        text(left - 6, top + 4, "100", text_anchor="end", class_="tick"),
+        text(left - 6, bottom, "0", text_anchor="end", class_="tick"),
+        text(right, height - 8, "steps of the log →", text_anchor="end", class_="tick"),
+        el(
+            "polyline",
+            points=" ".join(f"{_n(x)},{_n(y)}" for x, y in coords),
+            class_="path ours",
+            fill="none",
+        ),
+    ]
+    body += [el("circle", cx=_n(x), cy=_n(y), r=3, class_="ours") for x, y in coords]
+    final = path[-1][1]
+    return svg(
+        WIDTH,
+        height,
+        "Your own score of the term sheet over the negotiation",
+        f"{len(path)} changes to the terms; it ended at {final:.0f} of 100 on "
+        "your own scoring.",
+        body,
+        class_="chart score-path",
+    )
+
+
+@register.simple_tag
+def frontier_scatter(analysis) -> SafeString:
+    """The agreement against every efficient package, in both sides' scores
+    (yours across, theirs up), with the Nash point and, if one exists, the
+    package that was better for both."""
+    size, pad = 300, 40
+
+    def xy(point: tuple[float, float]) -> tuple[float, float]:
+        return (
+            pad + (size - pad - 10) * point[0] / PLOT,
+            size - pad - (size - pad - 10) * point[1] / PLOT,
+        )
+
+    origin, far = xy((0, 0)), xy((PLOT, PLOT))
+    body = [
+        el("line", x1=origin[0], y1=origin[1], x2=far[0], y2=origin[1], class_="axis"),
+        el("line", x1=origin[0], y1=origin[1], x2=origin[0], y2=far[1], class_="axis"),
+        text(far[0], size - 12, "your score →", text_anchor="end", class_="tick"),
+        text(8, far[1] + 4, "theirs ↑", class_="tick"),
+    ]
+    line = sorted(xy(point) for point in analysis.frontier)
+    if len(line) > 1:
+        body.append(
+            el(
+                "polyline",
+                points=" ".join(f"{_n(x)},{_n(y)}" for x, y in line),
+                class_="frontier",
+                fill="none",
+            )
+        )
+    body += [
+        el("circle", cx=_n(x), cy=_n(y), r=2.5, class_="efficient") for x, y in line
+    ]
+    described = [f"{len(analysis.frontier)} efficient packages"]
+    if analysis.nash is not None:
+        x, y = xy(analysis.nash)
+        body.append(
+            el(
+                "g",
+                el("title", "The Nash point")
+                + el("rect", x=_n(x - 4), y=_n(y - 4), width=8, height=8, class_="nash")
+                + text(x + 7, y - 6, "Nash", class_="label"),
+            )
+        )
+        described.append(
+            f"the Nash point scores {analysis.nash[0]:.0f} for you and "
+            f"{analysis.nash[1]:.0f} for them"
+        )
+    if analysis.agreement is not None:
+        x, y = xy(analysis.agreement)
+        body.append(
+            el(
+                "g",
+                el("title", "The agreement")
+                + el("circle", cx=_n(x), cy=_n(y), r=6, class_="agreement")
+                + text(x + 9, y + 4, "Agreement", class_="label"),
+            )
+        )
+        described.append(
+            f"the agreement scores {analysis.agreement[0]:.0f} for you and "
+            f"{analysis.agreement[1]:.0f} for them"
+        )
+    return svg(
+        size,
+        size,
+        "The agreement against the packages no one could improve on",
+        "; ".join(described) + ".",
+        body,
+        class_="chart frontier-chart",
+    )
