@@ -338,7 +338,8 @@ class _Renderer:
             self.parts.append(self.partial("terms-score", oob_score=True))
         if "trades" in changes.regions:
             return
-        self.parts.extend(open_trade_score_slots(state, skip=changes.trades))
+        changed = None if "terms" in changes.regions else changes.terms
+        self.parts.extend(open_trade_score_slots(state, changed, skip=changes.trades))
 
     def commitments(self) -> None:
         changes, state = self.changes, self.state

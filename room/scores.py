@@ -10,7 +10,7 @@ own scoring, and has none for a viewer without a side.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from django.template.defaultfilters import floatformat
 from django.utils.safestring import SafeString, mark_safe
@@ -56,12 +56,21 @@ def trade_score_slot(state: RoomState, trade: Trade) -> SafeString:
     return _slot(trade.pk, own_score_badge(state.trade_score(trade)), oob=False)
 
 
-def open_trade_score_slots(state: RoomState, skip: Iterable[int] = ()) -> list[str]:
-    """Every open trade's score (but those in ``skip``), out of band: what a
-    term change sends the side with a scoring."""
+def open_trade_score_slots(
+    state: RoomState, changed: Collection[int] | None, skip: Iterable[int] = ()
+) -> list[str]:
+    """The open trades' scores that a term change changed, out of band: what
+    it sends the side with a scoring. ``changed`` are the issues whose terms
+    changed (None: any of them). A trade that sets all of them itself scores
+    the same as before (it overrides those terms), so it is not sent again;
+    nor are the trades in ``skip`` (rendered whole in the same update)."""
     skip = set(skip)
-    return [
-        _slot(pk, own_score_badge(state.trade_values_score(*values)), oob=True)
-        for pk, *values in state.open_trades
-        if pk not in skip
-    ]
+    slots = []
+    for pk, give_issue, give_value, ask_issue, ask_value in state.open_trades:
+        if pk in skip:
+            continue
+        if changed is not None and set(changed) <= {give_issue, ask_issue}:
+            continue
+        score = state.trade_values_score(give_issue, give_value, ask_issue, ask_value)
+        slots.append(_slot(pk, own_score_badge(score), oob=True))
+    return slots

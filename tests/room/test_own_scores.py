@@ -15,6 +15,7 @@ from room import services
 from room.coaching import run_detectors
 from room.models import Nudge
 from room.render import render_events, render_regions
+from tests.factories import IssueFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -105,16 +106,45 @@ def test_each_side_sees_its_own_score_and_never_the_others(
     assert "43.21" not in page_for_guest
 
 
-def test_a_term_change_rescores_the_sheet_and_every_open_trade_live(
+def test_a_term_change_rescores_the_sheet_and_the_open_trades_it_changes(
     midgame, host_access, guest_access
 ):
-    score_for(host_access, price_weight=50, reservation="60")
-    first = propose(guest_access, "EUR 200", "100 days")
-    second = propose(guest_access, "EUR 100", "100 days")
-    _price, payment = midgame.issues.order_by("position")
+    price, payment = midgame.issues.order_by("position")
+    volume = IssueFactory(deal=midgame, name="Volume", unit="units", position=2)
+    worth = [(Decimal(0), 0), (Decimal(100), 100)]
+    scoring_save(
+        access=host_access,
+        version=None,
+        reservation_score=Decimal(60),
+        issues={
+            price.pk: IssueScoreInput(
+                40, points=[(Decimal(100), 0), (Decimal(200), 100)]
+            ),
+            payment.pk: IssueScoreInput(30, points=worth),
+            volume.pk: IssueScoreInput(30, points=worth),
+        },
+    )
+    first, second = (
+        services.trade_propose(
+            access=guest_access,
+            give_issue_id=price.pk,
+            give_value=value,
+            ask_issue_id=payment.pk,
+            ask_value="100 days",
+        )
+        for value in ("EUR 200", "EUR 100")
+    )
+    # Sets volume itself: a volume term cannot change its score.
+    third = services.trade_propose(
+        access=guest_access,
+        give_issue_id=price.pk,
+        give_value="EUR 150",
+        ask_issue_id=volume.pk,
+        ask_value="50 units",
+    )
 
     services.term_set(
-        access=guest_access, issue_id=payment.pk, version=None, value="100 days"
+        access=guest_access, issue_id=volume.pk, version=None, value="100 units"
     )
     host_html = render_events(host_access, [newest_event(midgame)])
     guest_html = render_events(guest_access, [newest_event(midgame)])
@@ -128,16 +158,17 @@ def test_a_term_change_rescores_the_sheet_and_every_open_trade_live(
         assert match, element_id
         return " ".join(badges(match.group(0) + "</span>"))
 
-    # The sheet: payment 100 days (50) and price open.
-    assert "Your score 50/100" in oob_score(host_html, "terms-score")
-    assert "1 open, counted as 0" in oob_score(host_html, "terms-score")
+    # The sheet: volume 100 units (30); price and payment open.
+    assert "Your score 30/100" in oob_score(host_html, "terms-score")
+    assert "2 open, counted as 0" in oob_score(host_html, "terms-score")
     # Each open trade as the sheet would be if it were accepted.
     assert "Your score 100/100 · clears" in oob_score(
         host_html, f"trade-{first.pk}-score"
     )
-    assert "Your score 50/100 · below" in oob_score(
+    assert "Your score 60/100 · clears" in oob_score(
         host_html, f"trade-{second.pk}-score"
     )
+    assert f"trade-{third.pk}-score" not in host_html
     assert "terms-score" not in guest_html
     assert "own-score" not in guest_html
 
