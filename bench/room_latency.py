@@ -330,8 +330,6 @@ def seed_history(rooms: list[SeededRoom], events: int, *, seed: int) -> float:
     """
     from django.db import connection, transaction
 
-    from negotiation.access import DealAccess
-    from negotiation.models import Deal, Participant, Party
     from negotiation.services.base import delivered_by
     from room.actions import ActionRefused, perform
 
@@ -339,21 +337,10 @@ def seed_history(rooms: list[SeededRoom], events: int, *, seed: int) -> float:
     rng = random.Random(seed)
     refused: Counter[str] = Counter()
     for index, room in enumerate(rooms):
-        deal = Deal.objects.get(pk=room.deal_id)
-        parties = {p.side: p for p in deal.parties.all()}
-        sides = []
-        for side in (Party.Side.HOST, Party.Side.COUNTERPART):
-            access = DealAccess(
-                deal=deal,
-                host_party=parties[Party.Side.HOST],
-                counterpart_party=parties[Party.Side.COUNTERPART],
-                party=parties[side],
-                participant=Participant.objects.filter(party=parties[side])
-                .order_by("pk")
-                .first(),
-                is_manager=False,
-            )
-            sides.append((access, DatabaseView(deal.pk, parties[side].pk)))
+        sides = [
+            (access, DatabaseView(room.deal_id, access.party.pk))
+            for access in side_accesses(room.deal_id)
+        ]
         with transaction.atomic(), delivered_by(lambda group, message: None):
             for n in range(events):
                 access, view = sides[n % 2]
@@ -369,6 +356,29 @@ def seed_history(rooms: list[SeededRoom], events: int, *, seed: int) -> float:
     return time.monotonic() - started
 
 
+def side_accesses(deal_id: int) -> list:
+    """The host's and the guest's ``DealAccess`` to a seeded room, as their
+    own sockets would hold them."""
+    from negotiation.access import DealAccess
+    from negotiation.models import Deal, Participant, Party
+
+    deal = Deal.objects.get(pk=deal_id)
+    parties = {p.side: p for p in deal.parties.all()}
+    return [
+        DealAccess(
+            deal=deal,
+            host_party=parties[Party.Side.HOST],
+            counterpart_party=parties[Party.Side.COUNTERPART],
+            party=parties[side],
+            participant=Participant.objects.filter(party=parties[side])
+            .order_by("pk")
+            .first(),
+            is_manager=False,
+        )
+        for side in (Party.Side.HOST, Party.Side.COUNTERPART)
+    ]
+
+
 def give_scorings(rooms: list[SeededRoom]) -> None:
     """A private scoring for both sides of every room (every issue weighed,
     worth 0 at 0 and 100 at 100, a reservation score), so each socket's
@@ -377,26 +387,12 @@ def give_scorings(rooms: list[SeededRoom]) -> None:
 
     from django.db import connection
 
-    from negotiation.access import DealAccess
-    from negotiation.models import Deal, Participant, Party
     from negotiation.services.preparation import IssueScoreInput, scoring_save
 
     points = [(Decimal(0), 0), (Decimal(100), 100)]
     weights = (40, 30, 30)
     for room in rooms:
-        deal = Deal.objects.get(pk=room.deal_id)
-        parties = {p.side: p for p in deal.parties.all()}
-        for side in (Party.Side.HOST, Party.Side.COUNTERPART):
-            access = DealAccess(
-                deal=deal,
-                host_party=parties[Party.Side.HOST],
-                counterpart_party=parties[Party.Side.COUNTERPART],
-                party=parties[side],
-                participant=Participant.objects.filter(party=parties[side])
-                .order_by("pk")
-                .first(),
-                is_manager=False,
-            )
+        for access in side_accesses(room.deal_id):
             scoring_save(
                 access=access,
                 version=None,

@@ -222,15 +222,10 @@ def _progress(
     ]  # fmt: skip
 
 
-def preparation_view(access: DealAccess, party: Party) -> PreparationView:
-    """One side's preparation, for a viewer allowed to read it.
-
-    The permission check lives here too, so no caller can forget it.
-    """
-    if not access.can_read_private(party):
-        raise PermissionDenied
-    preparation = Preparation.objects.get(party=party)
-    issues = list(
+def _issues_with_own_rows(party: Party) -> list[Issue]:
+    """The deal's issues, each with ``party``'s matrix row and anchor row
+    (``own_priority``, ``own_anchor``: lists of zero or one), in 3 queries."""
+    return list(
         Issue.objects.filter(deal_id=party.deal_id).prefetch_related(
             Prefetch(
                 "priorities",
@@ -244,6 +239,17 @@ def preparation_view(access: DealAccess, party: Party) -> PreparationView:
             ),
         )
     )
+
+
+def preparation_view(access: DealAccess, party: Party) -> PreparationView:
+    """One side's preparation, for a viewer allowed to read it.
+
+    The permission check lives here too, so no caller can forget it.
+    """
+    if not access.can_read_private(party):
+        raise PermissionDenied
+    preparation = Preparation.objects.get(party=party)
+    issues = _issues_with_own_rows(party)
     priorities = {i.pk: i.own_priority[0] for i in issues if i.own_priority}
     anchors = {i.pk: i.own_anchor[0] for i in issues if i.own_anchor}
     evidence = list(EvidenceItem.objects.filter(party=party))
@@ -299,20 +305,7 @@ def scoring_view(access: DealAccess, party: Party) -> ScoringView:
         raise PermissionDenied
     scoring = Scoring.objects.filter(party=party).first()
     saved = {s.issue_id: s for s in scoring.issue_scores.all()} if scoring else {}
-    issues = list(
-        Issue.objects.filter(deal_id=party.deal_id).prefetch_related(
-            Prefetch(
-                "priorities",
-                queryset=PriorityEntry.objects.filter(party=party),
-                to_attr="own_priority",
-            ),
-            Prefetch(
-                "anchors",
-                queryset=AnchorEntry.objects.filter(party=party),
-                to_attr="own_anchor",
-            ),
-        )
-    )
+    issues = _issues_with_own_rows(party)
     walk_away = (
         Preparation.objects.filter(party=party)
         .values_list("reservation_value", flat=True)
