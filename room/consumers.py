@@ -17,6 +17,8 @@ server → client
   {"type": "error", "client_msg_id": id, "code": "...", "message": "...",
    "errors": {...}, "html": "..."}
   {"type": "presence", "html": "..."}
+  {"type": "coach", "html": "..."}       this side's coaching changed
+  {"type": "scores", "html": "..."}      this side saved a new scoring
 
 Group messages carry ids and ``seq`` only; each socket renders its own side's
 view from the database. They arrive at most once (Redis Pub/Sub): a socket that
@@ -32,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import functools
 import json
 import logging
 import random
@@ -58,11 +61,13 @@ from room import actions
 from room.coaching import run_detectors
 from room.render import (
     ALL_REGIONS,
+    SCORED_REGIONS,
     render_events,
     render_notice,
     render_refusal,
     render_regions,
 )
+from room.selectors import ScoringMemo
 from room.services.invites import participant_group
 from room.services.presence import presence_join, presence_leave, presence_seen
 
@@ -111,6 +116,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     # their access again in the same instant.
     recheck_seconds: float = ACCESS_RECHECK_SECONDS
     groups_joined: list[str]
+
+    @functools.cached_property
+    def scoring_memo(self) -> ScoringMemo:
+        """This socket's side's scoring, kept across renders."""
+        return ScoringMemo()
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -291,6 +301,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         html = await self._render(("coach",))
         if html is not None:
             await self.send_json({"type": "coach", "html": html})
+
+    async def scoring_changed(self, message: dict[str, Any]) -> None:
+        """A side saved a new scoring: its sockets forget the one they kept
+        and render their scores again; the other side's ignore it (the
+        message names the party, nothing of the scoring)."""
+        if self.access is None or self.access.party is None:
+            return
+        if message.get("party_id") != self.access.party.pk:
+            return
+        self.scoring_memo.forget()
+        html = await self._render(SCORED_REGIONS)
+        if html is not None:
+            await self.send_json({"type": "scores", "html": html})
 
     async def access_revoked(self, message: dict[str, Any]) -> None:
         await self._close_revoked()
@@ -517,7 +540,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             "type": "event",
             "seq": events[-1].seq,
             "kinds": [e.kind for e in events],
-            "html": render_events(access, events, known=known, csrf_token=self._csrf()),
+            "html": render_events(
+                access,
+                events,
+                known=known,
+                csrf_token=self._csrf(),
+                scoring_memo=self.scoring_memo,
+            ),
             "announce": self._announcement(access, events),
         }
 

@@ -28,7 +28,7 @@ from negotiation.models import DealEvent
 from room.actions import ACTIONS
 from room.models import Message, Trade
 from room.scores import open_trade_score_slots
-from room.selectors import RoomState, messages_by_id
+from room.selectors import RoomState, ScoringMemo, messages_by_id
 
 TEMPLATE = "room/room.html"
 
@@ -49,6 +49,10 @@ ALL_REGIONS = (
     "discussion",
     "coach",
 )
+
+# The regions that show a side's own scores: rendered again for that side's
+# sockets when it saves a new scoring.
+SCORED_REGIONS = ("trades", "packages", "terms", "jointcheck")
 
 # Events whose object is new: it is inserted into its list, not replaced.
 CREATES = frozenset(
@@ -150,9 +154,11 @@ TOUCHES: dict[str, Callable[[Changes, Mapping[str, Any], bool], None]] = {
 }
 
 
-def room_context(access: DealAccess, **extra) -> dict:
+def room_context(
+    access: DealAccess, *, scoring_memo: ScoringMemo | None = None, **extra
+) -> dict:
     return {
-        "state": RoomState(access),
+        "state": RoomState(access, scoring_memo=scoring_memo),
         "access": access,
         "deal": access.deal,
         "bindings": {name: a.binding for name, a in ACTIONS.items() if a.binding},
@@ -176,17 +182,21 @@ def render_events(
     *,
     known: Iterable[Any] = (),
     csrf_token: str = "",
+    scoring_memo: ScoringMemo | None = None,
 ) -> str:
     """What these events changed, for this viewer, as out-of-band fragments.
 
     ``known`` are objects the events created that are already in memory (the
     sender's own message or trade, as its service returned it): they are
     rendered as they are instead of read back. Anything else is read.
+    ``scoring_memo`` is the socket's memo of its side's scoring.
     """
     changes = Changes.of(events)
     if changes.everything:
         return render_regions(access, ALL_REGIONS, csrf_token=csrf_token)
-    context = room_context(access, oob=True, csrf_token=csrf_token)
+    context = room_context(
+        access, oob=True, csrf_token=csrf_token, scoring_memo=scoring_memo
+    )
     return _Renderer(context, changes, known).render()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -154,9 +154,31 @@ class JointCheckView:
     own_scoring_ready: bool
 
 
+class ScoringMemo:
+    """A socket's memo of its own side's scoring, kept across renders and
+    dropped when that side saves a new one (``scoring.changed``). Without
+    it every render that shows a score read the scoring again: 1 query per
+    socket per trade, package or term event."""
+
+    def __init__(self) -> None:
+        self._loaded = False
+        self._value: OwnScoring | None = None
+
+    def get(self, load: Callable[[], OwnScoring | None]) -> OwnScoring | None:
+        if not self._loaded:
+            self._value, self._loaded = load(), True
+        return self._value
+
+    def forget(self) -> None:
+        self._loaded, self._value = False, None
+
+
 class RoomState:
-    def __init__(self, access: DealAccess) -> None:
+    def __init__(
+        self, access: DealAccess, *, scoring_memo: ScoringMemo | None = None
+    ) -> None:
         self.access = access
+        self.scoring_memo = scoring_memo
         self.deal: Deal = access.deal
         self.side = access.side
         self.party = access.party
@@ -310,7 +332,10 @@ class RoomState:
         side in the room, and for a side that has not scored packages."""
         if self.party is None:
             return None
-        return own_scoring(self.party)
+        party = self.party
+        if self.scoring_memo is not None:
+            return self.scoring_memo.get(lambda: own_scoring(party))
+        return own_scoring(party)
 
     def score_values(self, values: dict[int, str | None]) -> OwnScore | None:
         scoring = self.own_scoring

@@ -29,6 +29,7 @@ from negotiation.models import (
 from negotiation.scoring.values import SCORE_MAX
 from negotiation.services.base import (
     EditConflict,
+    broadcast,
     check_version,
     save_versioned,
     validate,
@@ -254,4 +255,10 @@ def scoring_save(
     for row in rows:
         row.scoring = scoring
     IssueScore.objects.bulk_create(rows)
+    # The side's open room sockets keep its scoring: tell them to read it
+    # again. The message names the party only, nothing of the scoring.
+    deal_id, party_id = access.deal.pk, party.pk
+    transaction.on_commit(
+        lambda: broadcast(deal_id, {"type": "scoring.changed", "party_id": party_id})
+    )
     return scoring

@@ -179,6 +179,7 @@
       case "sync":
       case "presence":
       case "coach":
+      case "scores":
         applyHtml(message.html);
         break;
       case "ack":

@@ -7,15 +7,18 @@ import re
 from decimal import Decimal
 
 import pytest
+from channels.db import database_sync_to_async as db
 
 from negotiation.access import DealAccess
-from negotiation.models import DealEvent
+from negotiation.models import Deal, DealEvent, Scoring
 from negotiation.services.preparation import IssueScoreInput, scoring_save
 from room import services
 from room.coaching import run_detectors
 from room.models import Nudge
 from room.render import render_events, render_regions
 from tests.factories import IssueFactory
+from tests.room.sockets import act, receive
+from tests.room.sockets import room as room_sockets
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +260,57 @@ def test_without_a_scoring_the_author_is_not_judged(midgame, host_access):
     present(host_access, ("A", "EUR 100", "0 days"), ("B", "EUR 200", "100 days"))
 
     assert not uneven(host_access.party)
+
+
+# --- over the socket: the scoring a socket keeps, and a new one ---------------------
+
+
+@pytest.mark.usefixtures("own_channel_layer")
+@pytest.mark.django_db(transaction=True)
+async def test_a_new_scoring_rescores_its_own_sides_room_live(
+    deal, host_access, guest_access, host_cookie, guest_cookie
+):
+    await db(Deal.objects.filter(pk=deal.pk).update)(stage=Deal.Stage.MIDGAME)
+    await db(score_for)(host_access, price_weight=60, reservation="70")
+    async with room_sockets(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        await act(
+            guest,
+            "trade.propose",
+            {
+                "give_issue_id": str((await db(first_issue)(deal)).pk),
+                "give_value": "EUR 150",
+                "ask_issue_id": str((await db(second_issue)(deal)).pk),
+                "ask_value": "50 days",
+            },
+        )
+        await receive(guest, "ack")
+        event = await receive(host, "event")
+        assert badges(event["html"]) == ["Your score 50/100 · below your minimum of 70"]
+
+        while not await guest.receive_nothing(0.3):  # its own update, its coach
+            await guest.receive_json_from()
+
+        # The host side saves a new scoring (from its preparation page).
+        await db(resave)(host_access, price_weight=20, reservation="40")
+        scores = await receive(host, "scores")
+        guest_frames = []
+        while not await guest.receive_nothing(0.3):
+            guest_frames.append(await guest.receive_json_from())
+    # The other side hears nothing of it.
+    assert guest_frames == []
+    # 20 × 50% + 80 × 50% = 50, now above the new minimum of 40.
+    assert "Your score 50/100 · clears your minimum" in badges(scores["html"])
+    assert 'id="region-trades"' in scores["html"]
+
+
+def first_issue(deal):
+    return deal.issues.order_by("position").first()
+
+
+def second_issue(deal):
+    return deal.issues.order_by("position").last()
+
+
+def resave(access: DealAccess, *, price_weight: int, reservation: str) -> None:
+    Scoring.objects.filter(party=access.party).delete()
+    score_for(access, price_weight=price_weight, reservation=reservation)
