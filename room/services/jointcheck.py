@@ -7,19 +7,29 @@ only while both sides consent; either side may withdraw consent before it
 runs. Every step is logged, so consent is on the record.
 
 A suggested package becomes the draft term sheet only when both sides accept
-the same one: a binding action each, like accepting a trade.
+the same one: a binding action each, like accepting a trade. After the
+agreement (Implementation) the same check proposes post-settlement
+improvements: a package both accept replaces the agreed terms, the two
+acceptances being both sides' confirmations of the new agreement.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from negotiation.access import DealAccess
 from negotiation.models import Deal, Issue, Party
 from negotiation.scoring.joint import joint_verdict
 from negotiation.selectors import analysis_agenda, side_scoring
 from negotiation.services.base import applied_once, check_version, save_versioned
-from room.models import JointCheck, JointCheckConsent, TermSheetEntry
+from room.models import (
+    AgreementConfirmation,
+    JointCheck,
+    JointCheckConsent,
+    TermSheetEntry,
+)
+from room.services.closing import agreement_digest
 from room.services.rules import require_tool, room_event, set_term
 
 NEEDS_BOTH = "Both sides must allow the joint check before it can run."
@@ -121,12 +131,25 @@ def joint_check_accept(
             set_term(deal, issues[pk], value, access)
         check.applied = True
         fields.append("applied")
+        if deal.status == Deal.Status.AGREED:
+            _reconfirm(deal)
     save_versioned(check, fields=fields)
     room_event(
         access, deal, "jointcheck.accepted", client_msg_id,
         check_id=check.pk, index=index, applied=check.applied,
     )  # fmt: skip
     return check
+
+
+def _reconfirm(deal: Deal) -> None:
+    """A post-settlement improvement: both sides' binding acceptances of the
+    same package are their confirmations of the agreement it makes, so each
+    side's confirmation moves to the new terms' digest (the deal stays
+    agreed, on the improved terms)."""
+    digest = agreement_digest(deal)
+    AgreementConfirmation.objects.filter(deal=deal).update(
+        digest=digest, confirmed_at=timezone.now()
+    )
 
 
 def _latest_check(deal: Deal, check_id: int) -> JointCheck:

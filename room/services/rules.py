@@ -33,12 +33,13 @@ TOOL_STAGES: dict[str, set[str]] = {
     "commitments": {Stage.CLOSE, Stage.IMPLEMENTATION},
     "agreement": {Stage.CLOSE},
     "check_ins": {Stage.IMPLEMENTATION},
-    "jointcheck": {Stage.MIDGAME, Stage.CLOSE},
+    # In Implementation, once agreed: post-settlement improvements.
+    "jointcheck": {Stage.MIDGAME, Stage.CLOSE, Stage.IMPLEMENTATION},
 }
 
 
 # What still happens once both sides confirmed the agreement.
-AFTER_AGREEMENT_TOOLS = {"stage", "check_ins", "discussion", "coach"}
+AFTER_AGREEMENT_TOOLS = {"stage", "check_ins", "discussion", "coach", "jointcheck"}
 
 
 def acting_party(access: DealAccess) -> Party:

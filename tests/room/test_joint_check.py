@@ -14,9 +14,14 @@ from negotiation.models import Deal, DealEvent
 from negotiation.selectors import own_scoring
 from negotiation.services.preparation import IssueScoreInput, scoring_save
 from room import actions, services
-from room.models import JointCheck, JointCheckConsent, TermSheetEntry
+from room.models import (
+    AgreementConfirmation,
+    JointCheck,
+    JointCheckConsent,
+    TermSheetEntry,
+)
 from room.render import render_regions
-from room.services import jointcheck
+from room.services import closing, jointcheck
 from tests.room.conftest import at_stage
 
 pytestmark = pytest.mark.django_db
@@ -196,10 +201,10 @@ def test_a_side_without_a_scoring_blocks_the_check(midgame, host_access, guest_a
     assert not JointCheck.objects.exists()
 
 
-def test_the_check_is_a_midgame_and_close_tool(deal, host_access):
+def test_the_check_is_a_midgame_close_and_implementation_tool(deal, host_access):
     at_stage(deal, Deal.Stage.SETUP)
 
-    with pytest.raises(ValidationError, match="Midgame or Close"):
+    with pytest.raises(ValidationError, match="Midgame or Close or Implementation"):
         jointcheck.joint_check_allow(access=host_access)
     assert not JointCheckConsent.objects.exists()
 
@@ -282,3 +287,38 @@ def test_both_sides_read_the_same_verdict_and_only_their_own_scores(scored):
     # Each side's own score row reads its own scoring only.
     assert host_html.count("Your score") >= 1
     assert guest_html.count("Your score") >= 1
+
+
+def test_after_the_agreement_a_package_both_accept_improves_the_agreed_terms(scored):
+    """Post-settlement: the check runs in Implementation on the agreed terms;
+    a package both sides accept replaces them, and both confirmations move
+    to the improved agreement."""
+    host, guest = scored
+    deal = host.deal
+    at_stage(deal, Deal.Stage.CLOSE)
+    for side in (host, guest):
+        closing.agreement_confirm(access=side, digest=closing.agreement_digest(deal))
+    deal.refresh_from_db()
+    assert deal.status == Deal.Status.AGREED
+    at_stage(deal, Deal.Stage.IMPLEMENTATION)
+    # Terms are locked after the agreement: setting one is refused.
+    price = deal.issues.order_by("position").first()
+    with pytest.raises(ValidationError, match="terms are locked"):
+        services.term_set(access=host, issue_id=price.pk, version=2, value="EUR 1")
+
+    both_allow(host, guest)
+    check = jointcheck.joint_check_run(access=host)
+    assert check.terms_efficient is False
+    for side in (host, guest):
+        check = jointcheck.joint_check_accept(
+            access=side, check_id=check.pk, index=0, version=check.version
+        )
+
+    assert check.applied is True
+    assert {str(i.pk): t.value for i, t in _terms(host)} == check.suggestions[0]
+    deal.refresh_from_db()
+    assert deal.status == Deal.Status.AGREED
+    digests = set(
+        AgreementConfirmation.objects.filter(deal=deal).values_list("digest", flat=True)
+    )
+    assert digests == {closing.agreement_digest(deal)}
