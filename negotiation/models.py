@@ -27,7 +27,6 @@ from django.utils import timezone
 from negotiation.events import EventKind
 from negotiation.scoring.values import (
     SCORE_MAX,
-    IssueValue,
     points_problem,
     ratings_problem,
 )
@@ -538,15 +537,6 @@ class IssueScore(models.Model):
             self.ratings = {}
         if problem:
             raise ValidationError({field: f"{self.issue.name}: {problem}"})
-
-    def as_value(self) -> IssueValue:
-        """This issue's part of the scoring, ready to score values."""
-        return IssueValue.from_saved(
-            self.weight,
-            options=self.issue.kind == Issue.Kind.OPTIONS,
-            points=self.points,
-            ratings=self.ratings,
-        )
 
 
 class EvidenceItem(models.Model):

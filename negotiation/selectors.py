@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -343,11 +342,9 @@ def scoring_view(access: DealAccess, party: Party) -> ScoringView:
 
 
 @dataclass(frozen=True)
-class OwnScoring:
+class OwnScoring(SideScoring):
     """A side's saved scoring, ready to score packages in the room."""
 
-    issues: dict[int, IssueValue]
-    reservation: Decimal | None
     # What each typed value was worth, kept for this render's other packages.
     memo: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -390,25 +387,9 @@ def analysis_agenda(agenda: Iterable[Issue]) -> list[AgendaIssue]:
     return [AgendaIssue(i.pk, i.kind, tuple(i.options), i.unit) for i in agenda]
 
 
-def side_scoring(party: Party, agenda: list[Issue]) -> SideScoring | None:
+def side_scoring(party: Party, agenda: list[Issue]) -> OwnScoring | None:
     """The side's scoring, if it covers every issue of the agenda as it is.
     Private: for that side's own tools, or for the joint check both sides
     allowed, never to be shown to the other side."""
-    scoring = Scoring.objects.filter(party=party).first()
-    if scoring is None:
-        return None
-    rows = {s.issue_id: s for s in IssueScore.objects.filter(scoring=scoring)}
-    issues = {}
-    for issue in agenda:
-        row = rows.get(issue.pk)
-        if row is None:
-            return None
-        options = issue.kind == Issue.Kind.OPTIONS
-        if options and set(row.ratings) != set(issue.options):
-            return None
-        if not options and not row.points:
-            return None
-        issues[issue.pk] = IssueValue.from_saved(
-            row.weight, options=options, points=row.points, ratings=row.ratings
-        )
-    return SideScoring(issues, scoring.reservation_score)
+    scoring = own_scoring(party)
+    return scoring if scoring is not None and scoring.covers(agenda) else None

@@ -427,8 +427,7 @@ class RoomState:
             own_consent=self.party is not None and self.party.pk in consents,
             other_consent=other is not None and other.pk in consents,
             latest=JointCheck.objects.filter(deal=self.deal).order_by("-pk").first(),
-            own_scoring_ready=scoring is not None
-            and {issue.pk for issue in self.issues} <= set(scoring.issues),
+            own_scoring_ready=scoring is not None and scoring.covers(self.issues),
         )
 
     @cached_property

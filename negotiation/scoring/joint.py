@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from common.numbers import format_number, parse_number
+from common.numbers import format_number
 from negotiation.scoring.frontier import frontier_of
 from negotiation.scoring.moves import (
     equivalent_packages,
@@ -40,7 +40,7 @@ from negotiation.scoring.profiles import (
     Profile,
     package_score,
 )
-from negotiation.scoring.values import IssueValue
+from negotiation.scoring.values import IssueValue, read_value
 
 SUGGESTIONS = 3
 
@@ -61,10 +61,25 @@ class AgendaIssue:
 
 @dataclass(frozen=True)
 class SideScoring:
-    """One side's scoring of every agenda issue, and its reservation score."""
+    """One side's scoring, by issue id, and its reservation score."""
 
     issues: Mapping[int, IssueValue]
     reservation: Decimal | None
+
+    def covers(self, agenda: Sequence) -> bool:
+        """Scores every issue of ``agenda`` (issues with ``pk``, ``kind``,
+        ``options``) as it stands: each option issue rated on exactly its
+        options, each numeric one with a value function."""
+        for issue in agenda:
+            scored = self.issues.get(issue.pk)
+            if scored is None:
+                return False
+            if issue.kind == "options":
+                if set(scored.ratings or ()) != set(issue.options):
+                    return False
+            elif not scored.points:
+                return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -102,12 +117,7 @@ def _step(low: Decimal, high: Decimal) -> Decimal | None:
 def read_term(issue: AgendaIssue, text: str | None) -> str | Decimal | None:
     """A typed term as a value of the domain's issue, or None (open, or no
     single number, or not one of the options)."""
-    if not text:
-        return None
-    if issue.kind == "options":
-        wanted = text.strip().casefold()
-        return next((o for o in issue.options if o.casefold() == wanted), None)
-    return parse_number(text)
+    return read_value(text, issue.options if issue.kind == "options" else None)
 
 
 def profile_for(

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from negotiation.scoring.values import SCORE_MAX, Point
+from negotiation.scoring.values import SCORE_MAX, Point, largest_remainder
 
 DEFAULT_IMPORTANCE = 3
 TARGET_SCORE = 75
@@ -35,20 +35,8 @@ def propose_weights(importances: Mapping[int, int | None]) -> dict[int, int]:
     """Whole weights adding up to 100, in proportion to ``importances``
     (issue id → importance, None when unranked), largest remainders first,
     ties to the earlier issue."""
-    if not importances:
-        return {}
-    ranks = {key: value or DEFAULT_IMPORTANCE for key, value in importances.items()}
-    total = sum(ranks.values())
-    exact = {key: Decimal(rank * SCORE_MAX) / total for key, rank in ranks.items()}
-    weights = {key: int(share) for key, share in exact.items()}
-    order = list(importances)
-    short = SCORE_MAX - sum(weights.values())
-    by_remainder = sorted(
-        order, key=lambda key: (-(exact[key] - weights[key]), order.index(key))
-    )
-    for key in by_remainder[:short]:
-        weights[key] += 1
-    return weights
+    ranks = [value or DEFAULT_IMPORTANCE for value in importances.values()]
+    return dict(zip(importances, largest_remainder(ranks), strict=True))
 
 
 def headline_issue(

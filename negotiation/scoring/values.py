@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from common.numbers import parse_number
 
@@ -62,6 +63,34 @@ def ratings_problem(ratings: Mapping[str, int], options: Sequence[str]) -> str |
     return None
 
 
+def read_value(text: str | None, options: Sequence[str] | None) -> str | Decimal | None:
+    """A typed value ("EUR 212k", " net 60 ") as an issue's value: one of
+    ``options`` (matched regardless of case and spaces) for an option issue,
+    the one number it holds otherwise; None when open or unreadable."""
+    if not text:
+        return None
+    if options is not None:
+        wanted = text.strip().casefold()
+        return next((o for o in options if o.casefold() == wanted), None)
+    return parse_number(text)
+
+
+def largest_remainder(shares: Sequence, total: int = SCORE_MAX) -> list[int]:
+    """Whole numbers adding up to ``total`` in proportion to ``shares`` (any
+    exact numbers: ints, Decimals, Fractions), the units left over going to
+    the largest remainders, ties to the earlier share."""
+    exact_shares = [Fraction(share) for share in shares]
+    whole = sum(exact_shares)
+    if not whole:
+        return [0] * len(exact_shares)
+    exact = [share * total / whole for share in exact_shares]
+    result = [int(value) for value in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: (-(exact[i] - result[i]), i))
+    for index in by_remainder[: total - sum(result)]:
+        result[index] += 1
+    return result
+
+
 @dataclass(frozen=True)
 class IssueValue:
     """One issue of a side's scoring, ready to score values."""
@@ -79,38 +108,15 @@ class IssueValue:
             return cls(weight, ratings=dict(ratings))
         return cls(weight, points=tuple((Decimal(v), int(s)) for v, s in points))
 
-    def worth(self, value: Decimal | str | None) -> float:
-        """0–100: what ``value`` of this issue is worth; 0 when it has none
-        this scoring knows (an option it does not rate, no value yet)."""
-        if value is None:
-            return 0.0
-        if self.ratings is not None:
-            return float(self.ratings.get(str(value), 0))
-        return value_at(self.points, Decimal(value))
-
     def worth_text(self, text: str) -> float | None:
         """What a typed value ("EUR 212k", "Net 60") is worth, or None when
         this issue's scoring cannot read it (no single number, an option it
         does not know)."""
         if self.ratings is not None:
-            wanted = text.strip().casefold()
-            for option, score in self.ratings.items():
-                if option.casefold() == wanted:
-                    return float(score)
-            return None
-        number = parse_number(text)
+            option = read_value(text, tuple(self.ratings))
+            return None if option is None else float(self.ratings[option])
+        number = read_value(text, None)
         return None if number is None else value_at(self.points, number)
-
-
-def package_score(
-    issues: Mapping[int, IssueValue], package: Mapping[int, Decimal | str | None]
-) -> float:
-    """0–100: the weighted total of a package (issue id → value). An issue the
-    package leaves open counts as worth nothing, the cautious reading."""
-    return sum(
-        issue.weight * issue.worth(package.get(issue_id)) / SCORE_MAX
-        for issue_id, issue in issues.items()
-    )
 
 
 @dataclass(frozen=True)
@@ -121,10 +127,6 @@ class TermsScore:
     total: float
     open: int = 0
     unread: int = 0
-
-    @property
-    def complete(self) -> bool:
-        return not self.open and not self.unread
 
 
 def score_terms(

@@ -2,6 +2,7 @@
 page that saves the whole scoring at once, and what it refuses."""
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from django.urls import reverse
@@ -21,7 +22,13 @@ from negotiation.scoring.proposal import (
     propose_ratings,
     propose_weights,
 )
-from negotiation.scoring.values import IssueValue, package_score, value_at
+from negotiation.scoring.values import (
+    IssueValue,
+    TermsScore,
+    largest_remainder,
+    score_terms,
+    value_at,
+)
 from negotiation.services import preparation as prep_services
 from tests.factories import IssueFactory
 from tests.negotiation.conftest import scoring_post
@@ -40,6 +47,16 @@ def html(response) -> str:
 
 
 # --- The pure parts -----------------------------------------------------------
+
+
+def test_whole_shares_go_to_the_largest_remainders():
+    assert largest_remainder([Fraction(1, 3)] * 3) == [34, 33, 33]
+    assert largest_remainder([Decimal("0.5"), Decimal("0.3"), Decimal("0.2")]) == [
+        50,
+        30,
+        20,
+    ]
+    assert largest_remainder([0, 0]) == [0, 0]
 
 
 def test_weights_follow_importance_and_add_up_to_exactly_100():
@@ -120,8 +137,8 @@ def test_a_package_scores_its_weighted_total_and_open_issues_count_nothing():
         1: IssueValue(60, points=((Decimal(0), 0), (Decimal(100), 100))),
         2: IssueValue(40, ratings={"Net 30": 25, "Net 60": 100}),
     }
-    assert package_score(issues, {1: Decimal(50), 2: "Net 60"}) == 70
-    assert package_score(issues, {1: Decimal(50)}) == 30
+    assert score_terms(issues, {1: "50", 2: "net 60"}) == TermsScore(70)
+    assert score_terms(issues, {1: "50"}) == TermsScore(30, open=1)
 
 
 # --- The page -----------------------------------------------------------------

@@ -26,25 +26,15 @@ from negotiation.access import DealAccess
 from negotiation.models import Issue, Membership, Party
 from negotiation.scoring.genius import GeniusError, read_negotiation
 from negotiation.scoring.profiles import OptionIssue, Profile
+from negotiation.scoring.values import largest_remainder
 from negotiation.services import deals as deal_services
 from negotiation.services.preparation import IssueScoreInput, scoring_save
 
 SCALE = 100
 
 
-def whole_weights(weights: list[Fraction]) -> list[int]:
-    """Whole points adding up to 100 in proportion to ``weights`` (which add
-    up to 1), the points left over going to the largest remainders."""
-    exact = [weight * SCALE for weight in weights]
-    points = [int(share) for share in exact]
-    by_remainder = sorted(range(len(exact)), key=lambda i: (-(exact[i] - points[i]), i))
-    for index in by_remainder[: SCALE - sum(points)]:
-        points[index] += 1
-    return points
-
-
 def scores_of(profile: Profile, issues: list[Issue]) -> dict[int, IssueScoreInput]:
-    weights = whole_weights([scoring.weight for scoring in profile.scorings])
+    weights = largest_remainder([scoring.weight for scoring in profile.scorings])
     result = {}
     for issue, scoring, weight in zip(issues, profile.scorings, weights, strict=True):
         ratings = dict(scoring.ratings or ())
