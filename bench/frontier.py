@@ -13,10 +13,14 @@ Prints one JSON object:
 - ``ten_to_the_ten``: the frontier of 10 issues of 10 options (10¹⁰
   packages), its time and size, packages unwound included.
 
-Profiles are random with a fixed seed: per side, whole weights adding up to
-100 and a 0–100 rating per option, as the app's scoring has them (built
-with ``Profile.from_scores``). Times are in milliseconds, the median and the
-worst of ``--runs`` runs after a warm-up (brute force: 3 runs at 10⁶).
+Each figure comes for two cases, with a fixed seed: ``random`` profiles
+(per side, whole weights adding up to 100 and a 0–100 rating per option, as
+the app's scoring has them, built with ``Profile.from_scores``), where each
+issue's own frontier keeps only a few options; and ``opposed`` ones, where
+side b rates every option 100 minus side a's rating, so every option stays
+on its issue's frontier and the merge prunes least: the hard case. Times
+are in milliseconds, the median and the worst of ``--runs`` runs after a
+warm-up (brute force: 3 runs at 10⁶).
 """
 
 from __future__ import annotations
@@ -54,7 +58,12 @@ def timed(run: Callable[[], object], runs: int) -> dict[str, float]:
     }
 
 
-def random_profiles(issues: int, options: int, seed: int) -> tuple[Profile, Profile]:
+def random_profiles(
+    issues: int, options: int, seed: int, *, opposed: bool = False
+) -> tuple[Profile, Profile]:
+    """Two random profiles; ``opposed``: side b rates each option 100 minus
+    side a's rating, so every option of every issue is on its issue's own
+    frontier and nothing is pruned early (the hard case)."""
     rng = np.random.default_rng(seed)
     domain = Domain(
         tuple(
@@ -63,27 +72,37 @@ def random_profiles(issues: int, options: int, seed: int) -> tuple[Profile, Prof
         )
     )
 
-    def side() -> Profile:
+    def ratings() -> dict:
+        return {
+            issue.name: {option: int(rng.integers(0, 101)) for option in issue.options}
+            for issue in domain.issues
+        }
+
+    def side(rated: dict) -> Profile:
         weights = rng.multinomial(100, rng.dirichlet(np.ones(issues)))
         return Profile.from_scores(
             domain,
             weights={
                 name: int(w) for name, w in zip(domain.names, weights, strict=True)
             },
-            ratings={
-                issue.name: {
-                    option: int(rng.integers(0, 101)) for option in issue.options
-                }
-                for issue in domain.issues
-            },
+            ratings=rated,
             reservation=int(rng.integers(20, 60)),
         )
 
-    return side(), side()
+    rated_a = ratings()
+    rated_b = (
+        {
+            name: {option: 100 - score for option, score in scores.items()}
+            for name, scores in rated_a.items()
+        }
+        if opposed
+        else ratings()
+    )
+    return side(rated_a), side(rated_b)
 
 
-def versus_brute_force(issues: int, runs: int, seed: int) -> dict:
-    a, b = random_profiles(issues, 10, seed)
+def versus_brute_force(issues: int, runs: int, seed: int, opposed: bool) -> dict:
+    a, b = random_profiles(issues, 10, seed, opposed=opposed)
     tables_a, tables_b = list(a.tables), list(b.tables)
     merged = merge_frontier(tables_a, tables_b)
     brute = brute_force_frontier(tables_a, tables_b)
@@ -102,8 +121,8 @@ def versus_brute_force(issues: int, runs: int, seed: int) -> dict:
     }
 
 
-def ten_to_the_ten(runs: int, seed: int) -> dict:
-    a, b = random_profiles(10, 10, seed)
+def ten_to_the_ten(runs: int, seed: int, opposed: bool) -> dict:
+    a, b = random_profiles(10, 10, seed, opposed=opposed)
     frontier = frontier_of(a, b)
     return {
         "outcomes": a.domain.outcomes,
@@ -118,14 +137,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     options = parser.parse_args()
-    report = {
-        "seed": options.seed,
-        "versus_brute_force": [
-            versus_brute_force(issues, options.runs, options.seed)
-            for issues in (4, 5, 6)
-        ],
-        "ten_to_the_ten": ten_to_the_ten(options.runs, options.seed),
-    }
+    report: dict = {"seed": options.seed}
+    for case, opposed in (("random", False), ("opposed", True)):
+        report[case] = {
+            "versus_brute_force": [
+                versus_brute_force(issues, options.runs, options.seed, opposed)
+                for issues in (4, 5, 6)
+            ],
+            "ten_to_the_ten": ten_to_the_ten(options.runs, options.seed, opposed),
+        }
     print(json.dumps(report, indent=2))
 
 
