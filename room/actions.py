@@ -18,11 +18,13 @@ from django.db import transaction
 from django.http import QueryDict
 
 from negotiation.access import DealAccess
-from negotiation.models import Issue
+from negotiation.models import DealEvent, Issue
 from negotiation.selectors import walk_away_of
 from negotiation.services import deals as deal_services
-from negotiation.services.base import EditConflict
+from negotiation.services.base import EditConflict, broadcast, lock_deal
 from room import coaching, forms
+from room.coaching.limits import breaches, side_limits
+from room.models import Nudge, TermSheetEntry
 from room.services import (
     closing,
     concessions,
@@ -33,7 +35,7 @@ from room.services import (
     stages,
     trades,
 )
-from room.services.coaching import nudge_dismiss
+from room.services.coaching import nudge_dismiss, nudge_raise
 
 CLIENT_MSG_ID_MAX = 64
 
@@ -161,7 +163,7 @@ def _guard_oversharing(
     found = coaching.oversharing_in(texts, walk_away_of(access.party))
     if found is None:
         return None
-    if data.get("confirm_share") not in ("on", "true", "1"):
+    if data.get("confirm_share") not in CONFIRMED:
         raise ActionRefused(
             "over_sharing",
             f"Not sent yet. {found.reason}",
@@ -171,6 +173,72 @@ def _guard_oversharing(
     return lambda: coaching.record_oversharing(
         party=party, reason=found.reason, confirmed=True
     )
+
+
+# Binding steps checked against the sender's own limits (its walk-away figure
+# or reservation score, and the limits it wrote in its preparation).
+LIMIT_CHECKED = frozenset(
+    {
+        "trade.accept",
+        "meso.respond",
+        "term.set",
+        "agreement.confirm",
+        "jointcheck.accept",
+    }
+)
+# Confirming the agreement signs off the whole sheet: every breach counts,
+# not only the ones the step itself brings.
+WHOLE_SHEET = frozenset({"agreement.confirm"})
+CONFIRMED = ("on", "true", "1")
+
+
+def _terms(deal_id: int) -> dict[int, str]:
+    return dict(
+        TermSheetEntry.objects.filter(deal_id=deal_id).values_list("issue_id", "value")
+    )
+
+
+def _guard_limits(
+    access: DealAccess, name: str, data: QueryDict, before: dict[int, str]
+) -> None:
+    """Called inside the action's transaction, once the step is applied:
+    refuse it (rolling it back) when the term sheet it leaves breaks one of
+    the sender's own limits, unless the sender confirmed (``confirm_limit``);
+    a confirmed breach is kept for the side's review. The warning names the
+    sender's own figure and goes to the sender only."""
+    party = access.party
+    after = _terms(party.deal_id)
+    if after == before and name not in WHOLE_SHEET:
+        return
+    limits = side_limits(party, list(Issue.objects.filter(deal_id=party.deal_id)))
+    if not limits:
+        return
+    found = breaches(limits, after)
+    if name not in WHOLE_SHEET:
+        found = [line for line in found if line not in breaches(limits, before)]
+    if not found:
+        return
+    if data.get("confirm_limit") not in CONFIRMED:
+        raise ActionRefused(
+            "below_limit",
+            "Not done yet. " + " ".join(found) + " Only you see this.",
+            resend=(name, data),
+        )
+    event = DealEvent.objects.filter(deal_id=party.deal_id).order_by("-seq").first()
+    created = nudge_raise(
+        party,
+        Nudge.Kind.BELOW_LIMIT,
+        f"limit:{event.seq if event else 0}",
+        message=" ".join(found) + " You confirmed and went ahead.",
+        action="Before going past your own limit, compare the deal with your "
+        "best alternative: past the walk-away, no deal is the better deal.",
+        event=event,
+    )
+    if created:
+        side = party.side
+        transaction.on_commit(
+            lambda: broadcast(party.deal_id, {"type": "coach.changed", "side": side})
+        )
 
 
 def _codes(error: ValidationError) -> set[str]:
@@ -231,8 +299,9 @@ def perform(
     record = (
         _guard_oversharing(access, name, form, data) if action.shares_text else None
     )
+    checks_limits = name in LIMIT_CHECKED and access.party is not None
     try:
-        if record is None:
+        if record is None and not checks_limits:
             result = action.service(
                 access=access,
                 client_msg_id=client_msg_id or None,
@@ -240,12 +309,19 @@ def perform(
             )
         else:
             with transaction.atomic():
+                before = {}
+                if checks_limits:  # the sheet as the step finds it, held still
+                    lock_deal(access)
+                    before = _terms(access.deal.pk)
                 result = action.service(
                     access=access,
                     client_msg_id=client_msg_id or None,
                     **form.service_kwargs(),
                 )
-                record()
+                if record is not None:
+                    record()
+                if checks_limits:
+                    _guard_limits(access, name, data, before)
     except EditConflict as error:
         raise ActionRefused("stale_version", error.messages[0]) from error
     except PermissionDenied as error:

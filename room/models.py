@@ -523,6 +523,7 @@ class Nudge(models.Model):
         ONE_WAY_DISCLOSURE = "one_way_disclosure", "One-way disclosure"
         STALEMATE = "stalemate", "Stalemate"
         UNEVEN_PACKAGES = "uneven_packages", "Packages not equal for you"
+        BELOW_LIMIT = "below_limit", "Went past your own limit"
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="nudges")
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="nudges")

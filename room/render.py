@@ -413,7 +413,10 @@ def _in_template(html: str) -> SafeString:
     return format_html("<template>{}</template>", mark_safe(html))
 
 
-RESEND_SKIP = {"csrfmiddlewaretoken", "client_msg_id", "confirm_share"}
+RESEND_SKIP = {"csrfmiddlewaretoken", "client_msg_id"}
+# The field that confirms past each kind of warning: the over-sharing guard's,
+# or the side's own limits'. A resend keeps any earlier confirmation.
+CONFIRM_FIELDS = {"over_sharing": "confirm_share", "below_limit": "confirm_limit"}
 
 
 def refusal_context(refused) -> dict:
@@ -421,9 +424,13 @@ def refusal_context(refused) -> dict:
     context = {"refused": refused}
     if refused.resend:
         action, data = refused.resend
+        confirm = CONFIRM_FIELDS[refused.code]
         context["resend_action"] = action
+        context["resend_confirm"] = confirm
         context["resend_items"] = [
-            (key, data.getlist(key)) for key in data if key not in RESEND_SKIP
+            (key, data.getlist(key))
+            for key in data
+            if key not in RESEND_SKIP and key != confirm
         ]
     return context
 

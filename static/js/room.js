@@ -114,8 +114,32 @@
     if (form && form.dataset.action) form.dataset.dirty = "1";
   });
 
-  function applyHtml(html) {
+  // A refusal shows next to the form that was refused, not at the top of the
+  // page. The notice goes back to its place before any other swap, so a
+  // region rendered again can never take it away.
+  const noticeHome = document.createComment("room-notice");
+  const homeNotice = document.getElementById("room-notice");
+  if (homeNotice) homeNotice.before(noticeHome);
+
+  function noticeNextTo(form) {
+    const notice = document.getElementById("room-notice");
+    if (!notice || !form || !document.body.contains(form) || notice.contains(form)) return;
+    if (!notice.textContent.trim()) return;
+    form.after(notice);
+    const button = notice.querySelector("button");
+    if (button) button.focus();
+  }
+
+  function noticeBackHome() {
+    const notice = document.getElementById("room-notice");
+    if (notice && noticeHome.parentNode && noticeHome.nextSibling !== notice) {
+      noticeHome.after(notice);
+    }
+  }
+
+  function applyHtml(html, keepNotice) {
     if (!html) return;
+    if (!keepNotice) noticeBackHome();
     const saved = snapshotDirtyForms();
     window.htmx.swap(document.body, html, { swapStyle: "none" });
     restoreForms(saved);
@@ -188,7 +212,8 @@
         break;
       case "error": {
         const form = pending.get(message.client_msg_id);
-        applyHtml(message.html);
+        applyHtml(message.html, true);
+        noticeNextTo(form);
         announce(message.message);
         unlockForm(message.client_msg_id);
         if (form && message.code === "stale_version") showLostVersion(form);
@@ -200,6 +225,7 @@
   function clearNotice() {
     const notice = document.getElementById("room-notice");
     if (notice) notice.innerHTML = "";
+    noticeBackHome();
   }
 
   const pending = new Map(); // client_msg_id -> form

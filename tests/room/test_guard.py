@@ -84,15 +84,16 @@ def test_a_confirmed_share_that_the_service_refuses_records_no_warning(
     assert not Nudge.objects.exists()
 
 
-def test_an_answer_with_no_text_reads_no_preparation(
+def test_an_action_with_no_text_reads_no_preparation(
     deal, host_access, guest_access, host_walk_away
 ):
-    """Accepting a trade shares no text: the guard has nothing to check and
-    does not read the side's walk-away point."""
+    """Withdrawing a trade shares no text: the guard has nothing to check and
+    does not read the side's walk-away point. (A binding step does read it,
+    for the side's own limits: tests/room/test_limits.py.)"""
     at_stage(deal, Deal.Stage.MIDGAME)
     price, terms = deal.issues.order_by("position")
     trade = actions.perform(
-        guest_access,
+        host_access,
         "trade.propose",
         {
             "give_issue_id": price.pk,
@@ -105,10 +106,10 @@ def test_an_answer_with_no_text_reads_no_preparation(
     with CaptureQueriesContext(connection) as queries:
         actions.perform(
             host_access,
-            "trade.accept",
-            {"trade_id": trade.pk, "version": trade.version, "confirm": "on"},
+            "trade.withdraw",
+            {"trade_id": trade.pk, "version": trade.version},
         )
 
     trade.refresh_from_db()
-    assert trade.status == Trade.Status.ACCEPTED
+    assert trade.status == Trade.Status.WITHDRAWN
     assert not [q for q in queries if "negotiation_preparation" in q["sql"]]
