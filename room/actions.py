@@ -241,6 +241,36 @@ def _guard_limits(
         )
 
 
+# A package pick writes every value of the package: asked first when it would
+# change a term the sheet already holds.
+OVERWRITE_CHECKED = frozenset({"meso.respond"})
+
+
+def _guard_overwrite(
+    access: DealAccess, data: QueryDict, before: dict[int, str]
+) -> None:
+    """Called inside the action's transaction, once the step is applied:
+    refuse it (rolling it back) when it changed a term already on the sheet,
+    unless the sender confirmed (``confirm_overwrite``). Both sides see the
+    sheet: the warning tells nothing private."""
+    if not before or data.get("confirm_overwrite") in CONFIRMED:
+        return
+    after = _terms(access.deal.pk)
+    changed = [pk for pk, value in before.items() if after.get(pk) != value]
+    if not changed:
+        return
+    names = dict(Issue.objects.filter(pk__in=changed).values_list("pk", "name"))
+    changes = "; ".join(
+        f"{names[pk]} from “{before[pk]}” to “{after.get(pk, '')}”" for pk in changed
+    )
+    raise ActionRefused(
+        "changes_agreed",
+        f"Not picked yet. This package changes terms already on the sheet: "
+        f"{changes}. Pick it anyway, or keep the terms as they are.",
+        resend=("meso.respond", data),
+    )
+
+
 def _codes(error: ValidationError) -> set[str]:
     if hasattr(error, "error_dict"):
         return {e.code for errs in error.error_dict.values() for e in errs if e.code}
@@ -300,8 +330,9 @@ def perform(
         _guard_oversharing(access, name, form, data) if action.shares_text else None
     )
     checks_limits = name in LIMIT_CHECKED and access.party is not None
+    checks_overwrite = name in OVERWRITE_CHECKED
     try:
-        if record is None and not checks_limits:
+        if record is None and not checks_limits and not checks_overwrite:
             result = action.service(
                 access=access,
                 client_msg_id=client_msg_id or None,
@@ -310,8 +341,8 @@ def perform(
         else:
             with transaction.atomic():
                 before = {}
-                if checks_limits:  # the sheet as the step finds it, held still
-                    lock_deal(access)
+                if checks_limits or checks_overwrite:
+                    lock_deal(access)  # the sheet as the step finds it, held still
                     before = _terms(access.deal.pk)
                 result = action.service(
                     access=access,
@@ -320,6 +351,8 @@ def perform(
                 )
                 if record is not None:
                     record()
+                if checks_overwrite:
+                    _guard_overwrite(access, data, before)
                 if checks_limits:
                     _guard_limits(access, name, data, before)
     except EditConflict as error:

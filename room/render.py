@@ -415,8 +415,13 @@ def _in_template(html: str) -> SafeString:
 
 RESEND_SKIP = {"csrfmiddlewaretoken", "client_msg_id"}
 # The field that confirms past each kind of warning: the over-sharing guard's,
-# or the side's own limits'. A resend keeps any earlier confirmation.
-CONFIRM_FIELDS = {"over_sharing": "confirm_share", "below_limit": "confirm_limit"}
+# the side's own limits', a package changing terms already on the sheet. A
+# resend keeps any earlier confirmation.
+CONFIRM_FIELDS = {
+    "over_sharing": "confirm_share",
+    "below_limit": "confirm_limit",
+    "changes_agreed": "confirm_overwrite",
+}
 
 
 def refusal_context(refused) -> dict:

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from negotiation.models import Deal
 from negotiation.services import deals as deal_services
 from negotiation.services.base import EditConflict
-from room import services
+from room import actions, services
 from room.models import (
     MesoSet,
     TermSheetEntry,
@@ -192,3 +192,64 @@ def test_a_single_counter_package_answers_one_of_the_other_sides(
         )
 
     assert answer.packages.get().counter_of == fast
+
+
+# --- a pick that would change terms already on the sheet ---------------------------
+
+
+def pick_data(meso: MesoSet, package, **extra) -> dict:
+    return {
+        "meso_id": meso.pk,
+        "version": meso.version,
+        "picked_id": package.pk,
+        "confirm": "on",
+        **extra,
+    }
+
+
+def test_a_pick_that_changes_an_agreed_term_asks_first_and_changes_nothing(
+    meso, issues, host, guest_access
+):
+    """The price was settled at 95 by a trade; the "Cheap" package says 90."""
+    price, _ = issues
+    services.term_set(access=host, issue_id=price.pk, version=None, value="95")
+    cheap = meso.packages.get(name="Cheap")
+
+    with pytest.raises(actions.ActionRefused) as asked:
+        actions.perform(guest_access, "meso.respond", pick_data(meso, cheap))
+
+    assert asked.value.code == "changes_agreed"
+    assert "Price from “95” to “90”" in asked.value.message
+    assert TermSheetEntry.objects.get(issue=price).value == "95"
+    assert fresh(meso).picked is None
+    assert fresh(meso).status == MesoSet.Status.PRESENTED
+
+
+def test_a_pick_confirmed_over_an_agreed_term_replaces_it(
+    meso, issues, host, guest_access
+):
+    price, _ = issues
+    services.term_set(access=host, issue_id=price.pk, version=None, value="95")
+    cheap = meso.packages.get(name="Cheap")
+
+    actions.perform(
+        guest_access,
+        "meso.respond",
+        pick_data(meso, cheap, confirm_overwrite="on"),
+    )
+
+    assert TermSheetEntry.objects.get(issue=price).value == "90"
+    assert fresh(meso).picked == cheap
+
+
+def test_a_pick_that_keeps_or_only_adds_terms_is_not_asked(
+    meso, issues, host, guest_access
+):
+    """The sheet holds the package's own price: nothing it holds changes."""
+    price, terms = issues
+    services.term_set(access=host, issue_id=price.pk, version=None, value="90")
+    cheap = meso.packages.get(name="Cheap")
+
+    actions.perform(guest_access, "meso.respond", pick_data(meso, cheap))
+
+    assert TermSheetEntry.objects.get(issue=terms).value == "60 days"
