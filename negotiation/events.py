@@ -52,10 +52,12 @@ class EventKind(models.TextChoices):
     MESO_PRESENTED = "meso.presented", "Packages presented"
     MESO_ANSWERED = "meso.answered", "Packages answered"
     CONCESSION_ADDED = "concession.added", "Concession logged"
+    CONCESSION_WITHDRAWN = "concession.withdrawn", "Concession withdrawn"
     CONCESSION_VALUED = "concession.valued", "Concession valued"
     TERM_UPDATED = "term.updated", "Term set"
     COMMITMENT_ADDED = "commitment.added", "Commitment added"
     COMMITMENT_UPDATED = "commitment.updated", "Commitment edited"
+    COMMITMENT_REMOVED = "commitment.removed", "Commitment removed"
     COMMITMENT_CONFIRMED = "commitment.confirmed", "Commitment confirmed"
     AGREEMENT_CONFIRMED = "agreement.confirmed", "Agreement confirmed"
     CHECKIN_ADDED = "checkin.added", "Check-in recorded"
@@ -165,6 +167,12 @@ EVENTS: dict[EventKind, EventSpec] = {
     K.CONCESSION_VALUED: EventSpec(
         ("concession",), "", "{who} valued their concession{about}."
     ),
+    # The object is gone: its list is rendered again.
+    K.CONCESSION_WITHDRAWN: EventSpec(
+        ("concessions",),
+        "{who} withdrew a concession.",
+        "{who} withdrew the concession{about}.",
+    ),
     K.TERM_UPDATED: EventSpec(
         ("term", "agreement"),
         "{who} changed the term sheet.",
@@ -177,6 +185,11 @@ EVENTS: dict[EventKind, EventSpec] = {
     ),
     K.COMMITMENT_UPDATED: EventSpec(
         ("commitment", "agreement"), "", "{who} edited the commitment{about}."
+    ),
+    K.COMMITMENT_REMOVED: EventSpec(
+        ("commitments", "agreement"),
+        "{who} removed a commitment.",
+        "{who} removed the commitment{about}.",
     ),
     K.COMMITMENT_CONFIRMED: EventSpec(
         ("commitment", "agreement"),

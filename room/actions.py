@@ -86,8 +86,15 @@ ACTIONS: dict[str, Action] = {
     "meso.respond": Action(forms.MesoRespondForm, packages.meso_respond),
     "concession.add": Action(forms.ConcessionForm, concessions.concession_add),
     "concession.value": Action(forms.ConcessionValueForm, concessions.concession_value),
+    "concession.withdraw": Action(
+        forms.ConcessionRefForm, concessions.concession_withdraw, shares_text=False
+    ),
     "term.set": Action(forms.TermForm, closing.term_set),
     "commitment.add": Action(forms.CommitmentForm, closing.commitment_add),
+    "commitment.update": Action(forms.CommitmentUpdateForm, closing.commitment_update),
+    "commitment.remove": Action(
+        forms.CommitmentRefForm, closing.commitment_remove, shares_text=False
+    ),
     "commitment.confirm": Action(
         forms.CommitmentConfirmForm,
         closing.commitment_confirm,

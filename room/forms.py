@@ -308,6 +308,27 @@ class CommitmentForm(RoomForm):
     contingency = forms.CharField(required=False, max_length=2000)
 
 
+class ConcessionRefForm(RoomForm):
+    concession_id = forms.IntegerField()
+    version = VersionField()
+
+
+class CommitmentRefForm(RoomForm):
+    commitment_id = forms.IntegerField()
+    version = VersionField()
+
+
+class CommitmentUpdateForm(CommitmentRefForm):
+    """The commitment's new wording (its owning side stays)."""
+
+    owner_name = forms.CharField(max_length=120)
+    description = forms.CharField(max_length=240)
+    metric = forms.CharField(required=False, max_length=160)
+    target = forms.CharField(required=False, max_length=160)
+    due_date = forms.DateField(required=False)
+    contingency = forms.CharField(required=False, max_length=2000)
+
+
 class CommitmentConfirmForm(BindingForm):
     commitment_id = forms.IntegerField()
     version = VersionField()

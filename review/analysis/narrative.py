@@ -85,6 +85,8 @@ class _Facts(dict):
                 text = names.concessions.get(self._id("concession_id"))
             else:
                 text = names.commitments.get(self._id("commitment_id"))
+            # A withdrawn or removed one is gone: its event kept its words.
+            text = text or self.payload.get("text")
             value = f" “{text}”" if text else ""
         elif field == "to_value":
             raw = self.payload.get("value")

@@ -15,10 +15,15 @@ from room.services.closing import (
     check_in_add,
     commitment_add,
     commitment_confirm,
+    commitment_remove,
     commitment_update,
     term_set,
 )
-from room.services.concessions import concession_add, concession_value
+from room.services.concessions import (
+    concession_add,
+    concession_value,
+    concession_withdraw,
+)
 from room.services.discussion import MESSAGE_MAX_LENGTH, message_post
 from room.services.invites import (
     InviteRefused,
@@ -57,9 +62,11 @@ __all__ = [
     "check_in_add",
     "commitment_add",
     "commitment_confirm",
+    "commitment_remove",
     "commitment_update",
     "concession_add",
     "concession_value",
+    "concession_withdraw",
     "deal_end_no_deal",
     "guest_join",
     "invite_create",

@@ -128,6 +128,29 @@ def commitment_update(
     return commitment
 
 
+@applied_once
+def commitment_remove(
+    *, access: DealAccess, commitment_id: int, version: int, client_msg_id=None
+) -> None:
+    """Take a commitment off the list, until both sides have confirmed it (a
+    confirmed one is part of what both agreed: edit it instead, which asks
+    both to confirm again)."""
+    deal = require_tool(access, "commitments")
+    commitment = _commitment(deal, commitment_id)
+    check_version(commitment, version)
+    if commitment.is_confirmed:
+        raise ValidationError(
+            "Both sides confirmed this commitment: edit it instead, and both "
+            "confirm the new wording."
+        )
+    description = commitment.description
+    commitment.delete()
+    room_event(
+        access, deal, "commitment.removed", client_msg_id,
+        commitment_id=commitment_id, text=description,
+    )  # fmt: skip
+
+
 def _commitment(deal: Deal, commitment_id) -> Commitment:
     try:
         return Commitment.objects.select_for_update().get(pk=commitment_id, deal=deal)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+
 from negotiation.access import DealAccess
+from negotiation.events import EventKind
+from negotiation.models import DealEvent
 from negotiation.services.base import (
     applied_once,
     check_version,
@@ -72,3 +76,45 @@ def concession_value(
         access, deal, "concession.valued", client_msg_id, concession_id=concession.pk
     )
     return concession
+
+
+@applied_once
+def concession_withdraw(
+    *, access: DealAccess, concession_id: int, version: int, client_msg_id=None
+) -> None:
+    """A side takes back its own concession while it is unanswered: the other
+    side has not acted in the room since it was logged, and it is not part of
+    an accepted trade. The log keeps that it was given and withdrawn."""
+    deal = require_tool(access, "concessions")
+    concession = deal_object(Concession, deal, concession_id, access.party, own=True)
+    check_version(concession, version)
+    if concession.trade_id is not None:
+        raise ValidationError(
+            "This concession is part of an accepted trade: it cannot be taken back."
+        )
+    logged = (
+        DealEvent.objects.filter(
+            deal=deal,
+            kind=EventKind.CONCESSION_ADDED,
+            payload__concession_id=concession.pk,
+        )
+        .values_list("seq", flat=True)
+        .first()
+    )
+    answered = (
+        DealEvent.objects.filter(deal=deal, seq__gt=logged or 0)
+        .exclude(actor__party=access.party)
+        .exclude(actor__isnull=True)
+        .exists()
+    )
+    if answered:
+        raise ValidationError(
+            "The other side has acted since you logged it: discuss it with "
+            "them instead of taking it back."
+        )
+    item = concession.item
+    concession.delete()
+    room_event(
+        access, deal, "concession.withdrawn", client_msg_id,
+        concession_id=concession_id, text=item,
+    )  # fmt: skip

@@ -14,9 +14,9 @@ import pytest
 from negotiation.access import (
     deal_access_for_user,
 )
-from negotiation.models import Deal
+from negotiation.models import Deal, DealEvent
 from negotiation.services.base import EditConflict
-from room import services
+from room import actions, services
 from room.models import (
     AgreementConfirmation,
     CheckIn,
@@ -290,3 +290,84 @@ def test_check_ins_happen_in_implementation_only(close, host, log):
         )
 
     assert refusal.value.code == "wrong_stage"
+
+
+# --- editing and removing commitments from the room -------------------------------
+
+
+def test_a_vague_commitment_is_made_measurable_from_the_room(
+    close, host, guest_access, log
+):
+    commitment = add_commitment(
+        host, description="We will do our best", metric="", target="", due_date=None
+    )
+    services.commitment_confirm(
+        access=guest_access, commitment_id=commitment.pk, version=commitment.version
+    )
+
+    with log.expect("commitment.updated"):
+        actions.perform(
+            host,
+            "commitment.update",
+            {
+                "commitment_id": commitment.pk,
+                "version": commitment.version,
+                "owner_name": "Robin",
+                "description": "Onboard every store",
+                "metric": "stores onboarded",
+                "target": "40",
+                "due_date": "2027-03-31",
+                "contingency": "",
+            },
+        )
+
+    commitment = fresh(commitment)
+    assert commitment.is_measurable
+    assert commitment.description == "Onboard every store"
+    # The other side confirmed the old wording: not the new one.
+    assert commitment.counterpart_confirmed_at is None
+
+
+def test_a_commitment_is_removed_until_both_sides_confirmed_it(
+    deal, close, host, guest_access, log
+):
+    commitment = add_commitment(host, description="We will do our best")
+    services.commitment_confirm(
+        access=host, commitment_id=commitment.pk, version=commitment.version
+    )
+
+    with log.expect("commitment.removed"):
+        actions.perform(
+            guest_access,
+            "commitment.remove",
+            {"commitment_id": commitment.pk, "version": commitment.version},
+        )
+
+    assert not Commitment.objects.filter(pk=commitment.pk).exists()
+    assert DealEvent.objects.filter(deal=deal).latest("seq").payload["text"] == (
+        "We will do our best"
+    )
+
+
+def test_a_commitment_both_sides_confirmed_is_not_removed(
+    close, host, guest_access, log
+):
+    commitment = add_commitment(host)
+    for side in (host, guest_access):
+        services.commitment_confirm(
+            access=side, commitment_id=commitment.pk, version=commitment.version
+        )
+
+    with log.refused(match="edit it instead"):
+        services.commitment_remove(
+            access=host, commitment_id=commitment.pk, version=commitment.version
+        )
+
+    assert Commitment.objects.filter(pk=commitment.pk).exists()
+
+
+def test_removing_a_commitment_names_its_current_version(close, host, log):
+    commitment = add_commitment(host)
+
+    with log.refused(EditConflict):
+        services.commitment_remove(access=host, commitment_id=commitment.pk, version=9)

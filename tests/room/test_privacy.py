@@ -347,9 +347,11 @@ def negotiate(room: Room) -> None:
     room.act("host", "meso.present", note="Three equally good options.", **packages)
     meso = MesoSet.objects.get(deal_id=room.deal_id)
     package_ids = list(meso.packages.order_by("pk").values_list("pk", flat=True))
+    # Picked over terms the trades already set: confirmed, as "Pick it anyway".
     room.act(
         "counterpart", "meso.respond", meso_id=meso.pk, version=meso.version,
         preference=package_ids[::-1], picked_id=package_ids[1], confirm="on",
+        confirm_overwrite="on",
     )  # fmt: skip
     host_us, host_them = HOST_CONCESSION_VALUES
     room.act(
