@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import QueryDict
 
+from common.phrases import nothing_in_return, unmeasurable
 from negotiation.access import DealAccess
 from negotiation.models import DealEvent, Issue
 from negotiation.selectors import walk_away_of
@@ -24,7 +25,7 @@ from negotiation.services import deals as deal_services
 from negotiation.services.base import EditConflict, broadcast, lock_deal
 from room import coaching, forms
 from room.coaching.limits import breaches, side_limits
-from room.models import Nudge, TermSheetEntry
+from room.models import Commitment, Nudge, TermSheetEntry
 from room.services import (
     closing,
     concessions,
@@ -149,6 +150,17 @@ class ActionRefused(Exception):
 
 # Fields whose text is never shared prose (hashes, ids, versions).
 NOT_SHARED_TEXT = {"digest", "version", "client_msg_id", "confirm_share"}
+
+
+def _both(
+    first: Callable[[], None] | None, second: Callable[[], None]
+) -> Callable[[], None]:
+    def run() -> None:
+        if first is not None:
+            first()
+        second()
+
+    return run
 
 
 def _guard_oversharing(
@@ -278,6 +290,68 @@ def _guard_overwrite(
     )
 
 
+def _guard_pitfalls(
+    access: DealAccess, name: str, form: forms.RoomForm, data: QueryDict
+) -> Callable[[], None] | None:
+    """Warn before a shared step the coach can already see is a pitfall: a
+    concession with nothing in return, a commitment that cannot be measured,
+    or confirming one. The side may go ahead (``confirm_pitfall``); confirming
+    an unmeasurable commitment anyway is kept for its review. Returns what
+    records it, for the action's transaction, or None."""
+    cleaned = form.cleaned_data
+    if name == "concession.add":
+        if not nothing_in_return(cleaned.get("we_get")):
+            return None
+        warning = (
+            "Nothing comes back for this concession. Attach a condition "
+            "(“if we give this, could you …?”) before you give it away."
+        )
+    elif name in ("commitment.add", "commitment.update"):
+        missing = unmeasurable(
+            cleaned.get("metric", ""),
+            cleaned.get("target", ""),
+            cleaned.get("due_date"),
+        )
+        if not missing:
+            return None
+        warning = (
+            f"This commitment has no real {_listed(missing)}: nobody will be "
+            "able to tell whether it was kept."
+        )
+    elif name == "commitment.confirm":
+        commitment = Commitment.objects.filter(
+            pk=cleaned["commitment_id"], deal_id=access.deal.pk
+        ).first()
+        if commitment is None or commitment.is_measurable:
+            return None
+        warning = (
+            f"“{commitment.description}” has no real "
+            f"{_listed(commitment.missing)}. Confirming binds your side to a "
+            "promise nobody can check."
+        )
+    else:
+        return None
+    if data.get("confirm_pitfall") not in CONFIRMED:
+        raise ActionRefused("pitfall", f"Not sent yet. {warning}", resend=(name, data))
+    if name != "commitment.confirm":
+        return None  # the coach's detectors keep it once it is sent
+    party, pk = access.party, cleaned["commitment_id"]
+    return lambda: nudge_raise(
+        party,
+        Nudge.Kind.VAGUE_COMMITMENT,
+        f"confirmed:{pk}",
+        message=f"You confirmed it anyway. {warning}",
+        action="Define measurable mutual success: who does what, measured how, "
+        "by when.",
+    )
+
+
+def _listed(labels: list[str]) -> str:
+    if len(labels) == 1:
+        return labels[0]
+    return ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
 def _codes(error: ValidationError) -> set[str]:
     if hasattr(error, "error_dict"):
         return {e.code for errs in error.error_dict.values() for e in errs if e.code}
@@ -336,6 +410,10 @@ def perform(
     record = (
         _guard_oversharing(access, name, form, data) if action.shares_text else None
     )
+    if access.party is not None:
+        remember = _guard_pitfalls(access, name, form, data)
+        if remember is not None:
+            record = _both(record, remember)
     checks_limits = name in LIMIT_CHECKED and access.party is not None
     checks_overwrite = name in OVERWRITE_CHECKED
     try:

@@ -22,6 +22,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from common.phrases import unmeasurable
 from negotiation.models import Deal, DealEvent, Issue, Participant, Party
 
 TOKEN_BYTES = 32  # 256 bits from the OS's CSPRNG
@@ -377,8 +378,13 @@ class Commitment(models.Model):
         return self.description
 
     @property
+    def missing(self) -> list[str]:
+        """What it lacks to be measured: a real metric, target or due date."""
+        return unmeasurable(self.metric, self.target, self.due_date)
+
+    @property
     def is_measurable(self) -> bool:
-        return bool(self.metric and self.target and self.due_date)
+        return not self.missing
 
     @property
     def is_confirmed(self) -> bool:

@@ -421,6 +421,7 @@ CONFIRM_FIELDS = {
     "over_sharing": "confirm_share",
     "below_limit": "confirm_limit",
     "changes_agreed": "confirm_overwrite",
+    "pitfall": "confirm_pitfall",
 }
 
 

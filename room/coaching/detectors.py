@@ -19,6 +19,7 @@ from functools import cached_property
 from django.db.models import Q
 from django.utils import timezone
 
+from common.phrases import nothing_in_return
 from negotiation.events import EventKind
 from negotiation.models import (
     Deal,
@@ -106,8 +107,9 @@ class _Context:
 
 
 def _conceding(ctx: _Context) -> Found:
-    """A concession logged with nothing in return: the one just logged, or
-    the entries an accepted trade just wrote."""
+    """A concession logged with nothing in return ("n/a", "their goodwill",
+    "to keep the peace" count as nothing): the one just logged, or the
+    entries an accepted trade just wrote."""
     if ctx.event.kind == EventKind.CONCESSION_ADDED:
         concessions = Concession.objects.filter(pk=ctx.ref("concession_id"))
     else:
@@ -120,7 +122,8 @@ def _conceding(ctx: _Context) -> Found:
             "Trade, don't give: attach a condition — “if we do this, could "
             "you …?” — or take it back.",
         )
-        for concession in concessions.filter(deal=ctx.deal, we_get="")
+        for concession in concessions.filter(deal=ctx.deal)
+        if nothing_in_return(concession.we_get)
     ]
 
 
@@ -181,21 +184,15 @@ def _avoiding_hard_issue(ctx: _Context) -> Found:
 
 
 def _vague_commitments(ctx: _Context) -> Found:
-    """The commitment just added or edited, if it cannot be measured."""
+    """The commitment just added or edited, if it cannot be measured: no
+    metric, target or due date, or a placeholder ("TBD", "best efforts")
+    in their place."""
     commitment = Commitment.objects.filter(
         pk=ctx.ref("commitment_id"), deal=ctx.deal
     ).first()
     if commitment is None or commitment.is_measurable:
         return []
-    missing = [
-        label
-        for label, value in (
-            ("metric", commitment.metric),
-            ("target", commitment.target),
-            ("due date", commitment.due_date),
-        )
-        if not value
-    ]
+    missing = commitment.missing
     listed = (
         missing[0]
         if len(missing) == 1

@@ -185,7 +185,11 @@ def test_the_http_fallback_offers_to_send_anyway(deal, rep_client, host_prep):
 def test_conceding_without_getting_anything_nudges_that_side(deal, sides):
     host, guest = sides
     at_stage(deal, Deal.Stage.MIDGAME)
-    perform(host, "concession.add", {"item": "Onboarding", "we_give": "Free"})
+    perform(
+        host,
+        "concession.add",
+        {"item": "Onboarding", "we_give": "Free", "confirm_pitfall": "on"},
+    )
     assert kinds(host.party) == {Kind.CONCEDING}
     assert kinds(guest.party) == set()
     # A concession that gets something back is a trade: no nudge.
@@ -266,8 +270,9 @@ def test_a_vague_commitment_asks_for_a_metric_target_and_date(deal, sides):
     perform(
         host,
         "commitment.add",
-        {"owner_side": "host", "owner_name": "Robin", "description": "Support well"},
-    )
+        {"owner_side": "host", "owner_name": "Robin", "description": "Support well",
+         "confirm_pitfall": "on"},
+    )  # fmt: skip
     nudge = Nudge.objects.get(party=host.party, kind=Kind.VAGUE_COMMITMENT)
     assert nudge.message == "“Support well” has no metric, target or due date yet."
     perform(
@@ -408,7 +413,11 @@ async def test_a_nudge_reaches_only_the_side_concerned_over_the_socket(
 ):
     await db(Deal.objects.filter(pk=deal.pk).update)(stage=Deal.Stage.MIDGAME)
     async with room_sockets(deal.pk, host_cookie, guest_cookie) as (host, guest):
-        await act(host, "concession.add", {"item": "Training", "we_give": "Free"})
+        await act(
+            host,
+            "concession.add",
+            {"item": "Training", "we_give": "Free", "confirm_pitfall": "on"},
+        )
         await receive(host, "ack")
         coach = await receive(host, "coach")
         event = await receive(guest, "event")
@@ -422,7 +431,11 @@ async def test_a_nudge_reaches_only_the_side_concerned_over_the_socket(
 def test_a_nudge_appears_in_its_sides_room_page_only(deal, sides, rep_client, guest):
     host, _ = sides
     at_stage(deal, Deal.Stage.MIDGAME)
-    perform(host, "concession.add", {"item": "Training", "we_give": "Free"})
+    perform(
+        host,
+        "concession.add",
+        {"item": "Training", "we_give": "Free", "confirm_pitfall": "on"},
+    )
     host_page = rep_client.get(f"/room/{deal.pk}/").content.decode()
     guest_page = guest[0].get(f"/room/{deal.pk}/").content.decode()
     assert "with nothing in return" in host_page
@@ -433,7 +446,11 @@ def test_a_nudge_appears_in_its_sides_room_page_only(deal, sides, rep_client, gu
 def test_a_side_dismisses_its_own_nudge_and_it_stays_on_record(deal, sides):
     host, guest = sides
     at_stage(deal, Deal.Stage.MIDGAME)
-    perform(host, "concession.add", {"item": "Training", "we_give": "Free"})
+    perform(
+        host,
+        "concession.add",
+        {"item": "Training", "we_give": "Free", "confirm_pitfall": "on"},
+    )
     nudge = Nudge.objects.get()
     with pytest.raises(actions.ActionRefused):
         perform(guest, "nudge.dismiss", {"nudge_id": nudge.pk})
@@ -451,7 +468,11 @@ def test_a_revoked_guest_cannot_dismiss_a_nudge_with_an_access_resolved_before(
 ):
     _, guest = sides
     at_stage(deal, Deal.Stage.MIDGAME)
-    perform(guest, "concession.add", {"item": "Pilot", "we_give": "Free"})
+    perform(
+        guest,
+        "concession.add",
+        {"item": "Pilot", "we_give": "Free", "confirm_pitfall": "on"},
+    )
     nudge = Nudge.objects.get(party=guest.party)
     Participant.objects.filter(pk=guest.participant.pk).update(
         revoked_at=timezone.now()
@@ -555,7 +576,11 @@ def test_every_nudge_a_side_gets_stays_off_the_other_sides_page(
     price = deal.issues.get(name="Price")
     perform(host, "position.update", {"interests": "Cost", "ranking": [str(price.pk)]})
     at_stage(deal, Deal.Stage.MIDGAME)
-    perform(host, "concession.add", {"item": "Onboarding", "we_give": "Free"})
+    perform(
+        host,
+        "concession.add",
+        {"item": "Onboarding", "we_give": "Free", "confirm_pitfall": "on"},
+    )
     perform(host, "stage.propose", {"to_stage": "close"})
     nudges = list(Nudge.objects.filter(party=host.party))
     assert {n.kind for n in nudges} >= {

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from negotiation.models import DealEvent
 from room import coaching, services
 from room.models import Nudge
-from tests.room.conftest import propose
+from tests.room.conftest import add_commitment, propose
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +128,38 @@ def test_a_failing_detector_never_breaks_an_action_that_stands(
     trade.refresh_from_db()
     assert trade.status == "open"
     assert "The coach failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("received", "nudged"),
+    [
+        ("", True),
+        ("n/a", True),
+        ("for their goodwill", True),
+        ("to keep the peace", True),
+        ("A public case study", False),  # the near-miss: something real came back
+        ("Goodwill clause in the renewal", False),
+    ],
+)
+def test_conceding_for_nothing_is_recognised_in_its_usual_wordings(
+    midgame, host, received, nudged
+):
+    services.concession_add(
+        access=host, item="Onboarding", we_give="Two workshops", we_get=received
+    )
+
+    coaching.run_detectors([last_event(midgame)])
+
+    assert Nudge.objects.filter(kind=Nudge.Kind.CONCEDING).exists() is nudged
+
+
+@pytest.mark.parametrize(
+    ("target", "nudged"),
+    [("best efforts", True), ("TBD", True), ("95%", False), ("40 stores", False)],
+)
+def test_a_placeholder_target_is_a_vague_commitment(close, host, target, nudged):
+    add_commitment(host, target=target)
+
+    coaching.run_detectors([last_event(close)])
+
+    assert Nudge.objects.filter(kind=Nudge.Kind.VAGUE_COMMITMENT).exists() is nudged

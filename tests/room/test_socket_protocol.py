@@ -228,6 +228,7 @@ async def test_each_socket_renders_its_own_sides_view(
             {
                 "item": "Onboarding",
                 "we_give": "Two free workshops",
+                "we_get": "A public case study",
                 "value_to_us": "7741.00",
                 "value_to_them": "9923.00",
             },
