@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from negotiation.access import DealAccess
 from negotiation.forms.deals import IssueForm
 from negotiation.models import Deal, Party
+from playbooks.templating import blanks_in
 from room.models import Commitment, Message, SharedPosition
 from room.services.discussion import MESSAGE_MAX_LENGTH
 
@@ -220,12 +221,26 @@ class TradeCounterForm(TradeForm, TradeRefForm):
 
 
 class CommentForm(RoomForm):
+    FORM_ONLY = RoomForm.FORM_ONLY | {"from_template"}
+
     body = forms.CharField(max_length=MESSAGE_MAX_LENGTH)
     kind = forms.ChoiceField(choices=Message.Kind.choices, required=False)
     trade_id = forms.IntegerField(required=False)
+    # Sent from one of the coach's templates: its blanks must be filled first.
+    from_template = forms.BooleanField(required=False)
 
     def clean_kind(self) -> str:
         return self.cleaned_data["kind"] or Message.Kind.NOTE
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        blanks = blanks_in(cleaned.get("body") or "")
+        if cleaned.get("from_template") and blanks:
+            listed = ", ".join(f"[{blank}]" for blank in blanks)
+            self.add_error(
+                "body", f"Fill in {listed} with your own words before you send it."
+            )
+        return cleaned
 
 
 class MesoForm(RoomForm):

@@ -79,7 +79,21 @@ CONTEXT_PHASES_BY_STAGE = {
     Deal.Stage.FIRST_MOVE: {"discovery", "value_framing"},
     Deal.Stage.MIDGAME: {"proposal", "objections"},
     Deal.Stage.CLOSE: {"close"},
-    Deal.Stage.IMPLEMENTATION: {"close"},
+    # Implementation has no lines of its own in the context playbooks: its
+    # stage coaching (moves, templates) says what to do.
+    Deal.Stage.IMPLEMENTATION: set(),
+}
+# Whose lines each context's playbook holds, by side: a sales deal's host
+# sells and its counterpart buys, so the counterpart gets the buyer's
+# (procurement) lines; a hiring playbook speaks for the hiring side only.
+CONTEXT_FOR_SIDE = {
+    (Deal.Context.SALES, "host"): Deal.Context.SALES,
+    (Deal.Context.SALES, "counterpart"): Deal.Context.PROCUREMENT,
+    (Deal.Context.PROCUREMENT, "host"): Deal.Context.PROCUREMENT,
+    (Deal.Context.PROCUREMENT, "counterpart"): Deal.Context.SALES,
+    (Deal.Context.PARTNERSHIP, "host"): Deal.Context.PARTNERSHIP,
+    (Deal.Context.PARTNERSHIP, "counterpart"): Deal.Context.PARTNERSHIP,
+    (Deal.Context.HIRING, "host"): Deal.Context.HIRING,
 }
 PRESENCE_WINDOW = datetime.timedelta(seconds=90)
 # One line of orientation per stage, in Parley's own words: its title, then
@@ -754,12 +768,27 @@ class RoomState:
         return stage_coaching(self.deal.stage)
 
     @cached_property
+    def lines_context(self) -> str | None:
+        """The context whose lines fit the viewer's side (a buyer gets the
+        buyer's), or None when no playbook speaks for it."""
+        if self.party is None:
+            return None
+        return CONTEXT_FOR_SIDE.get((self.deal.context, self.party.side))
+
+    @cached_property
+    def lines_label(self) -> str:
+        return Deal.Context(self.lines_context).label if self.lines_context else ""
+
+    @cached_property
     def context_lines(self) -> list[tuple[str, list[str]]]:
-        """The deal context's playbook lines that fit the current stage."""
-        playbook = ContextPlaybook.objects.filter(context=self.deal.context).first()
+        """The lines of the viewer's side's context playbook that fit the
+        current stage."""
+        wanted = CONTEXT_PHASES_BY_STAGE[self.deal.stage]
+        if self.lines_context is None or not wanted:
+            return []
+        playbook = ContextPlaybook.objects.filter(context=self.lines_context).first()
         if playbook is None:
             return []
-        wanted = CONTEXT_PHASES_BY_STAGE[self.deal.stage]
         return [
             (label, lines)
             for (name, label), (_, lines) in zip(
@@ -767,6 +796,31 @@ class RoomState:
             )
             if name in wanted and lines
         ]
+
+    @cached_property
+    def trade_draft(self) -> dict[str, int] | None:
+        """A conditional trade to start from: give on the issue that matters
+        least to the viewer's side and most to the other (by both shared
+        rankings), ask on the one that matters most to it and least to them."""
+        ours = [
+            int(pk) for pk in (self.own_position.ranking if self.own_position else [])
+        ]
+        theirs = [
+            int(pk)
+            for pk in (self.other_position.ranking if self.other_position else [])
+        ]
+        agenda = [issue.pk for issue in self.issues]
+        if len(agenda) < 2 or not ours:
+            return None
+
+        def place(ranking: list[int], pk: int) -> int:
+            return ranking.index(pk) if pk in ranking else len(ranking)
+
+        # How much more an issue matters to us than to them (lower: more to us).
+        lean = {pk: place(ours, pk) - place(theirs, pk) for pk in agenda}
+        give = max(agenda, key=lambda pk: (lean[pk], -agenda.index(pk)))
+        ask = min((pk for pk in agenda if pk != give), key=lambda pk: lean[pk])
+        return {"give_issue_id": give, "ask_issue_id": ask}
 
     @cached_property
     def filled_templates(self) -> list[tuple[PhraseTemplate, str]]:
