@@ -1,4 +1,4 @@
-"""Middleware shared by every app."""
+"""Cache headers: no page of Parley is kept by a browser or a proxy."""
 
 from __future__ import annotations
 
