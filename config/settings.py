@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from common.mail import CONSOLE_BACKEND, UNCONFIGURED_BACKEND, mailer_from_url
+
 
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "common.caching.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -141,15 +144,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "negotiation:deal-list"
 LOGOUT_REDIRECT_URL = "home"
+# One URL for the mailer (common/mail.py). Without it: the console in
+# development; with DEBUG off, a mailer that refuses, and a system check warns.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
 MAILERS = {
-    "default": {
-        "BACKEND": os.environ.get(
-            "EMAIL_BACKEND",
-            "django.core.mail.backends.console.EmailBackend"
-            if DEBUG
-            else "django.core.mail.backends.smtp.EmailBackend",
-        )
-    }
+    "default": mailer_from_url(EMAIL_URL)
+    if EMAIL_URL
+    else {"BACKEND": CONSOLE_BACKEND if DEBUG else UNCONFIGURED_BACKEND}
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Parley <parley@localhost>")
 

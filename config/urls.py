@@ -14,6 +14,11 @@ urlpatterns = [
         account_views.team_rotate_code,
         name="team-rotate-code",
     ),
+    path(
+        "accounts/password_reset/",
+        account_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("deals/", include("review.urls")),
     path("deals/", include("negotiation.urls")),

@@ -1,8 +1,9 @@
 """After the deal: reviews, exports, the team dashboard and the lessons library.
 
 Included under ``/deals/``, before ``negotiation.urls``, in the ``review``
-namespace. An export names its side in the URL; only that
-side (and, for the host side, the team's managers) can open it.
+namespace. An internal review export names its side in the URL; only that
+side (and, for the host side, the team's managers) can open it. The summary
+to share with the other side is the room's (``live:summary``).
 """
 
 from django.urls import path
@@ -26,12 +27,12 @@ urlpatterns = [
     path("<int:deal_id>/review/lessons/", review.lesson_add, name="review-lesson"),
     path("<int:deal_id>/review/checkins.ics", review.checkins_ics, name="review-ics"),
     path(
-        "<int:deal_id>/review/summary/<slug:side>/",
+        "<int:deal_id>/review/internal/<slug:side>/",
         review.summary_print,
         name="review-summary",
     ),
     path(
-        "<int:deal_id>/review/summary/<slug:side>.md",
+        "<int:deal_id>/review/internal/<slug:side>.md",
         review.summary_markdown,
         name="review-markdown",
     ),

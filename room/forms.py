@@ -33,9 +33,10 @@ class InviteForm(forms.Form):
         min_value=INVITE_DAYS_MIN,
         max_value=INVITE_DAYS_MAX,
         required=False,
-        label="Valid for (days)",
-        help_text=f"Between {INVITE_DAYS_MIN} and {INVITE_DAYS_MAX} days. After "
-        "that the link stops working, whether or not it was used.",
+        label="Days to join",
+        help_text=f"Between {INVITE_DAYS_MIN} and {INVITE_DAYS_MAX} days to open "
+        "the link and join. After that nobody can join with it; whoever "
+        "already joined keeps access until you revoke the link.",
     )
 
     def __init__(self, *args, **kwargs) -> None:

@@ -479,7 +479,16 @@ def seed_demo(base_url: str) -> dict[str, Any]:
     from django.core.management import call_command
 
     out = io.StringIO()
-    call_command("seed_demo", "--json", "--base-url", base_url, stdout=out)
+    # Tests run with DEBUG off; the test database is no site anyone can reach.
+    call_command(
+        "seed_demo",
+        "--json",
+        "--allow-production",
+        "--base-url",
+        base_url,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     return json.loads(out.getvalue())
 
 

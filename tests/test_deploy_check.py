@@ -16,7 +16,7 @@ DEVELOPMENT_ONLY = {
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "CSRF_TRUSTED_ORIGINS",
-    "EMAIL_BACKEND",
+    "EMAIL_URL",
 }
 
 
@@ -37,6 +37,7 @@ def test_check_deploy_is_clean_with_production_settings():
         DJANGO_DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),  # 67 characters, high entropy
         ALLOWED_HOSTS="example.com",
+        EMAIL_URL="smtp+tls://parley:secret@mail.example.com:587",
     )
 
     result = run(
@@ -45,6 +46,19 @@ def test_check_deploy_is_clean_with_production_settings():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_warns_when_production_settings_have_no_mail_server():
+    env = production_env(
+        DJANGO_DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="example.com",
+    )
+
+    result = run([sys.executable, "manage.py", "check"], env)
+
+    assert "parley.W001" in result.stderr
+    assert "EMAIL_URL is not set" in result.stderr
 
 
 def compose_config(tmp_path: Path) -> list[str]:

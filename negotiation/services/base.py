@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -82,6 +83,18 @@ def validate(obj: models.Model, *, fields: Iterable[str] | None = None) -> None:
             check(exclude=failed)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def require_not_negative(**amounts: Decimal | None) -> None:
+    """Refuse amounts below zero where the domain has none (a walk-away
+    figure, what a concession is worth); a missing amount is fine."""
+    errors = {
+        name: "This amount cannot be negative: enter 0 or more."
+        for name, amount in amounts.items()
+        if amount is not None and amount < 0
+    }
     if errors:
         raise ValidationError(errors)
 

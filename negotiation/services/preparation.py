@@ -31,6 +31,7 @@ from negotiation.services.base import (
     EditConflict,
     broadcast,
     check_version,
+    require_not_negative,
     save_versioned,
     validate,
 )
@@ -75,6 +76,7 @@ def preparation_update(
     allowed = PREPARATION_SECTIONS.get(section)
     if allowed is None or set(changes) - set(allowed):
         raise ValidationError("Unknown preparation fields.")
+    require_not_negative(reservation_value=changes.get("reservation_value"))
     preparation = Preparation.objects.select_for_update().get(party=party)
     check_version(preparation, version)
     for field, value in changes.items():

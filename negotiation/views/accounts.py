@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Prefetch
@@ -9,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common.web import HtmxHttpRequest
 from negotiation.access import is_team_manager
-from negotiation.forms.accounts import SignupForm
+from negotiation.forms.accounts import MailingPasswordResetForm, SignupForm
 from negotiation.models import Membership, Team
 from negotiation.services import deals as deal_services
 
@@ -79,3 +80,21 @@ def team_rotate_code(request: HtmxHttpRequest, team_id: int) -> HttpResponse:
     deal_services.team_rotate_join_code(team_id=team_id)
     messages.success(request, "New join link created; the old one no longer works.")
     return redirect("team")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, which says so when the email could not be sent
+    (the failure itself is logged by the form)."""
+
+    form_class = MailingPasswordResetForm
+
+    def form_valid(self, form: MailingPasswordResetForm) -> HttpResponse:
+        response = super().form_valid(form)
+        if not form.mail_failed:
+            return response
+        form.add_error(
+            None,
+            "We could not send the email, so no reset link is on its way. "
+            "Please try again later, or ask whoever runs Parley for your team.",
+        )
+        return self.render_to_response(self.get_context_data(form=form), status=503)

@@ -1,8 +1,11 @@
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.web import HtmxHttpRequest, add_service_errors, parse_version
@@ -50,8 +53,20 @@ def deal_create(request: HtmxHttpRequest) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, "Deal created. Now map the issues at stake.")
+            _warn_if_past(request, deal.deadline)
             return redirect("negotiation:issue-list", deal_id=deal.pk)
     return render(request, "negotiation/deal_form.html", {"form": form})
+
+
+def _warn_if_past(request: HtmxHttpRequest, deadline: datetime.date | None) -> None:
+    """A past deadline is saved (a deal may be recorded late), with a warning
+    in case it is a slip."""
+    if deadline is not None and deadline < timezone.localdate():
+        messages.warning(
+            request,
+            f"The deadline, {dateformat.format(deadline, 'j M Y')}, has already "
+            "passed. It is saved as you entered it: change it if that was a slip.",
+        )
 
 
 @login_required
@@ -101,6 +116,8 @@ def deal_edit(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, "Deal saved.")
+            if "deadline" in form.changed_data:
+                _warn_if_past(request, form.cleaned_data["deadline"])
             return redirect(deal)
     return render(
         request,

@@ -1,15 +1,23 @@
-"""A minimal iCalendar (RFC 5545) writer for all-day events.
+"""The check-in calendar (RFC 5545) of all-day events, written by ``icalendar``.
 
-Enough for a check-in schedule that any calendar imports: CRLF line ends,
-long lines folded at 75 octets, text escaped, stable UIDs so a re-import
-updates the events instead of duplicating them.
+``icalendar`` escapes text, folds long lines and ends them with CRLF; stable
+UIDs let a re-import update the events instead of duplicating them. It passes
+control characters through, which RFC 5545 forbids in text, so ``plain_text``
+turns every kind of line break into a newline (escaped as ``\\n``) and drops
+the other control characters first.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import icalendar
+
+# C0 and C1 controls and DEL, but not the tab and the newline RFC 5545 allows.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -21,58 +29,33 @@ class CalendarEntry:
     url: str = ""
 
 
-def escape_text(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
-
-
-def fold(line: str) -> str:
-    """Split a content line into 75-octet pieces (never inside a character)."""
-    encoded = line.encode()
-    if len(encoded) <= 75:
-        return line
-    pieces, current, limit = [], b"", 75
-    for char in line:
-        octets = char.encode()
-        if len(current) + len(octets) > limit:
-            pieces.append(current.decode())
-            current, limit = b"", 74  # continuation lines start with a space
-        current += octets
-    pieces.append(current.decode())
-    return "\r\n ".join(pieces)
+def plain_text(text: str) -> str:
+    """``text`` with its line breaks (CR, VT, FF, NEL, U+2028…) as newlines and
+    no other control character."""
+    return _CONTROL.sub("", "\n".join(text.splitlines()))
 
 
 def build_ics(
     entries: Iterable[CalendarEntry], *, name: str, now: datetime.datetime
 ) -> str:
-    stamp = now.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Parley//Check-ins//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{escape_text(name)}",
-    ]
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Parley//Check-ins//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", icalendar.vText(plain_text(name)))
+    stamp = now.astimezone(datetime.UTC)
     for entry in entries:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{entry.uid}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{entry.day:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{entry.day + datetime.timedelta(days=1):%Y%m%d}",
-            f"SUMMARY:{escape_text(entry.summary)}",
-        ]
+        event = icalendar.Event()
+        event.add("uid", plain_text(entry.uid))
+        event.add("dtstamp", stamp)
+        event.add("dtstart", entry.day)
+        event.add("dtend", entry.day + datetime.timedelta(days=1))
+        event.add("summary", plain_text(entry.summary))
         if entry.description:
-            lines.append(f"DESCRIPTION:{escape_text(entry.description)}")
+            event.add("description", plain_text(entry.description))
         if entry.url:
-            lines.append(f"URL:{entry.url}")
-        lines += ["TRANSP:TRANSPARENT", "END:VEVENT"]
-    lines.append("END:VCALENDAR")
-    return "".join(f"{fold(line)}\r\n" for line in lines)
+            event.add("url", plain_text(entry.url))
+        event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
+    return calendar.to_ical().decode()

@@ -149,7 +149,9 @@ def _export_state(request: HtmxHttpRequest, deal_id: int, side: str) -> ReviewSt
 @login_or_guest_required
 @require_GET
 def summary_print(request: HtmxHttpRequest, deal_id: int, side: str) -> HttpResponse:
-    """The agreement summary for one side, laid out for printing."""
+    """One side's internal review for printing: the agreement and that side's
+    private figures and review, marked internal on every page. The summary to
+    share with the other side is the room's (``live:summary``)."""
     state = _export_state(request, deal_id, side)
     return render(
         request,
@@ -161,14 +163,17 @@ def summary_print(request: HtmxHttpRequest, deal_id: int, side: str) -> HttpResp
 @login_or_guest_required
 @require_GET
 def summary_markdown(request: HtmxHttpRequest, deal_id: int, side: str) -> HttpResponse:
-    """The same summary as a Markdown file to download."""
+    """The same internal review as a Markdown file, named as internal."""
     state = _export_state(request, deal_id, side)
     text = render_to_string(
         "review/summary.md",
         {"state": state, "deal": state.deal, "generated_at": timezone.now()},
     )
     response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
-    filename = f"{slugify(state.deal.title) or 'deal'}-{side}-summary.md"
+    organisation = slugify(state.party.organisation) or side
+    filename = (
+        f"{slugify(state.deal.title) or 'deal'}-internal-review-{organisation}-only.md"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -242,7 +242,20 @@ def check_in_add(
     statuses: dict[int, str],
     client_msg_id=None,
 ) -> CheckIn:
-    """Record a check-in and the status of each commitment at that point."""
+    """Record a check-in and the status of each commitment at that point.
+
+    A check-in is recorded once held: a date after today is refused. "Today"
+    is the latest date anywhere on Earth (UTC+14), so nobody recording one on
+    their own today is refused because of a time zone.
+    """
+    latest_today = (timezone.now() + datetime.timedelta(hours=14)).date()
+    if held_on > latest_today:
+        raise ValidationError(
+            {
+                "held_on": "A check-in is recorded once it has been held: "
+                "enter today's date or an earlier one."
+            }
+        )
     deal = require_tool(access, "check_ins")
     commitments = {c.pk: c for c in deal.commitments.select_for_update()}
     valid = set(Commitment.Status.values)

@@ -12,6 +12,7 @@ from negotiation.models import DealEvent
 from negotiation.services.base import (
     applied_once,
     check_version,
+    require_not_negative,
     save_versioned,
     validate,
 )
@@ -32,6 +33,7 @@ def concession_add(
     trigger: str = "",
     client_msg_id=None,
 ) -> Concession:
+    require_not_negative(value_to_us=value_to_us, value_to_them=value_to_them)
     deal = require_tool(access, "concessions")
     concession = Concession(
         deal=deal,
@@ -65,6 +67,7 @@ def concession_value(
     client_msg_id=None,
 ) -> Concession:
     """A side values its own entries (and decides whether to show the values)."""
+    require_not_negative(value_to_us=value_to_us, value_to_them=value_to_them)
     deal = require_tool(access, "concessions")
     concession = deal_object(Concession, deal, concession_id, access.party, own=True)
     check_version(concession, version)

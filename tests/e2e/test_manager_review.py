@@ -134,8 +134,11 @@ def test_a_manager_reviews_a_closed_deal_and_the_rep_reads_the_comment(
     expect(manager.locator("#comments .comments")).to_contain_text(COMMENT)
 
     # The exports.
-    markdown = _download(manager, manager.get_by_role("link", name="Download Markdown"))
-    assert markdown.startswith("# Agreement summary: Acme renewal")
+    host = done.host.party.organisation
+    markdown = _download(
+        manager, manager.get_by_role("link", name="Internal review (.md)")
+    )
+    assert markdown.startswith(f"# Internal review — {host} only: Acme renewal")
     assert "| Price | 201000 |" in markdown
     assert COMMENT in markdown
     _assert_private_to_the_counterpart_absent(markdown)
@@ -143,11 +146,14 @@ def test_a_manager_reviews_a_closed_deal_and_the_rep_reads_the_comment(
     assert calendar.startswith("BEGIN:VCALENDAR")
     assert "SUMMARY:Due: Dashboards live in every store" in calendar
 
-    manager.get_by_role("link", name="Print summary").click()
-    expect(manager.get_by_role("heading", level=1)).to_have_text("Agreement summary")
+    manager.get_by_role("link", name="Print internal review").click()
+    expect(manager.get_by_role("heading", level=1)).to_have_text(
+        f"Internal review — {host} only"
+    )
     expect(manager.locator("article.summary")).to_contain_text("Two on-site weeks")
     manager.emulate_media(media="print")
     expect(manager.locator("header.topbar")).to_be_hidden()
+    expect(manager.locator(".internal-notice")).to_be_visible()
     expect(manager.locator("article.summary")).to_be_visible()
     manager.emulate_media(media="screen")
     _assert_private_to_the_counterpart_absent(manager.content())

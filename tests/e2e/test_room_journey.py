@@ -618,7 +618,7 @@ def _close(rep: Page, guest: Page, deal_id: int) -> None:
 def _implementation(rep: Page, guest: Page) -> None:
     _change_stage(rep, guest, 5, "Implementation")
     form = guest.locator("#region-checkins form")
-    _field(form, "Date").fill("2027-07-15")
+    _field(form, "Date").fill("2026-07-15")
     _field(form, "Roll out dashboards to all depots").select_option(label="On track")
     _field(form, "Share idle-time data every month").select_option(label="At risk")
     _field(form, "Notes").fill("Two depots still on paper")
@@ -626,7 +626,7 @@ def _implementation(rep: Page, guest: Page) -> None:
 
     check_in = rep.locator("#region-checkins li[id^=checkin-]")
     expect(check_in).to_have_count(1)
-    expect(check_in).to_contain_text(f"15 Jul 2027 by {GUEST_NAME}")
+    expect(check_in).to_contain_text(f"15 Jul 2026 by {GUEST_NAME}")
     expect(check_in).to_contain_text("Two depots still on paper")
     expect(check_in.locator("ul li")).to_have_text(
         [

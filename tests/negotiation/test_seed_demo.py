@@ -4,11 +4,18 @@ import json
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 
 from negotiation.models import Deal, DealEvent, Membership, Party, PriorityEntry
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _development(settings):
+    """The demo is for development, where DEBUG is on (pytest turns it off)."""
+    settings.DEBUG = True
 
 
 def seed() -> dict:
@@ -117,3 +124,23 @@ def test_seed_demo_leaves_a_live_room_worth_looking_at(client):
     room = client.get(f"/room/{deal.pk}/").content.decode()
     assert "Dedicated onboarding lead" in room
     assert "60 days" in room
+
+
+def test_seed_demo_refuses_to_run_with_debug_off(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="--allow-production"):
+        call_command("seed_demo", "--json", stdout=StringIO())
+    assert not Deal.objects.exists()
+    assert not get_user_model().objects.filter(username="demo-rep").exists()
+
+
+def test_seed_demo_with_debug_off_seeds_when_forced_and_warns(settings):
+    settings.DEBUG = False
+    out, err = StringIO(), StringIO()
+
+    call_command("seed_demo", "--json", "--allow-production", stdout=out, stderr=err)
+
+    assert json.loads(out.getvalue())["host"]["username"] == "demo-rep"
+    assert "Warning" in err.getvalue()
+    assert "log in as the demo users" in err.getvalue()

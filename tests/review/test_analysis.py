@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+import icalendar
 import pytest
 
 from common.numbers import format_number, parse_number
 from review.analysis.concessions import ConcessionEntry, concession_balance
-from review.analysis.ics import CalendarEntry, build_ics, escape_text, fold
+from review.analysis.ics import CalendarEntry, build_ics
 from review.analysis.narrative import EventNames, describe
 from review.analysis.outcome import IssueTarget, compare_outcome, headline_issue
 from review.analysis.replay import LoggedEvent, TradeValues, replay_term_sheet
@@ -360,7 +361,7 @@ def test_the_calendar_is_valid_icalendar_with_escaped_folded_lines():
                 uid="a@parley",
                 day=datetime.date(2027, 1, 15),
                 summary="Check-in; Acme, renewal",
-                description="Line one\nLine two — " + "long " * 30,
+                description="Line one\nLine two — " + "long " * 30 + "C:\\x",
             )
         ],
         name="Parley",
@@ -375,5 +376,31 @@ def test_the_calendar_is_valid_icalendar_with_escaped_folded_lines():
     assert "DTEND;VALUE=DATE:20270116" in lines
     assert all(len(line.encode()) <= 75 for line in lines)
     assert "Line one\\nLine two" in body
-    assert escape_text("a\\b") == "a\\\\b"
-    assert fold("x" * 80) == "x" * 75 + "\r\n " + "x" * 5
+    assert any(line.startswith(" ") for line in lines)  # folded
+    assert "C:\\\\x" in body.replace("\r\n ", "")  # a backslash, escaped
+    parsed = icalendar.Calendar.from_ical(body)
+    (event,) = parsed.walk("VEVENT")
+    assert event["DESCRIPTION"].endswith("long C:\\x")
+
+
+def test_the_calendar_holds_no_control_character():
+    breaks = "a\x0bb\x0cc\x85d\u2028e\u2029f\rg"
+    body = build_ics(
+        [
+            CalendarEntry(
+                uid="a@parley",
+                day=datetime.date(2027, 1, 15),
+                summary=f"Due: {breaks}\x00\x1b\x7f!",
+                description=breaks,
+            )
+        ],
+        name=f"Parley\x0b{breaks}",
+        now=T0,
+    )
+
+    unfolded = body.replace("\r\n ", "").removesuffix("\r\n")
+    for line in unfolded.split("\r\n"):
+        assert line.isprintable(), repr(line)
+    assert "SUMMARY:Due: a\\nb\\nc\\nd\\ne\\nf\\ng!" in unfolded
+    (event,) = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert str(event["DESCRIPTION"]) == "a\nb\nc\nd\ne\nf\ng"

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from negotiation.access import deal_access_for_user
 from negotiation.models import Deal, DealEvent, Membership, Participant
@@ -503,15 +504,17 @@ def test_overdue_commitments_are_highlighted_for_both_sides(
         assert f'class="overdue" id="commitment-{done.commitment.pk}"' in page
 
 
-def test_the_markdown_export_downloads_the_agreement_for_one_side(done, rep_browser):
+def test_the_markdown_export_is_one_sides_internal_review(done, rep_browser):
     response = rep_browser.get(url("review-markdown", done.deal, "host"))
+    host = done.host.party.organisation
 
     assert response["Content-Type"] == "text/markdown; charset=utf-8"
     assert response["Content-Disposition"] == (
-        'attachment; filename="acme-renewal-host-summary.md"'
+        f'attachment; filename="acme-renewal-internal-review-{slugify(host)}-only.md"'
     )
     text = body(response)
-    assert text.startswith("# Agreement summary: Acme renewal")
+    assert text.startswith(f"# Internal review — {host} only: Acme renewal")
+    assert f"do not forward it to {done.guest.party.organisation}" in text
     assert "| Price | 201000 |" in text
     assert "| Onboarding | Two on-site weeks |" in text
     assert "**(overdue)**" in text
@@ -531,11 +534,13 @@ def test_user_text_cannot_inject_markdown_or_html_into_the_export(done, rep_brow
     assert "\\[x\\](javascript:1)" in text
 
 
-def test_the_print_page_lays_out_the_summary(done, guest_browser):
+def test_the_print_page_lays_out_the_sides_internal_review(done, guest_browser):
     page = body(guest_browser.get(url("review-summary", done.deal, "counterpart")))
+    guest = done.guest.party.organisation
 
-    assert "Agreement summary" in page
-    assert f"Copy for {done.guest.party.organisation}" in page
+    assert f'<h1 id="summary-title">Internal review — {guest} only</h1>' in page
+    assert f"<title>Internal review — {guest} only" in page
+    assert 'class="internal-notice"' in page
     assert "Two on-site weeks" in page
 
 

@@ -12,7 +12,7 @@ from io import StringIO
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from negotiation.models import Deal, Participant
@@ -123,17 +123,19 @@ def test_nothing_is_due_for_open_deals_ended_deals_or_done_commitments(rep):
     assert not ReminderLog.objects.exists()
 
 
-def test_a_failed_send_is_recorded_nowhere_and_retried(done, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise ConnectionRefusedError("SMTP down")
+def test_a_failed_send_is_told_logged_recorded_nowhere_and_retried(
+    done, settings, caplog
+):
+    locmem = settings.MAILERS
+    settings.MAILERS = {"default": {"BACKEND": "common.mail.UnconfiguredEmailBackend"}}
 
-    monkeypatch.setattr("review.services.send_mail", refuse)
-    with pytest.raises(ConnectionRefusedError):
+    with pytest.raises(CommandError, match="could not be sent") as refused:
         run()
+    assert "next run" in str(refused.value)
+    assert "Reminder for deal" in caplog.text
     assert not ReminderLog.objects.exists()
 
-    monkeypatch.undo()
-    monkeypatch.setattr("negotiation.services.base.broadcast", lambda *a, **k: None)
+    settings.MAILERS = locmem
     run()
     assert len(mail.outbox) == 1
 

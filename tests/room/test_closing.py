@@ -246,7 +246,7 @@ def test_after_the_agreement_check_ins_track_the_commitments(
     with log.expect("checkin.added"):
         check_in = services.check_in_add(
             access=guest_access,
-            held_on=datetime.date(2027, 1, 15),
+            held_on=datetime.date(2026, 1, 15),
             notes=" 40 of 60 stores live ",
             statuses={ready.pk: Commitment.Status.AT_RISK},
         )
@@ -275,7 +275,7 @@ def test_a_check_in_covers_this_deals_commitments_with_known_statuses(
 
     with log.refused():
         services.check_in_add(
-            access=host, held_on=datetime.date(2027, 1, 15), notes="", statuses=statuses
+            access=host, held_on=datetime.date(2026, 1, 15), notes="", statuses=statuses
         )
 
     assert not CheckIn.objects.exists()
@@ -286,7 +286,7 @@ def test_a_check_in_covers_this_deals_commitments_with_known_statuses(
 def test_check_ins_happen_in_implementation_only(close, host, log):
     with log.refused() as refusal:
         services.check_in_add(
-            access=host, held_on=datetime.date(2027, 1, 15), notes="", statuses={}
+            access=host, held_on=datetime.date(2026, 1, 15), notes="", statuses={}
         )
 
     assert refusal.value.code == "wrong_stage"

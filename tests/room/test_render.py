@@ -219,7 +219,7 @@ def test_a_check_in_is_inserted_and_updates_the_rows_of_its_commitments(
     at_stage(deal, Deal.Stage.IMPLEMENTATION)
     services.check_in_add(
         access=guest_access,
-        held_on=datetime.date(2027, 2, 1),
+        held_on=datetime.date(2026, 2, 1),
         notes="On track",
         statuses={kept.pk: "on_track"},
     )

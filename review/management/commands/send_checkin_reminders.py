@@ -48,9 +48,16 @@ class Command(BaseCommand):
             )
         except ValueError as error:
             raise CommandError(f"--date: {error}") from None
-        emails = reminders_send(
-            today=today, base_url=options["base_url"], dry_run=options["dry_run"]
-        )
+        try:
+            emails = reminders_send(
+                today=today, base_url=options["base_url"], dry_run=options["dry_run"]
+            )
+        except Exception as error:
+            # reminders_send logged the traceback; those not sent stay due.
+            raise CommandError(
+                f"A reminder could not be sent ({error}). Reminders not sent "
+                "stay due and go out on the next run; check EMAIL_URL."
+            ) from error
         verb = "Would send" if options["dry_run"] else "Sent"
         for email in emails:
             self.stdout.write(

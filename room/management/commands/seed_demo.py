@@ -12,8 +12,9 @@ import json
 import os
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -172,8 +173,29 @@ class Command(BaseCommand):
                 f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",
             ),
         )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Seed even with DEBUG off (DJANGO_DEBUG=0). The demo accounts' "
+            "passwords are published: never on a site others can reach.",
+        )
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            if not options["allow_production"]:
+                raise CommandError(
+                    "seed_demo creates accounts whose passwords are published, "
+                    "and DEBUG is off (DJANGO_DEBUG=0), so this looks like a "
+                    "real site. Nothing was created. Pass --allow-production "
+                    "to seed anyway."
+                )
+            self.stderr.write(
+                self.style.WARNING(
+                    "Warning: seeding the demo with DEBUG off. Anyone who reads "
+                    "Parley's README can log in as the demo users: delete them "
+                    "before this site is reachable by others."
+                )
+            )
         deal = self.seed()
         base = options["base_url"].rstrip("/")
         token = self._fresh_invite(deal)
