@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
+from common.numbers import figures_in
 from negotiation.models import Party, Preparation
 from negotiation.selectors import walk_away_of
 
@@ -26,17 +27,25 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def figure_variants(value: Decimal) -> set[str]:
-    """The ways people write a figure: 186500, 186,500, 186.500, 186 500, 186.5k."""
-    whole = int(value)
-    variants = {str(whole), f"{whole:,}", f"{whole:,}".replace(",", ".")}
-    variants.add(f"{whole:,}".replace(",", " "))
-    if value != whole:
-        variants.add(f"{value.normalize():f}")
-    if whole >= 1000 and whole % 100 == 0:
-        thousands = Decimal(whole) / 1000
-        variants.add(f"{thousands.normalize():f}k")
-    return {v for v in variants if len(v.replace(",", "").replace(".", "")) >= 3}
+# A whole figure this small (a number of days, a percentage) is said too often
+# for its mention to give anything away.
+SMALLEST_SECRET = Decimal(100)
+
+
+def _telling(figure: Decimal) -> bool:
+    """A figure specific enough to give something away: large, or with
+    decimals ("61.40" is a unit cost; "30" is any number of days)."""
+    return abs(figure) >= SMALLEST_SECRET or figure != figure.to_integral_value()
+
+
+def sensitive_lines(preparation: Preparation) -> list[tuple[str, list[Decimal]]]:
+    """Each line of the side's sensitive-figures list, with its figures."""
+    lines = (preparation.sensitive_figures or "").splitlines()
+    return [
+        (line.strip(), figures)
+        for line in lines
+        if (figures := [f for f in figures_in(line) if _telling(f)])
+    ]
 
 
 @dataclass(frozen=True)
@@ -49,18 +58,29 @@ class Oversharing:
 def oversharing_in(
     texts: Iterable[str], preparation: Preparation
 ) -> Oversharing | None:
-    """Does any text reveal this side's walk-away figure or BATNA wording?"""
+    """Does any text reveal this side's walk-away figure, one of its
+    sensitive figures (however written: "104000.00", "€104k", "104.000",
+    "104 thousand") or its BATNA wording?"""
     joined = "\n".join(t for t in texts if t)
     if not joined.strip():
         return None
-    if preparation.reservation_value is not None:
-        lowered = joined.lower()
-        for variant in figure_variants(preparation.reservation_value):
-            if re.search(rf"(?<![\d.,]){re.escape(variant)}(?![\d]|[.,]\d)", lowered):
-                return Oversharing(
-                    "It contains your walk-away figure. Share interests, not "
-                    "the number you would settle for."
-                )
+    figures = set(figures_in(joined))
+    walk_away = preparation.reservation_value
+    if (
+        walk_away is not None
+        and abs(walk_away) >= SMALLEST_SECRET
+        and walk_away in figures
+    ):
+        return Oversharing(
+            "It contains your walk-away figure. Share interests, not the "
+            "number you would settle for."
+        )
+    for line, secret in sensitive_lines(preparation):
+        if figures.intersection(secret):
+            return Oversharing(
+                f"It contains a figure you marked sensitive (“{line}”). Keep "
+                "internal costs, margins and budgets on your side."
+            )
     text_words = _words(joined)
     shingles = {
         tuple(text_words[i : i + BATNA_SHINGLE_WORDS])

@@ -349,6 +349,9 @@ class Preparation(models.Model):
     target_outcome = models.TextField(
         blank=True, help_text="What a good result looks like for us."
     )
+    # Internal figures the side must never let slip (costs, margins, budgets),
+    # one per line: the over-sharing guard holds back any text holding one.
+    sensitive_figures = models.TextField(blank=True)
     # Counterparty map.
     their_constraints = models.TextField(blank=True)
     their_decision_path = models.TextField(blank=True)

@@ -50,8 +50,9 @@ def deal_issues(deal: Deal) -> list[Issue]:
 
 
 def walk_away_of(party: Party) -> Preparation:
-    """The side's BATNA and reservation point, and nothing else of its
-    preparation: what the over-sharing guard compares every shared text with.
+    """The side's BATNA, reservation point and sensitive figures, and nothing
+    else of its preparation: what the over-sharing guard compares every
+    shared text with.
 
     The guard runs on every message and shared text in the room, so this is
     a statement written once (``negotiation.fixed_sql``): 0.11 ms against
@@ -67,7 +68,8 @@ def walk_away_of(party: Party) -> Preparation:
 
 
 _WALK_AWAY = Columns(
-    Preparation, ["id", "batna", "reservation_point", "reservation_value"]
+    Preparation,
+    ["id", "batna", "reservation_point", "reservation_value", "sensitive_figures"],
 )
 
 

@@ -19,13 +19,13 @@ from django.http import QueryDict
 
 from common.phrases import nothing_in_return, unmeasurable
 from negotiation.access import DealAccess
-from negotiation.models import DealEvent, Issue
+from negotiation.models import DealEvent, Issue, PriorityEntry
 from negotiation.selectors import walk_away_of
 from negotiation.services import deals as deal_services
 from negotiation.services.base import EditConflict, broadcast, lock_deal
 from room import coaching, forms
 from room.coaching.limits import breaches, side_limits
-from room.models import Commitment, Nudge, TermSheetEntry
+from room.models import Commitment, Nudge, SharedPosition, TermSheetEntry
 from room.services import (
     closing,
     concessions,
@@ -163,6 +163,36 @@ def _both(
     return run
 
 
+def _shared_matrix_texts(
+    access: DealAccess, matrix: dict[str, list[str]] | None
+) -> list[str]:
+    """What ticking these matrix cells newly shows the other side: the side's
+    own cells of its priority matrix, for the columns it was not sharing yet
+    (a cell shared before was checked, or confirmed, when it was ticked)."""
+    if not matrix:
+        return []
+    before = (
+        SharedPosition.objects.filter(party=access.party)
+        .values_list("shared_matrix", flat=True)
+        .first()
+    ) or {}
+    ticked = {
+        key: set(columns) - set(before.get(key, ()))
+        for key, columns in matrix.items()
+        if key.isdigit()
+    }
+    entries = PriorityEntry.objects.filter(
+        party=access.party,
+        issue_id__in=[int(key) for key, new in ticked.items() if new],
+    )
+    return [
+        getattr(entry, column)
+        for entry in entries
+        for column in sorted(ticked[str(entry.issue_id)])
+        if column in SharedPosition.SHAREABLE_MATRIX_FIELDS
+    ]
+
+
 def _guard_oversharing(
     access: DealAccess, name: str, form: forms.RoomForm, data: QueryDict
 ) -> Callable[[], None] | None:
@@ -177,6 +207,7 @@ def _guard_oversharing(
         for key, value in form.cleaned_data.items()
         if isinstance(value, str) and key not in NOT_SHARED_TEXT and value.strip()
     ]
+    texts += _shared_matrix_texts(access, form.cleaned_data.get("shared_matrix"))
     if not texts:  # an answer, a confirmation: no text, nothing to read
         return None
     found = coaching.oversharing_in(texts, walk_away_of(access.party))

@@ -145,6 +145,13 @@ class WalkawayForm(VersionedForm):
         "What a good result looks like for you. Aim here, not at your "
         "reservation point.",
     )
+    sensitive_figures = _text(
+        "Sensitive figures",
+        "Internal costs, margins and budgets, one per line (for example "
+        "“Unit cost: 61.40” or “Budget ceiling: €250k”). The room holds back "
+        "anything you write that contains one, however it is written, and "
+        "asks you first.",
+    )
 
 
 class CounterpartyForm(VersionedForm):

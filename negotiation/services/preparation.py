@@ -38,7 +38,13 @@ from negotiation.services.base import (
 
 # The parts of ``Preparation`` each section of the preparation pages edits.
 PREPARATION_SECTIONS: dict[str, tuple[str, ...]] = {
-    "walkaway": ("batna", "reservation_point", "reservation_value", "target_outcome"),
+    "walkaway": (
+        "batna",
+        "reservation_point",
+        "reservation_value",
+        "target_outcome",
+        "sensitive_figures",
+    ),
     "counterparty": (
         "their_constraints",
         "their_decision_path",

@@ -88,6 +88,7 @@ def test_saving_the_walkaway_shows_it_and_clears_it_from_the_checklist(
             "reservation_point": "Three-year term at 92k a year",
             "reservation_value": "92000",
             "target_outcome": "Three years at 105k with a pilot",
+            "sensitive_figures": "Unit cost: 61.40",
         },
         follow=True,
     )
@@ -96,6 +97,7 @@ def test_saving_the_walkaway_shows_it_and_clears_it_from_the_checklist(
     assert "Walk-away saved." in html(response)
     prep = host_prep(deal)
     assert prep.batna == "Renew with Globex at list price"
+    assert prep.sensitive_figures == "Unit cost: 61.40"
     assert prep.reservation_value == Decimal("92000")
     assert prep.version == 2
     overview = html(rep_client.get(overview_url(deal)))

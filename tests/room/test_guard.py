@@ -10,9 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from negotiation.models import Deal, DealEvent, Party, Preparation
+from negotiation.models import Deal, DealEvent, Party, Preparation, PriorityEntry
 from room import actions
-from room.models import Message, Nudge, Trade
+from room.models import Message, Nudge, SharedPosition, Trade
 from tests.room.conftest import at_stage
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +113,109 @@ def test_an_action_with_no_text_reads_no_preparation(
     trade.refresh_from_db()
     assert trade.status == Trade.Status.WITHDRAWN
     assert not [q for q in queries if "negotiation_preparation" in q["sql"]]
+
+
+# --- figures however written, sensitive figures, shared matrix cells -------------
+
+
+@pytest.fixture
+def walk_away_104k(deal) -> Preparation:
+    prep = Preparation.objects.get(party__deal=deal, party__side=Party.Side.HOST)
+    prep.reservation_value = Decimal("104000")
+    prep.sensitive_figures = "Unit cost: 61.40\nBudget ceiling: €250k"
+    prep.save()
+    return prep
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We could do 104000.00 in the end.",
+        "€104k is where we'd land",
+        "Maybe 104,000?",
+        "104.000 would work",
+        "about 104 thousand",
+        "EUR 104 000, final",
+    ],
+)
+def test_the_walk_away_figure_is_caught_however_it_is_written(
+    deal, host_access, walk_away_104k, text
+):
+    with pytest.raises(actions.ActionRefused) as held:
+        actions.perform(host_access, "message.post", {"body": text})
+
+    assert held.value.code == "over_sharing"
+    assert "walk-away figure" in held.value.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We could do 104,500 in the end.",  # a different figure
+        "Our list price is 140k.",
+        "We need 104 more stores.",  # small numbers are said all the time
+        "Delivery in 10 days, 4 sites.",
+    ],
+)
+def test_figures_that_only_look_like_the_walk_away_are_sent(
+    deal, host_access, walk_away_104k, text
+):
+    actions.perform(host_access, "message.post", {"body": text})
+
+    assert Message.objects.get().body == text
+
+
+@pytest.mark.parametrize("text", ["Our cost is 61.40 a unit.", "Budget: 250,000"])
+def test_a_figure_marked_sensitive_is_held_back_naming_its_line(
+    deal, host_access, walk_away_104k, text
+):
+    with pytest.raises(actions.ActionRefused) as held:
+        actions.perform(host_access, "message.post", {"body": text})
+
+    assert "marked sensitive" in held.value.message
+    assert not Message.objects.exists()
+
+
+def share_cell(access, issue, column: str, **extra):
+    return actions.perform(
+        access,
+        "position.update",
+        {"interests": "", "ranking": [], "share": [f"{issue.pk}:{column}"], **extra},
+    )
+
+
+def test_ticking_a_matrix_cell_that_holds_the_walk_away_is_held_back(
+    deal, host_access, walk_away_104k
+):
+    at_stage(deal, Deal.Stage.FIRST_MOVE)
+    price, _ = deal.issues.order_by("position")
+    PriorityEntry.objects.create(
+        party=host_access.party, issue=price, importance=5, can_give="down to €104k"
+    )
+
+    with pytest.raises(actions.ActionRefused) as held:
+        share_cell(host_access, price, "can_give")
+
+    assert held.value.code == "over_sharing"
+    assert not SharedPosition.objects.filter(party=host_access.party).exists()
+
+    share_cell(host_access, price, "can_give", confirm_share="on")
+    shared = SharedPosition.objects.get(party=host_access.party).shared_matrix
+    assert shared == {str(price.pk): ["can_give"]}
+    # Shared and confirmed: updating the position later asks no more.
+    position = SharedPosition.objects.get(party=host_access.party)
+    share_cell(host_access, price, "can_give", version=position.version)
+
+
+def test_ticking_a_harmless_matrix_cell_is_not_held_back(
+    deal, host_access, walk_away_104k
+):
+    at_stage(deal, Deal.Stage.FIRST_MOVE)
+    price, _ = deal.issues.order_by("position")
+    PriorityEntry.objects.create(
+        party=host_access.party, issue=price, importance=5, can_give="Longer terms"
+    )
+
+    share_cell(host_access, price, "can_give")
+
+    assert SharedPosition.objects.filter(party=host_access.party).exists()
