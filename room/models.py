@@ -547,6 +547,10 @@ class Nudge(models.Model):
     dismissed_by = models.ForeignKey(
         Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # When the situation it warned about stopped holding (the price got
+    # traded, the commitment became measurable): withdrawn from the room,
+    # kept for the review with when it was raised and resolved.
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "negotiation_nudge"

@@ -758,7 +758,9 @@ class RoomState:
         if self.party is None:
             return Latest()
         return _latest(
-            Nudge.objects.filter(party=self.party, dismissed_at__isnull=True),
+            Nudge.objects.filter(
+                party=self.party, dismissed_at__isnull=True, resolved_at__isnull=True
+            ),
             NUDGES_SHOWN,
         )
 

@@ -6,7 +6,9 @@ the action wrote. Each detector is triggered by the kinds it cares about and
 reads only what the event touched, or a bounded aggregate: never the whole
 room, so coaching costs the same at the 1st and the 500th event. Each
 situation nudges a side once (``Nudge.subject``), and a nudge is only ever
-rendered for its own side.
+rendered for its own side. A nudge whose situation an event ends (the issue
+got traded, the commitment measurable) is resolved (``RESOLVERS``): withdrawn
+from the room live, kept for the review.
 """
 
 from __future__ import annotations
@@ -96,6 +98,15 @@ class _Context:
     def issues(self) -> list[Issue]:
         """The agenda: bounded by the deal's issues, not its history."""
         return list(Issue.objects.filter(deal=self.deal))
+
+    @cached_property
+    def shared_positions(self) -> list[int]:
+        """The parties that have shared a ranking or their interests."""
+        return [
+            p.party_id
+            for p in SharedPosition.objects.filter(party__deal=self.deal)
+            if p.ranking or p.interests
+        ]
 
     @cached_property
     def terms(self) -> set[int]:
@@ -271,11 +282,7 @@ def _stage_change_pitfalls(ctx: _Context) -> Found:
 
 def _one_way_disclosure(ctx: _Context) -> Found:
     """The two sides' shared positions: one has shared, the other not yet."""
-    shared = {
-        p.party_id
-        for p in SharedPosition.objects.filter(party__deal=ctx.deal)
-        if p.ranking or p.interests
-    }
+    shared = set(ctx.shared_positions)
     if len(shared) != 1:
         return []
     return [
@@ -394,6 +401,95 @@ DETECTORS: dict[str, tuple[Callable[[_Context], Found], frozenset[str]]] = {
 }
 
 
+# --- nudges that resolve ----------------------------------------------------------
+
+Subjects = list[tuple[str, str]]  # (kind, subject) of the nudges no longer true
+
+
+def _issues_touched(ctx: _Context) -> Subjects:
+    """A hard issue traded, countered or put on the term sheet has been
+    discussed: its "not discussed yet" nudge no longer holds."""
+    if ctx.event.kind in (EventKind.TRADE_PROPOSED, EventKind.TRADE_COUNTERED):
+        issues = (
+            Trade.objects.filter(pk=ctx.ref("trade_id"), deal=ctx.deal)
+            .values_list("give_issue_id", "ask_issue_id")
+            .first()
+            or ()
+        )
+    elif ctx.event.kind == EventKind.TERM_UPDATED:
+        issues = (ctx.ref("issue_id"),)
+    else:  # a package picked: its values went on the sheet
+        issues = tuple(ctx.terms)
+    return [(Kind.AVOIDING_HARD_ISSUE, f"issue:{pk}") for pk in issues if pk]
+
+
+def _concession_gone(ctx: _Context) -> Subjects:
+    """A concession taken back no longer gives anything away."""
+    return [(Kind.CONCEDING, f"concession:{ctx.ref('concession_id')}")]
+
+
+def _commitment_fixed(ctx: _Context) -> Subjects:
+    """A commitment made measurable, or removed, is no longer vague."""
+    pk = ctx.ref("commitment_id")
+    if ctx.event.kind == EventKind.COMMITMENT_UPDATED:
+        commitment = Commitment.objects.filter(pk=pk, deal=ctx.deal).first()
+        if commitment is None or not commitment.is_measurable:
+            return []
+    return [
+        (Kind.VAGUE_COMMITMENT, f"commitment:{pk}"),
+        (Kind.VAGUE_COMMITMENT, f"confirmed:{pk}"),
+    ]
+
+
+def _disclosure_returned(ctx: _Context) -> Subjects:
+    """Both sides have now shared their priorities."""
+    if len(ctx.shared_positions) < 2:
+        return []
+    return [(Kind.ONE_WAY_DISCLOSURE, "disclosure")]
+
+
+def _stalemate_broken(ctx: _Context) -> Subjects:
+    """A trade accepted or a MESO set presented moves a stalemate on."""
+    return [
+        (Kind.STALEMATE, subject)
+        for subject in Nudge.objects.filter(
+            deal=ctx.deal, kind=Kind.STALEMATE, resolved_at__isnull=True
+        ).values_list("subject", flat=True)
+    ]
+
+
+# What each kind of event can make untrue, and how to find which nudges.
+RESOLVERS: dict[str, Callable[[_Context], Subjects]] = {
+    K.TRADE_PROPOSED: _issues_touched,
+    K.TRADE_COUNTERED: _issues_touched,
+    K.TERM_UPDATED: _issues_touched,
+    K.MESO_ANSWERED: _issues_touched,
+    K.CONCESSION_WITHDRAWN: _concession_gone,
+    K.COMMITMENT_UPDATED: _commitment_fixed,
+    K.COMMITMENT_REMOVED: _commitment_fixed,
+    K.POSITION_UPDATED: _disclosure_returned,
+    K.TRADE_ACCEPTED: _stalemate_broken,
+    K.MESO_PRESENTED: _stalemate_broken,
+}
+
+
+def _resolve(ctx: _Context) -> set[str]:
+    """Withdraw the open nudges this event made untrue; the sides concerned."""
+    resolver = RESOLVERS.get(ctx.event.kind)
+    if resolver is None:
+        return set()
+    matches = Q()
+    for kind, subject in resolver(ctx):
+        matches |= Q(kind=kind, subject=subject)
+    if not matches:
+        return set()
+    open_ = Nudge.objects.filter(matches, deal=ctx.deal, resolved_at__isnull=True)
+    sides = set(open_.values_list("party__side", flat=True))
+    if sides:
+        open_.update(resolved_at=timezone.now())
+    return sides
+
+
 def _kind_of(kind: str, subject: str) -> str:
     # The stage-change detector raises two pitfalls; the subject tells which.
     if kind == Kind.EMPATHY_NOT_AGREEMENT and subject.startswith("implementation:"):
@@ -418,6 +514,7 @@ def run_detectors(
     """
     parties = list(parties)
     created: list[Nudge] = []
+    resolved: set[tuple[int, str]] = set()
     deals: dict[int, Deal] = {}
     for event in events:
         triggered = [
@@ -425,7 +522,7 @@ def run_detectors(
             for kind, (detector, kinds) in DETECTORS.items()
             if event.kind in kinds
         ]
-        if not triggered:
+        if not triggered and event.kind not in RESOLVERS:
             continue
         if event.deal_id not in deals:
             deals[event.deal_id] = (
@@ -434,6 +531,7 @@ def run_detectors(
                 else Deal.objects.get(pk=event.deal_id)
             )
         ctx = _Context(deals[event.deal_id], event, parties)
+        resolved |= {(event.deal_id, side) for side in _resolve(ctx)}
         for kind, detector in triggered:
             for party, subject, message, action in detector(ctx):
                 nudge = nudge_raise(
@@ -446,7 +544,7 @@ def run_detectors(
                 )
                 if nudge is not None:
                     created.append(nudge)
-    for deal_id, side in {(n.deal_id, n.party.side) for n in created}:
+    for deal_id, side in {(n.deal_id, n.party.side) for n in created} | resolved:
         broadcast(deal_id, {"type": "coach.changed", "side": side})
     return created
 
