@@ -35,6 +35,7 @@ from negotiation.services.base import broadcast
 from room.models import (
     Commitment,
     Concession,
+    Message,
     Nudge,
     Package,
     SharedPosition,
@@ -54,8 +55,17 @@ PRICE_WORDS = re.compile(
     r"\b(price|pricing|fee|fees|rate|cost|costs|salary|compensation|budget|licen[cs]e)\b",
     re.IGNORECASE,
 )
+# A unit that is money: a currency's code or sign.
+CURRENCY = re.compile(
+    r"(?<![A-Za-z])(EUR|USD|GBP|CHF|JPY|CNY|INR|CAD|AUD|NZD|SEK|NOK|DKK|PLN|CZK|"
+    r"HUF|BRL|MXN|ZAR|SGD|HKD)(?![A-Za-z])|[€$£¥₹]|\b(euros?|dollars?|pounds?)\b",
+    re.IGNORECASE,
+)
 DEADLINE_WARNING_DAYS = 7
 STALEMATE_DECLINES = 3
+# Proposals in one counter chain (the first and the counters to it) that make
+# a stalemate: three counters without an answer.
+STALEMATE_COUNTERS = 4
 
 
 # Declines in a row that make a stalemate, and how far back a streak is
@@ -138,8 +148,14 @@ def _conceding(ctx: _Context) -> Found:
     ]
 
 
+def is_money(issue: Issue) -> bool:
+    """A money issue, whatever the deal calls it ("Discount", "Base pay"):
+    counted in a currency, or named like one."""
+    return bool(CURRENCY.search(issue.unit or "") or PRICE_WORDS.search(issue.name))
+
+
 def _hard_issues(ctx: _Context, party: Party) -> list[Issue]:
-    hard = [issue for issue in ctx.issues if PRICE_WORDS.search(issue.name)]
+    hard = [issue for issue in ctx.issues if is_money(issue)]
     top = (
         PriorityEntry.objects.filter(party=party)
         .order_by("-importance")
@@ -180,6 +196,7 @@ def _avoiding_hard_issue(ctx: _Context) -> Found:
             .distinct()[: 2 * len(hard) + 2]
         )
         touched = ctx.terms | {pk for pair in traded for pk in pair}
+        touched |= {issue.pk for issue in hard if _talked_about(ctx, issue)}
         found.extend(
             (
                 party,
@@ -192,6 +209,17 @@ def _avoiding_hard_issue(ctx: _Context) -> Found:
             if issue.pk not in touched
         )
     return found
+
+
+def _talked_about(ctx: _Context, issue: Issue) -> bool:
+    """Both sides have written about the issue in the discussion (one query,
+    at most two rows: whose messages name it)."""
+    authors = (
+        Message.objects.filter(deal=ctx.deal, body__icontains=issue.name)
+        .values_list("author__party_id", flat=True)
+        .distinct()[:2]
+    )
+    return len({pk for pk in authors if pk}) == 2
 
 
 def _vague_commitments(ctx: _Context) -> Found:
@@ -222,17 +250,24 @@ def _vague_commitments(ctx: _Context) -> Found:
 
 
 def _time_pressure(ctx: _Context) -> Found:
+    """The deadline is a week away or less (or past) while the deal is still
+    before Close: in Midgame, only while some issue has no agreed value."""
     deadline = ctx.deal.deadline
-    if deadline is None or ctx.stage_index > STAGES.index(Stage.FIRST_MOVE):
+    if deadline is None or ctx.stage_index > STAGES.index(Stage.MIDGAME):
         return []
     days_left = (deadline - timezone.localdate()).days
     if days_left > DEADLINE_WARNING_DAYS:
         return []
+    subject = f"deadline:{deadline.isoformat()}"
+    if ctx.deal.stage == Stage.MIDGAME:
+        if all(issue.pk in ctx.terms for issue in ctx.issues):
+            return []
+        subject += ":midgame"
     when = "has passed" if days_left < 0 else f"is {days_left} day(s) away"
     return [
         (
             party,
-            f"deadline:{deadline.isoformat()}",
+            subject,
             f"The deadline {when} and the deal is still in "
             f"{Stage(ctx.deal.stage).label}.",
             "Agree on clear process steps now: what must be settled by when, "
@@ -280,6 +315,57 @@ def _stage_change_pitfalls(ctx: _Context) -> Found:
     return found
 
 
+# What the other side writes when it has understood a point, not agreed to it;
+# and the words that would make the same message an agreement.
+ACKNOWLEDGED = re.compile(
+    r"\b(i|we) (understand|hear you|see (your|the) point|get (it|that|your point))\b"
+    r"|\b(understood|makes sense|fair point|good point|point taken|noted|i see)\b",
+    re.IGNORECASE,
+)
+AGREED = re.compile(
+    r"\b(agree[ds]?|accept(ed)?|deal|yes|confirm(ed)?|works for us|sounds good|"
+    r"let'?s do|go ahead|we can do)\b",
+    re.IGNORECASE,
+)
+
+
+def _empathy_not_agreement(ctx: _Context) -> Found:
+    """A stage change proposed too early (see ``_stage_change_pitfalls``), or
+    a term written by hand right after the other side's last message only
+    acknowledged the point ("I understand", "makes sense") without agreeing."""
+    if ctx.event.kind == EventKind.STAGE_PROPOSED:
+        return _stage_change_pitfalls(ctx)
+    entry = (
+        TermSheetEntry.objects.filter(issue_id=ctx.ref("issue_id"), deal=ctx.deal)
+        .select_related("issue", "updated_by")
+        .first()
+    )
+    if entry is None or entry.source_trade_id or entry.updated_by is None:
+        return []
+    writer = ctx.party(entry.updated_by.party_id)
+    last = (
+        Message.objects.filter(deal=ctx.deal, created_at__lte=ctx.event.created_at)
+        .exclude(kind=Message.Kind.COACH)
+        .select_related("author")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if last is None or last.author is None or last.author.party_id == writer.pk:
+        return []
+    if not ACKNOWLEDGED.search(last.body) or AGREED.search(last.body):
+        return []
+    return [
+        (
+            writer,
+            f"acknowledged:{ctx.event.seq}",
+            f"You set {entry.issue.name} right after they wrote “{last.body[:80]}”: "
+            "that shows they understood, not that they agreed.",
+            "Check for consent before writing it down: “So we agree on this "
+            "— shall I put it on the term sheet?”",
+        )
+    ]
+
+
 def _one_way_disclosure(ctx: _Context) -> Found:
     """The two sides' shared positions: one has shared, the other not yet."""
     shared = set(ctx.shared_positions)
@@ -298,7 +384,10 @@ def _one_way_disclosure(ctx: _Context) -> Found:
 
 
 def _stalemate(ctx: _Context) -> Found:
-    """Declines in a row, among the latest trades, and no packages tried."""
+    """Declines in a row, or counters going back and forth, among the latest
+    trades, and no packages tried."""
+    if ctx.event.kind == EventKind.TRADE_COUNTERED:
+        return _circling(ctx)
     latest = list(
         Trade.objects.filter(deal=ctx.deal)
         .order_by("-pk")
@@ -320,6 +409,44 @@ def _stalemate(ctx: _Context) -> Found:
             f"stalemate:{latest[0][0]}",
             f"{streak} trades in a row were declined.",
             "Break the stalemate with MESO: present three packages you value "
+            "equally and let their choice show what matters to them.",
+        )
+        for party in ctx.parties.values()
+    ]
+
+
+def _circling(ctx: _Context) -> Found:
+    """The counter just made ends a chain of STALEMATE_COUNTERS proposals or
+    more, each countering the one before, with no package tried (one query
+    for the latest trades, one for packages)."""
+    recent = {
+        row[0]: row[1:]
+        for row in Trade.objects.filter(deal=ctx.deal)
+        .order_by("-pk")
+        .values_list(
+            "pk", "counter_of_id", "give_issue_id", "give_value", "ask_issue_id",
+            "ask_value",
+        )[:STALEMATE_WINDOW]
+    }  # fmt: skip
+    chain = []
+    pk = ctx.ref("trade_id")
+    while pk in recent and len(chain) < STALEMATE_WINDOW:
+        chain.append(recent[pk])
+        pk = recent[pk][0]
+    if len(chain) < STALEMATE_COUNTERS:
+        return []
+    if Package.objects.filter(deal=ctx.deal, meso_set__isnull=False).exists():
+        return []
+    offers = [
+        frozenset({(g, gv.lower()), (a, av.lower())}) for _, g, gv, a, av in chain
+    ]
+    again = " The same terms have come back." if len(set(offers)) < len(offers) else ""
+    return [
+        (
+            party,
+            f"circling:{ctx.ref('trade_id')}",
+            f"{len(chain)} proposals in a row have countered each other.{again}",
+            "Break the loop with MESO: present three packages you value "
             "equally and let their choice show what matters to them.",
         )
         for party in ctx.parties.values()
@@ -394,9 +521,12 @@ DETECTORS: dict[str, tuple[Callable[[_Context], Found], frozenset[str]]] = {
     # Any step while the deal is still early, as the deadline nears; not a
     # message, the room's most frequent event, which binds nothing.
     Kind.TIME_PRESSURE: (_time_pressure, frozenset(EventKind) - {K.MESSAGE_POSTED}),
-    Kind.EMPATHY_NOT_AGREEMENT: (_stage_change_pitfalls, frozenset({K.STAGE_PROPOSED})),
+    Kind.EMPATHY_NOT_AGREEMENT: (
+        _empathy_not_agreement,
+        frozenset({K.STAGE_PROPOSED, K.TERM_UPDATED}),
+    ),
     Kind.ONE_WAY_DISCLOSURE: (_one_way_disclosure, frozenset({K.POSITION_UPDATED})),
-    Kind.STALEMATE: (_stalemate, frozenset({K.TRADE_DECLINED})),
+    Kind.STALEMATE: (_stalemate, frozenset({K.TRADE_DECLINED, K.TRADE_COUNTERED})),
     Kind.UNEVEN_PACKAGES: (_uneven_meso, frozenset({K.MESO_PRESENTED})),
 }
 

@@ -304,9 +304,31 @@ def test_a_distant_deadline_or_a_late_stage_stays_silent(deal, sides):
         deadline=timezone.localdate() + datetime.timedelta(days=30)
     )
     perform(host, "setup.update", setup(deal, "Hello"))
-    at_stage(deal, Deal.Stage.MIDGAME)
+    at_stage(deal, Deal.Stage.CLOSE)
     Deal.objects.filter(pk=deal.pk).update(deadline=timezone.localdate())
     perform(host, "concession.add", {"item": "x", "we_give": "a", "we_get": "b"})
+    assert not Nudge.objects.filter(kind=Kind.TIME_PRESSURE).exists()
+
+
+@pytest.mark.django_db
+def test_a_near_deadline_in_midgame_nudges_while_issues_are_open(deal, sides):
+    """Two days left in Midgame with nothing settled: warned. Once every
+    issue has an agreed value, the same deadline is no cause for alarm."""
+    host, guest = sides
+    at_stage(deal, Deal.Stage.MIDGAME)
+    Deal.objects.filter(pk=deal.pk).update(
+        deadline=timezone.localdate() + datetime.timedelta(days=2)
+    )
+    perform(host, "concession.add", {"item": "x", "we_give": "a", "we_get": "b"})
+    assert Kind.TIME_PRESSURE in kinds(guest.party)
+    assert (
+        "still in Midgame" in Nudge.objects.filter(kind=Kind.TIME_PRESSURE)[0].message
+    )
+
+    for issue in deal.issues.all():
+        services.term_set(access=host, issue_id=issue.pk, version=None, value="set")
+    Nudge.objects.all().delete()
+    perform(host, "concession.add", {"item": "y", "we_give": "c", "we_get": "d"})
     assert not Nudge.objects.filter(kind=Kind.TIME_PRESSURE).exists()
 
 
