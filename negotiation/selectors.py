@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
 
 from common.numbers import parse_number
 from negotiation.access import DealAccess
@@ -145,29 +147,55 @@ READINESS_REASONS = {
 }
 
 
-def readiness_verdict(preparation: Preparation) -> ReadinessVerdict:
-    """The readiness check's recommendation ("do not use when…")."""
-    flags = preparation.readiness_flags
+# A deadline this close leaves no time to explore together, ticked or not.
+READINESS_DEADLINE_DAYS = 7
+
+
+def readiness_verdict(
+    preparation: Preparation,
+    deadline: datetime.date | None = None,
+    today: datetime.date | None = None,
+) -> ReadinessVerdict:
+    """The readiness check's recommendation ("do not use when…"): the side's
+    own answers, the deal's deadline (a week or less away counts as a crisis
+    deadline even when unticked) and its sensitive-figures list (the room
+    will hold back any text that holds one)."""
+    flags = list(preparation.readiness_flags)
+    reasons = [READINESS_REASONS[flag] for flag in flags]
+    if deadline is not None and "crisis_deadline" not in flags:
+        days = (deadline - (today or timezone.localdate())).days
+        if days <= READINESS_DEADLINE_DAYS:
+            when = "has passed" if days < 0 else f"is {days} day(s) away"
+            reasons.append(
+                f"The deal's deadline {when}: that leaves little time to "
+                "explore together. " + READINESS_REASONS["crisis_deadline"]
+            )
+    notes = []
+    if preparation.sensitive_figures.strip():
+        notes.append(
+            "You listed sensitive figures: the room will hold back any text "
+            "of yours that contains one and ask you first."
+        )
     reviewed = preparation.readiness_reviewed_at is not None
-    if flags:
+    if reasons:
         return ReadinessVerdict(
             reviewed=reviewed,
             ready=False,
             headline="Hold off on a collaborative session for now.",
-            reasons=[READINESS_REASONS[flag] for flag in flags],
+            reasons=reasons + notes,
         )
     if not reviewed:
         return ReadinessVerdict(
             reviewed=False,
             ready=False,
             headline="Run the readiness check before the joint session.",
-            reasons=[],
+            reasons=notes,
         )
     return ReadinessVerdict(
         reviewed=True,
         ready=True,
         headline="Good to go: nothing here argues against working jointly.",
-        reasons=[],
+        reasons=notes,
     )
 
 
@@ -262,7 +290,7 @@ def preparation_view(access: DealAccess, party: Party) -> PreparationView:
         anchors=anchors,
         evidence=evidence,
         sections=_progress(preparation, issues, priorities, anchors, evidence),
-        readiness=readiness_verdict(preparation),
+        readiness=readiness_verdict(preparation, access.deal.deadline),
     )
 
 

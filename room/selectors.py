@@ -852,7 +852,7 @@ class RoomState:
         if self.party is None or self.deal.stage != Deal.Stage.SETUP:
             return None
         preparation = Preparation.objects.get(party=self.party)
-        return readiness_verdict(preparation)
+        return readiness_verdict(preparation, self.deal.deadline)
 
     @cached_property
     def checklist(self) -> dict[str, list[ChecklistItem]]:
