@@ -528,6 +528,11 @@ class Nudge(models.Model):
         UNDOCUMENTED = "undocumented", "Not documenting outcomes"
         ONE_WAY_DISCLOSURE = "one_way_disclosure", "One-way disclosure"
         STALEMATE = "stalemate", "Stalemate"
+        POSITIONAL = "positional", "They hold a position"
+        AVOIDING_ACCOUNTABILITY = (
+            "avoiding_accountability",
+            "They avoid being held to account",
+        )
         UNEVEN_PACKAGES = "uneven_packages", "Packages not equal for you"
         BELOW_LIMIT = "below_limit", "Went past your own limit"
 

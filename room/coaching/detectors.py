@@ -497,6 +497,71 @@ def _uneven_meso(ctx: _Context) -> Found:
     ]
 
 
+# Proposals in a row from one side asking the same thing: a held position.
+POSITIONAL_PROPOSALS = 3
+
+
+def _positional(ctx: _Context) -> Found:
+    """The side that just proposed has asked for exactly the same value on
+    the same issue in its last three proposals: it holds a position instead
+    of trading. The other side is told, to ask about the interest behind it."""
+    trade = Trade.objects.filter(pk=ctx.ref("trade_id"), deal=ctx.deal).first()
+    if trade is None:
+        return []
+    asks = list(
+        Trade.objects.filter(deal=ctx.deal, party_id=trade.party_id)
+        .order_by("-pk")
+        .values_list("ask_issue_id", "ask_value")[:POSITIONAL_PROPOSALS]
+    )
+    same = {(issue, " ".join(value.lower().split())) for issue, value in asks}
+    if len(asks) < POSITIONAL_PROPOSALS or len(same) != 1:
+        return []
+    other = next(p for p in ctx.parties.values() if p.pk != trade.party_id)
+    name = next((i.name for i in ctx.issues if i.pk == trade.ask_issue_id), "it")
+    return [
+        (
+            other,
+            f"positional:{trade.ask_issue_id}:{same.pop()[1][:40]}",
+            f"Their last {len(asks)} proposals all ask for “{trade.ask_value}” "
+            f"on {name}: they are holding a position.",
+            "Ask about the interest behind it (“What would that give you?”), "
+            "then offer packages that meet it another way.",
+        )
+    ]
+
+
+def _avoiding_accountability(ctx: _Context) -> Found:
+    """The other side removed a commitment from the list, or edited one it
+    owns so that it can no longer be measured: its counterpart is told."""
+    actor = ctx.event.actor
+    if ctx.event.actor_id is None or actor is None:
+        return []
+    side = ctx.party(actor.party_id)
+    other = next(p for p in ctx.parties.values() if p.pk != side.pk)
+    if ctx.event.kind == EventKind.COMMITMENT_REMOVED:
+        text = ctx.payload.get("text") or "a commitment"
+        message = f"They removed “{text}” from the commitments."
+    else:
+        commitment = Commitment.objects.filter(
+            pk=ctx.ref("commitment_id"), deal=ctx.deal, owner_party=side
+        ).first()
+        if commitment is None or commitment.is_measurable:
+            return []
+        message = (
+            f"They reworded their own commitment “{commitment.description}” so "
+            "that it can no longer be measured."
+        )
+    return [
+        (
+            other,
+            f"accountability:{ctx.event.seq}",
+            message,
+            "Ask what would make it work for them, and agree who does what, "
+            "measured how, by when, before you confirm the agreement.",
+        )
+    ]
+
+
 K = EventKind
 # Each detector, the pitfall it raises, and the kinds of event that can bring
 # it about: a detector runs only after those.
@@ -528,6 +593,11 @@ DETECTORS: dict[str, tuple[Callable[[_Context], Found], frozenset[str]]] = {
     Kind.ONE_WAY_DISCLOSURE: (_one_way_disclosure, frozenset({K.POSITION_UPDATED})),
     Kind.STALEMATE: (_stalemate, frozenset({K.TRADE_DECLINED, K.TRADE_COUNTERED})),
     Kind.UNEVEN_PACKAGES: (_uneven_meso, frozenset({K.MESO_PRESENTED})),
+    Kind.POSITIONAL: (_positional, frozenset({K.TRADE_PROPOSED, K.TRADE_COUNTERED})),
+    Kind.AVOIDING_ACCOUNTABILITY: (
+        _avoiding_accountability,
+        frozenset({K.COMMITMENT_UPDATED, K.COMMITMENT_REMOVED}),
+    ),
 }
 
 

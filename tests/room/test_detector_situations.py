@@ -11,7 +11,7 @@ from negotiation.models import DealEvent
 from room import coaching, services
 from room.models import Nudge
 from tests.factories import IssueFactory
-from tests.room.conftest import propose
+from tests.room.conftest import add_commitment, propose
 
 pytestmark = pytest.mark.django_db
 Kind = Nudge.Kind
@@ -163,3 +163,73 @@ def test_a_term_after_your_own_acknowledgment_is_yours_to_write(close, issues, h
     coach(close)
 
     assert not Nudge.objects.filter(kind=Kind.EMPATHY_NOT_AGREEMENT).exists()
+
+
+# --- a positional counterparty --------------------------------------------------------
+
+
+def test_three_proposals_asking_the_same_thing_are_a_held_position(
+    midgame, issues, host, guest_access
+):
+    price, terms = issues
+    for give_value in ("60 days", "50 days", "45 days"):
+        propose(guest_access, terms, give_value, price, "EUR 90k")
+        coach(midgame)
+
+    nudge = Nudge.objects.get(kind=Kind.POSITIONAL)
+    assert nudge.party == host.party  # the side facing the position is told
+    assert "all ask for “EUR 90k” on Price" in nudge.message
+
+
+def test_asks_that_move_are_trading_not_a_position(midgame, issues, host, guest_access):
+    price, terms = issues
+    for ask in ("EUR 90k", "EUR 92k", "EUR 95k"):
+        propose(guest_access, terms, "60 days", price, ask)
+        coach(midgame)
+
+    assert not Nudge.objects.filter(kind=Kind.POSITIONAL).exists()
+
+
+# --- resistance to accountability -----------------------------------------------------
+
+
+def test_removing_a_commitment_tells_the_other_side(close, host, guest_access):
+    commitment = add_commitment(host)
+
+    services.commitment_remove(
+        access=guest_access, commitment_id=commitment.pk, version=1
+    )
+    coach(close)
+
+    nudge = Nudge.objects.get(kind=Kind.AVOIDING_ACCOUNTABILITY)
+    assert nudge.party == host.party
+    assert "removed “Dashboards live in every store”" in nudge.message
+
+
+def test_loosening_your_own_commitment_tells_the_other_side(close, host, guest_access):
+    commitment = add_commitment(guest_access, owner_side="counterpart")
+
+    services.commitment_update(
+        access=guest_access, commitment_id=commitment.pk, version=1, target="TBD"
+    )
+    coach(close)
+
+    nudge = Nudge.objects.get(kind=Kind.AVOIDING_ACCOUNTABILITY)
+    assert nudge.party == host.party
+
+
+def test_sharpening_a_commitment_or_editing_the_other_sides_is_not_resistance(
+    close, host, guest_access
+):
+    theirs = add_commitment(guest_access, owner_side="counterpart")
+    services.commitment_update(
+        access=guest_access, commitment_id=theirs.pk, version=1, target="99%"
+    )
+    coach(close)
+    ours = add_commitment(host, owner_side="host")
+    services.commitment_update(
+        access=guest_access, commitment_id=ours.pk, version=1, target="TBD"
+    )
+    coach(close)
+
+    assert not Nudge.objects.filter(kind=Kind.AVOIDING_ACCOUNTABILITY).exists()
