@@ -153,6 +153,7 @@ class ReminderLog(models.Model):
     class Kind(models.TextChoices):
         CHECK_IN = "checkin", "Check-in due"
         OVERDUE = "overdue", "Commitment overdue"
+        DEBRIEF = "debrief", "Post-deal review not written"
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=16, choices=Kind)

@@ -14,7 +14,8 @@ coaching nudges only, and never any side's preparation.
 from __future__ import annotations
 
 import datetime
-from collections import Counter
+import statistics
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -706,6 +707,90 @@ class RepRow:
         return round(100 * self.agreed / closed) if closed else None
 
 
+@dataclass
+class FollowThrough:
+    """After the deal, for one rep or the team: how commitments fared, how
+    long deals took, whether goals were met and debriefs written."""
+
+    commitments_done: int = 0
+    commitments_missed: int = 0
+    days_to_close: list[float] = field(default_factory=list)
+    closed: int = 0
+    debriefed: int = 0
+    goals_met: int = 0  # the host side's review: "yes" or "mostly"
+    goals_judged: int = 0  # reviews that said yes, mostly, partly or no
+
+    @staticmethod
+    def _percent(part: int, whole: int) -> int | None:
+        return round(100 * part / whole) if whole else None
+
+    @property
+    def fulfilment_rate(self) -> int | None:
+        """Commitments done, of those decided (done or missed)."""
+        return self._percent(
+            self.commitments_done, self.commitments_done + self.commitments_missed
+        )
+
+    @property
+    def median_days_to_close(self) -> float | None:
+        return statistics.median(self.days_to_close) if self.days_to_close else None
+
+    @property
+    def goals_met_rate(self) -> int | None:
+        return self._percent(self.goals_met, self.goals_judged)
+
+    @property
+    def debrief_rate(self) -> int | None:
+        """Closed deals whose host side wrote its post-deal review."""
+        return self._percent(self.debriefed, self.closed)
+
+
+def follow_through(deals: QuerySet[Deal]) -> dict[int | None, FollowThrough]:
+    """Follow-through by deal owner, and for all of ``deals`` under None:
+    three grouped queries and one over the closed deals' dates."""
+    figures: dict[int | None, FollowThrough] = defaultdict(FollowThrough)
+    decided = (
+        Commitment.objects.filter(
+            deal__in=deals,
+            status__in=(Commitment.Status.DONE, Commitment.Status.MISSED),
+        )
+        .values_list("deal__owner_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for owner_id, status, n in decided:
+        for key in (owner_id, None):
+            if status == Commitment.Status.DONE:
+                figures[key].commitments_done += n
+            else:
+                figures[key].commitments_missed += n
+    closed = deals.filter(
+        status__in=(Deal.Status.AGREED, Deal.Status.NO_DEAL), closed_at__isnull=False
+    ).order_by()
+    for owner_id, created_at, closed_at in closed.values_list(
+        "owner_id", "created_at", "closed_at"
+    ):
+        days = (closed_at - created_at).total_seconds() / 86400
+        for key in (owner_id, None):
+            figures[key].closed += 1
+            figures[key].days_to_close.append(days)
+    reviews = (
+        PostDealReview.objects.filter(deal__in=closed, party__side=Party.Side.HOST)
+        .values_list("deal__owner_id", "our_goals_met")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    Verdict = PostDealReview.Verdict
+    for owner_id, verdict, n in reviews:
+        for key in (owner_id, None):
+            figures[key].debriefed += n
+            if verdict in (Verdict.YES, Verdict.MOSTLY, Verdict.PARTLY, Verdict.NO):
+                figures[key].goals_judged += n
+            if verdict in (Verdict.YES, Verdict.MOSTLY):
+                figures[key].goals_met += n
+    return dict(figures)
+
+
 @dataclass(frozen=True)
 class DueCheckIn:
     deal_id: int
@@ -742,7 +827,19 @@ class Dashboard:
     overdue_total: int
     check_ins_due: CheckInsDue
     pitfalls: list[Breakdown]
+    # Follow-through by rep (the deal owner's id) and for the team (None).
+    follow_through: dict[int | None, FollowThrough] = field(default_factory=dict)
     today: datetime.date = field(default_factory=timezone.localdate)
+
+    @property
+    def team_follow_through(self) -> FollowThrough:
+        return self.follow_through.get(None) or FollowThrough()
+
+    def rep_follow_through(self) -> list[tuple[RepRow, FollowThrough]]:
+        return [
+            (rep, self.follow_through.get(rep.user_id) or FollowThrough())
+            for rep in self.by_rep
+        ]
 
     @property
     def agreed(self) -> int:
@@ -860,6 +957,7 @@ def dashboard_for(
         ).count(),
         check_ins_due=check_ins_due(deals, today=today),
         pitfalls=team_pitfalls(deals),
+        follow_through=follow_through(deals),
         today=today,
     )
 

@@ -212,7 +212,10 @@ class ReminderEmail:
     def subject(self) -> str:
         check_ins = [i for i in self.items if i.kind == ReminderLog.Kind.CHECK_IN]
         overdue = [i for i in self.items if i.kind == ReminderLog.Kind.OVERDUE]
+        debrief = [i for i in self.items if i.kind == ReminderLog.Kind.DEBRIEF]
         parts = []
+        if debrief:
+            parts.append("your post-deal review is still to write")
         if check_ins:
             parts.append(f"check-in due {_day(check_ins[0].due_on)}")
         if overdue:
@@ -225,12 +228,15 @@ class ReminderEmail:
         calendar_url = base_url + reverse("review:review-ics", args=[self.deal.pk])
         check_ins = [i for i in self.items if i.kind == ReminderLog.Kind.CHECK_IN]
         overdue = [i for i in self.items if i.kind == ReminderLog.Kind.OVERDUE]
+        debrief = [i for i in self.items if i.kind == ReminderLog.Kind.DEBRIEF]
         lines = [
             "Hello,",
             "",
             f"A follow-through reminder for “{self.deal.title}” with "
             f"{self.deal.counterpart_organisation}.",
         ]
+        if debrief:
+            lines += ["", *(i.text for i in debrief)]
         if check_ins:
             lines += ["", "Check-in due:"] + [f"- {i.text}" for i in check_ins]
         if overdue:
@@ -245,12 +251,17 @@ class ReminderEmail:
         return "\n".join(lines)
 
 
-def reminders_due(*, today: datetime.date) -> list[ReminderEmail]:
-    """What is due and not reminded yet, one email per agreed deal.
+DEBRIEF_AFTER_DAYS = 3
 
-    Check-ins whose date falls within the next seven days, and commitments
-    past their due date that are neither done nor missed. Each reminder is
-    sent once: per deal and check-in date, per commitment and due date.
+
+def reminders_due(*, today: datetime.date) -> list[ReminderEmail]:
+    """What is due and not reminded yet, one email per deal.
+
+    Check-ins whose date falls within the next seven days, commitments past
+    their due date that are neither done nor missed, and a closed deal whose
+    host side has not written its post-deal review three days on. Each
+    reminder is sent once: per deal and check-in date, per commitment and
+    due date, per deal for the review.
     """
     agreed = Deal.objects.filter(status=Deal.Status.AGREED)
     items: dict[int, list[ReminderItem]] = defaultdict(list)
@@ -272,6 +283,30 @@ def reminders_due(*, today: datetime.date) -> list[ReminderEmail]:
                     f"{day:%A} {_day(day, long=True)} (review cadence: {cadence})",
                 )
             )
+    # Closed three days ago or more and no review from the host side yet: the
+    # "rush to the next deal" the method warns about.
+    debrief_before = today - datetime.timedelta(days=DEBRIEF_AFTER_DAYS)
+    undebriefed = (
+        Deal.objects.filter(
+            status__in=(Deal.Status.AGREED, Deal.Status.NO_DEAL),
+            closed_at__date__lte=debrief_before,
+        )
+        .exclude(reviews__party__side=Party.Side.HOST)
+        .order_by("pk")
+    )
+    for deal in undebriefed:
+        deals.setdefault(deal.pk, deal)
+        closed = _day(timezone.localdate(deal.closed_at), long=True)
+        items[deal.pk].append(
+            ReminderItem(
+                ReminderLog.Kind.DEBRIEF,
+                f"debrief:{deal.pk}",
+                timezone.localdate(deal.closed_at),
+                f"The deal closed on {closed} and your post-deal review is not "
+                "written yet. Ten minutes now, while it is fresh: where value "
+                "was created, where it was left, what you would do again.",
+            )
+        )
     overdue = Commitment.objects.filter(
         deal__status=Deal.Status.AGREED,
         due_date__lt=today,

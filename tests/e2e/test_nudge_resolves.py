@@ -81,5 +81,9 @@ def test_a_nudge_is_withdrawn_live_once_its_situation_ends(
     # The rep trades on the price: the warning goes, live, and stays on record.
     _propose(rep, issues["Price"], "EUR 95k", issues["Payment terms"], "30 days")
     expect(coach).not_to_contain_text(WARNING, timeout=LIVE_TIMEOUT)
-    nudge = Nudge.objects.get(party__side="host", kind=Nudge.Kind.AVOIDING_HARD_ISSUE)
+    nudge = Nudge.objects.get(
+        party__side="host",
+        kind=Nudge.Kind.AVOIDING_HARD_ISSUE,
+        message__contains="“Price”",
+    )
     assert nudge.resolved_at is not None

@@ -360,6 +360,12 @@ def _midgame_trades(rep: Page, guest: Page, issues: dict[str, Issue]) -> None:
 
     _tick_binding(counter_row)
     counter_row.get_by_role("button", name=re.compile(r"^Accept trade #\d+$")).click()
+    # 24 months is past the limit the rep wrote ("At least 36 months"): the
+    # rep is stopped, privately, and goes ahead knowingly.
+    notice = rep.locator("#room-notice")
+    expect(notice).to_contain_text("“At least 36 months”", timeout=LIVE_TIMEOUT)
+    expect(guest.locator("main")).not_to_contain_text("At least 36 months")
+    notice.get_by_role("button", name="Go ahead anyway").click()
 
     for page in (rep, guest):
         expect(_trade(page, countered).locator(".badge")).to_have_text("Accepted")
@@ -452,6 +458,13 @@ def _midgame_meso(rep: Page, guest: Page, issues: dict[str, Issue]) -> None:
         "checkbox", name="I confirm the pick above commits my side to that package."
     ).check()
     answer.get_by_role("button", name="Send our answer").click()
+    # The package changes terms the trade already put on the sheet: asked
+    # first, next to the form, then picked knowingly.
+    asked = guest.locator("#room-notice")
+    expect(asked).to_contain_text(
+        "changes terms already on the sheet", timeout=LIVE_TIMEOUT
+    )
+    asked.get_by_role("button", name="Pick it anyway").click()
 
     rep_meso = rep.locator("#region-packages .meso")
     expect(rep_meso.locator(".badge").first).to_have_text("Answered")
@@ -568,6 +581,11 @@ def _close(rep: Page, guest: Page, deal_id: int) -> None:
     agreement = rep.locator("#region-agreement")
     _tick_binding(agreement)
     agreement.get_by_role("button", name="Confirm the agreement").click()
+    # The sheet still has 24 months against the rep's "At least 36 months":
+    # confirming the whole agreement asks once more, privately.
+    notice = rep.locator("#room-notice")
+    expect(notice).to_contain_text("“At least 36 months”", timeout=LIVE_TIMEOUT)
+    notice.get_by_role("button", name="Go ahead anyway").click()
     guest_agreement = guest.locator("#region-agreement")
     expect(guest_agreement.locator(".badge")).to_have_text(f"{HOST_ORG} confirmed")
     _tick_binding(guest_agreement)

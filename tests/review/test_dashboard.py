@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from negotiation.models import Deal, DealEvent, Membership
 from review.analysis.stages import average_stage_days, stage_durations
-from review.selectors import team_stage_times
-from room.models import Nudge
+from review.models import PostDealReview
+from review.selectors import follow_through, team_stage_times
+from room.models import Commitment, Nudge
 from tests.factories import MembershipFactory, UserFactory, make_deal
 from tests.scenarios import Negotiation, client_for, client_for_guest, negotiate
 
@@ -311,3 +312,50 @@ def test_a_missed_check_in_is_counted_as_overdue(manager_browser, deals):
     assert '<strong class="bad">1</strong> overdue' in section
     assert "Acme renewal" in section
     assert "· overdue" in section
+
+
+# --- after the deal: follow-through per rep and team ---------------------------------
+
+
+def test_follow_through_per_rep_and_team(team, deals, rep, robin):
+    agreed, no_deal = deals["agreed"].deal, deals["no_deal"].deal
+    created = timezone.now() - datetime.timedelta(days=20)
+    Deal.objects.filter(pk__in=[agreed.pk, no_deal.pk, deals["robin"].deal.pk]).update(
+        created_at=created
+    )
+    Deal.objects.filter(pk=agreed.pk).update(
+        closed_at=created + datetime.timedelta(days=6)
+    )
+    Deal.objects.filter(pk=no_deal.pk).update(
+        closed_at=created + datetime.timedelta(days=10)
+    )
+    Deal.objects.filter(pk=deals["robin"].deal.pk).update(
+        closed_at=created + datetime.timedelta(days=2)
+    )
+    commitments = list(Commitment.objects.filter(deal=agreed))
+    Commitment.objects.filter(pk=commitments[0].pk).update(status="done")
+    PostDealReview.objects.update_or_create(
+        deal=agreed,
+        party=agreed.parties.get(side="host"),
+        defaults={"our_goals_met": "mostly"},
+    )
+    PostDealReview.objects.filter(deal=no_deal).delete()
+
+    figures = follow_through(Deal.objects.filter(team=team))
+
+    mine, team_wide = figures[rep.pk], figures[None]
+    assert mine.closed == 2
+    assert mine.median_days_to_close == pytest.approx(8)
+    assert mine.debrief_rate == 50
+    assert mine.goals_met_rate == 100
+    assert mine.commitments_done == 1
+    assert team_wide.closed == 3
+    assert team_wide.median_days_to_close == pytest.approx(6)
+
+
+def test_the_dashboard_shows_the_follow_through_table(manager_browser, deals):
+    page = manager_browser.get(reverse("review:dashboard")).content.decode()
+
+    table = page.split('id="follow-through"')[1].split("</table>")[0]
+    assert "The team" in table
+    assert "Robin" in table

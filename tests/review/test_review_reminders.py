@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from negotiation.models import Deal, Participant
-from review.models import ReminderLog
+from review.models import PostDealReview, ReminderLog
 from room.models import Commitment
 from tests.factories import UserFactory
 from tests.scenarios import negotiate
@@ -156,3 +156,39 @@ def test_the_date_can_be_given(done):
     # A year on, the check-in reminder is for a date long gone: only overdue.
     assert len(mail.outbox) == 1
     assert "check-in due" not in mail.outbox[0].subject
+
+
+# --- the post-deal review, three days on ----------------------------------------------
+
+
+def closed_days_ago(deal: Deal, days: int) -> None:
+    Deal.objects.filter(pk=deal.pk).update(
+        closed_at=timezone.now() - datetime.timedelta(days=days)
+    )
+
+
+def test_three_days_after_closing_an_unwritten_review_is_reminded_once(done, rep):
+    closed_days_ago(done.deal, 4)
+
+    run()
+
+    (message,) = [m for m in mail.outbox if "post-deal review" in m.subject]
+    assert message.to == [rep.email]
+    assert "your post-deal review is not written yet" in message.body
+    assert ReminderLog.objects.filter(kind=ReminderLog.Kind.DEBRIEF).count() == 1
+    mail.outbox.clear()
+    run()
+    assert not [m for m in mail.outbox if "post-deal review" in m.subject]
+
+
+def test_a_fresh_close_or_a_written_review_is_not_reminded(done, rep):
+    closed_days_ago(done.deal, 2)
+    run()
+    assert not [m for m in mail.outbox if "post-deal review" in m.subject]
+
+    closed_days_ago(done.deal, 10)
+    PostDealReview.objects.create(
+        deal=done.deal, party=done.deal.parties.get(side="host")
+    )
+    run()
+    assert not [m for m in mail.outbox if "post-deal review" in m.subject]
