@@ -126,8 +126,8 @@ def test_a_message_costs_the_sender_five_statements(host_access):
         if not q["sql"].startswith(("BEGIN", "COMMIT"))
     ]
     assert statements == [
-        'SELECT "id", "batna", "reservation_point", "reservation_value" '
-        'FROM "negotiation_preparation"',
+        'SELECT "id", "batna", "reservation_point", "reservation_value", '
+        '"sensitive_figures" FROM "negotiation_preparation"',
         'SELECT "id", "team_id", "owner_id", "title", "context", '
         '"counterpart_organisation", "counterpart_contact", "ground_rules", '
         '"review_cadence", "shared_purpose", "deadline", "stage", "status", '
