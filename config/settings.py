@@ -132,6 +132,16 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The cache holds counters every process must share (the throttle on unknown
+# share links): Redis when there is one, else this process's memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "parley",
+        }
+    }
 
 # --- Accounts --------------------------------------------------------------
 _VALIDATORS = "django.contrib.auth.password_validation"
@@ -157,6 +167,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Parley <parley@localh
 # --- Parley ----------------------------------------------------------------
 # How long a share link can be redeemed before it expires.
 PARLEY_INVITE_DAYS = int(os.environ.get("PARLEY_INVITE_DAYS", "14"))
+# Unknown share-link tokens per IP before /join/ answers 429, and the window.
+PARLEY_JOIN_UNKNOWN_LIMIT = int(os.environ.get("PARLEY_JOIN_UNKNOWN_LIMIT", "20"))
+PARLEY_JOIN_UNKNOWN_WINDOW = int(os.environ.get("PARLEY_JOIN_UNKNOWN_WINDOW", "600"))
 # The room's websocket limits: frame size, and a token bucket per socket.
 PARLEY_WS_MAX_FRAME_BYTES = 64 * 1024
 PARLEY_WS_RATE_PER_SECOND = float(os.environ.get("PARLEY_WS_RATE_PER_SECOND", "20"))
@@ -216,10 +229,23 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# One console handler for everything, with share-link tokens and team join
+# codes redacted (config/logs.py). Django's own "django" and "django.server"
+# handlers are replaced, so no record reaches the console around the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "config.logs.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
