@@ -1,3 +1,6 @@
+import copy
+import uuid
+
 import factory.random
 import pytest
 
@@ -9,6 +12,15 @@ from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_d
 def _fast_password_hashing(settings):
     """Real hashing costs ~0.3 s a user; tests need the behaviour, not the cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """Each test starts with an empty cache (throttle counters): a key prefix
+    of its own, so that a shared Redis is never flushed under anyone else."""
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches  # also drops the cache connections made so far
 
 
 @pytest.fixture(autouse=True)

@@ -107,8 +107,10 @@ def test_demo_manager_reviews_host_side_only(client):
 
 def test_seed_demo_prints_a_working_invite_link(client):
     data = seed()
-    path = data["invite_url"].removeprefix("http://testserver")
-    response = client.get(path)
+    # The token rides in the fragment; the join page's script posts it.
+    path, token = data["invite_url"].removeprefix("http://testserver").split("#")
+    assert path == "/join/"
+    response = client.post("/join/open/", {"link": token})
     assert response.status_code == 302
     assert response["Location"] == "/join/"
     assert b"Acme Retail renewal 2027" in client.get("/join/").content
