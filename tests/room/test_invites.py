@@ -5,6 +5,9 @@ stored hashed, shown once, and dropped from the URL at the first request."""
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -415,6 +418,30 @@ def test_the_guess_count_is_shared_through_the_cache(client, settings):
     open_link(client, unknown_token(1))
 
     assert cache.get("throttle:join-unknown:127.0.0.1") == 1
+
+
+def test_with_redis_configured_the_cache_is_redis():
+    """With REDIS_URL, several daphne processes must share one count."""
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.CACHES['default']['BACKEND'], "
+        "settings.CACHES['default']['LOCATION'])"
+    )
+    env = {**os.environ, "REDIS_URL": "redis://redis.example:6379/3"}
+    env.pop("DATABASE_URL", None)
+
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+
+    assert out == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://redis.example:6379/3",
+    ]
 
 
 def test_a_guest_reopening_their_link_goes_straight_to_the_room(
