@@ -3,6 +3,7 @@ import uuid
 
 import factory.random
 import pytest
+from django.test import Client, RequestFactory
 
 from negotiation.access import deal_access_for_user
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
@@ -12,6 +13,14 @@ from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_d
 def _fast_password_hashing(settings):
     """Real hashing costs ~0.3 s a user; tests need the behaviour, not the cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def password_login(client: Client, username: str, password: str) -> bool:
+    """``client.login`` with a password. django-axes (first in
+    AUTHENTICATION_BACKENDS) refuses to check a password without the request
+    it came in, which ``client.login`` does not pass on its own."""
+    request = RequestFactory().post("/accounts/login/")
+    return client.login(request=request, username=username, password=password)
 
 
 @pytest.fixture(autouse=True)
