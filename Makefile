@@ -58,7 +58,7 @@ run: venv ## Migrate, load the demo data, serve on http://127.0.0.1:PORT (8000)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_playbooks
 	PORT=$(PORT) $(BIN)/python manage.py seed_demo
-	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+	$(BIN)/python -m config.serve -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 # Playwright cannot download its own browser here, so the browser tests drive
 # Debian's Chromium.

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "axes",
     "negotiation",
     "playbooks",
     "room.apps.LiveSessionsConfig",
@@ -73,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -132,6 +134,16 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The cache holds counters every process must share (the throttle on unknown
+# share links): Redis when there is one, else this process's memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "parley",
+        }
+    }
 
 # --- Accounts --------------------------------------------------------------
 _VALIDATORS = "django.contrib.auth.password_validation"
@@ -141,6 +153,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
     {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes), the admin's login included: after
+# AXES_FAILURE_LIMIT wrong passwords for one username from one IP, that pair is
+# refused (429, even with the right password) for AXES_COOLOFF_MINUTES; a
+# successful login clears its count. Attempts are kept in the database.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out logins
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = int(os.environ.get("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "negotiation.views.accounts.locked_out"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "negotiation:deal-list"
 LOGOUT_REDIRECT_URL = "home"
@@ -157,6 +182,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Parley <parley@localh
 # --- Parley ----------------------------------------------------------------
 # How long a share link can be redeemed before it expires.
 PARLEY_INVITE_DAYS = int(os.environ.get("PARLEY_INVITE_DAYS", "14"))
+# Unknown share-link tokens per IP before /join/ answers 429, and the window.
+PARLEY_JOIN_UNKNOWN_LIMIT = int(os.environ.get("PARLEY_JOIN_UNKNOWN_LIMIT", "20"))
+PARLEY_JOIN_UNKNOWN_WINDOW = int(os.environ.get("PARLEY_JOIN_UNKNOWN_WINDOW", "600"))
 # The room's websocket limits: frame size, and a token bucket per socket.
 PARLEY_WS_MAX_FRAME_BYTES = 64 * 1024
 PARLEY_WS_RATE_PER_SECOND = float(os.environ.get("PARLEY_WS_RATE_PER_SECOND", "20"))
@@ -216,10 +244,23 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# One console handler for everything, with share-link tokens and team join
+# codes redacted (config/logs.py). Django's own "django" and "django.server"
+# handlers are replaced, so no record reaches the console around the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "config.logs.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "INFO"},
+    },
 }

@@ -17,8 +17,9 @@ case "${1:-serve}" in
             python manage.py migrate --noinput
             python manage.py load_playbooks
         fi
-        # --proxy-headers: take the client address from nginx's X-Forwarded-For.
-        exec daphne --bind 0.0.0.0 --port "${PORT:-8000}" --proxy-headers \
+        # daphne with its access log redacted (config/serve.py); --proxy-headers:
+        # take the client address from nginx's X-Forwarded-For.
+        exec python -m config.serve --bind 0.0.0.0 --port "${PORT:-8000}" --proxy-headers \
             config.asgi:application
         ;;
     migrate)

@@ -49,6 +49,28 @@ class InviteForm(forms.Form):
         return self.cleaned_data["valid_days"] or settings.PARLEY_INVITE_DAYS
 
 
+class JoinLinkForm(forms.Form):
+    """A share link, as the join page posts it from the URL fragment, or as a
+    visitor without JavaScript pastes it (the whole link or just its token)."""
+
+    link = forms.CharField(
+        max_length=500,
+        label="Your invitation link",
+        help_text="Paste the whole link you were sent.",
+        error_messages={"required": "Paste the link you were sent."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean_link(self) -> str:
+        """The token: what follows ``#`` (or ``/join/`` in an older link)."""
+        link = self.cleaned_data["link"].strip()
+        if "#" in link:
+            link = link.rsplit("#", 1)[1]
+        elif "/join/" in link:
+            link = link.split("/join/", 1)[1].split("/", 1)[0].split("?", 1)[0]
+        return link.strip()
+
+
 class JoinForm(forms.Form):
     """The name a guest of the counterpart side is shown under in the room."""
 

@@ -20,6 +20,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from common.phrases import unmeasurable
@@ -35,6 +36,13 @@ def hash_token(token: str) -> str:
 
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def share_path(token: str) -> str:
+    """A share link's path: the token rides in the fragment, which browsers
+    never send, so no request line (and no log of one) ever holds it. The join
+    page's script reads it and posts it (``static/js/join.js``)."""
+    return f"{reverse('live:join')}#{token}"
 
 
 class Invite(models.Model):

@@ -5,15 +5,17 @@ from room.views import invites, room
 app_name = "live"
 
 urlpatterns = [
-    # Share links. The token is only ever in the first URL, which redirects.
+    # Share links are /join/#<token>: the page posts the token to join/open/.
     path("deals/<int:deal_id>/invites/", invites.invite_list, name="invites"),
     path(
         "deals/<int:deal_id>/invites/<int:invite_id>/revoke/",
         invites.invite_revoke,
         name="invite-revoke",
     ),
-    path("join/<str:token>/", invites.join_with_token, name="join-token"),
     path("join/", invites.join, name="join"),
+    path("join/open/", invites.join_open, name="join-open"),
+    # Links sent before tokens moved to the fragment: redirected there.
+    path("join/<str:token>/", invites.join_with_token, name="join-token"),
     # The room: the page, every action as plain HTTP, and a fresh render.
     path("room/<int:deal_id>/", room.room, name="room"),
     path("room/<int:deal_id>/act/<str:action>/", room.room_action, name="act"),

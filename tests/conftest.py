@@ -1,5 +1,9 @@
+import copy
+import uuid
+
 import factory.random
 import pytest
+from django.test import Client, RequestFactory
 
 from negotiation.access import deal_access_for_user
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
@@ -9,6 +13,23 @@ from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_d
 def _fast_password_hashing(settings):
     """Real hashing costs ~0.3 s a user; tests need the behaviour, not the cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def password_login(client: Client, username: str, password: str) -> bool:
+    """``client.login`` with a password. django-axes (first in
+    AUTHENTICATION_BACKENDS) refuses to check a password without the request
+    it came in, which ``client.login`` does not pass on its own."""
+    request = RequestFactory().post("/accounts/login/")
+    return client.login(request=request, username=username, password=password)
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """Each test starts with an empty cache (throttle counters): a key prefix
+    of its own, so that a shared Redis is never flushed under anyone else."""
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches  # also drops the cache connections made so far
 
 
 @pytest.fixture(autouse=True)

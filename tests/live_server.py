@@ -135,7 +135,8 @@ def server_env(
 def _spawn(port: int, env: dict[str, str], log_path: Path) -> LiveServer:
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+            # daphne through config.serve, as deployed: its access log redacted.
+            [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port),
              "config.asgi:application"],
             cwd=REPO,
             env=env,
@@ -501,6 +502,14 @@ def log_in(browser: Browser, username: str, password: str) -> None:
         raise HttpFailure(f"{browser.name}: logging in led to {page.url}")
 
 
+def open_share_link(guest: Browser, link: str, **kwargs) -> Response:
+    """Open a share link as the join page's script does: load the page (the
+    fragment stays in the browser), then post the token from the fragment."""
+    parts = urllib.parse.urlsplit(link)
+    guest.get(parts.path)
+    return guest.post("/join/open/", {"link": parts.fragment}, **kwargs)
+
+
 def invite_and_join(
     host: Browser, guest: Browser, deal_id: int, display_name: str
 ) -> None:
@@ -512,8 +521,7 @@ def invite_and_join(
     match = re.search(r'id="new-link"[^>]*value="([^"]+)"', page.body)
     if match is None:
         raise HttpFailure("the new share link is not on the page")
-    link = urllib.parse.urlsplit(html.unescape(match.group(1)))
-    join = guest.get(link.path)
+    join = open_share_link(guest, html.unescape(match.group(1)))
     if not join.url.endswith("/join/"):
         raise HttpFailure(f"opening the link led to {join.url}, not /join/")
     room = guest.post("/join/", {"display_name": display_name})

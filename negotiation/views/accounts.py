@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -13,6 +14,22 @@ from negotiation.access import is_team_manager
 from negotiation.forms.accounts import MailingPasswordResetForm, SignupForm
 from negotiation.models import Membership, Team
 from negotiation.services import deals as deal_services
+
+
+def locked_out(
+    request: HtmxHttpRequest, original_response=None, credentials=None
+) -> HttpResponse:
+    """django-axes' answer once a username has failed too often from one IP
+    (AXES_LOCKOUT_CALLABLE): a clear page, 429, even for the right password."""
+    minutes = round(settings.AXES_COOLOFF_TIME * 60)
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {"minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT},
+        status=429,
+    )
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 @require_GET

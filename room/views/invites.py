@@ -1,25 +1,35 @@
 """Share links: the host side creates and revokes them; a counterpart exchanges
 one for a guest session and joins under a display name.
 
-The token only ever appears in the first URL a guest opens. That response
-exchanges it for a pending invite in the (server-side) session and redirects
-to ``/join/``, a URL without the token; it sends ``Referrer-Policy:
-no-referrer`` and is never cached, so the token leaks neither to other sites
-nor to a shared cache. The full link is shown to the host exactly once, in the
-response to the POST that created it.
+A share link is ``/join/#<token>``: the token rides in the URL fragment, which
+browsers never send, so it is in no request line and no access log (daphne's,
+nginx's or Django's). The join page's script (``static/js/join.js``) takes it
+out of the address bar and posts it to ``/join/open/``, which exchanges it for
+a pending invite in the (server-side) session and redirects back to
+``/join/`` for the name. Links sent before fragments, ``/join/<token>/``, are
+redirected to the fragment form, and their request line is redacted from the
+logs (``config/logs.py``). Unknown tokens are throttled per IP, and a refused
+link is logged by a prefix of its token's hash, never by the token. The full
+link is shown to the host exactly once, in the response to the POST that
+created it.
 """
 
 from __future__ import annotations
 
+import logging
+from urllib.parse import quote
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.throttle import FailureThrottle
 from common.web import HtmxHttpRequest, add_service_errors
 from negotiation.access import (
     PENDING_INVITE_SESSION_KEY,
@@ -29,21 +39,43 @@ from negotiation.access import (
     room_access,
 )
 from negotiation.models import Deal, Party
-from room.forms import InviteForm, JoinForm
-from room.models import Invite, hash_token
+from room.forms import InviteForm, JoinForm, JoinLinkForm
+from room.models import Invite, hash_token, share_path
 from room.services import invites as services
+
+logger = logging.getLogger(__name__)
 
 # Why a link admits nobody, and the status of the page that says so.
 REFUSAL_STATUS: dict[str, int] = {
+    "throttled": 429,  # too many unknown links from one IP
     "unknown": 404,
     "expired": 410,
     "revoked": 410,
     "used": 410,
-    "missing": 400,  # /join/ without a pending invite in the session
-    # The host side opened its own link. Not an error status: Django logs
-    # 4xx responses with their URL, and this one holds a live token.
+    "missing": 400,  # a name posted to /join/ without a pending invite
+    # The host side opened its own link: nothing went wrong.
     "host": 200,
 }
+
+
+def unknown_links() -> FailureThrottle:
+    """Guessing tokens: so many unknown ones per IP in a window, then 429."""
+    return FailureThrottle(
+        name="join-unknown",
+        limit=settings.PARLEY_JOIN_UNKNOWN_LIMIT,
+        window=settings.PARLEY_JOIN_UNKNOWN_WINDOW,
+    )
+
+
+def _client_ip(request: HtmxHttpRequest) -> str:
+    # daphne --proxy-headers puts the client's address (from the proxy's
+    # X-Forwarded-For) here.
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def token_fingerprint(token: str) -> str:
+    """What logs name a link by: enough to match a host's link, useless to open."""
+    return hash_token(token)[:12]
 
 
 def _refused(request: HtmxHttpRequest, reason: str) -> HttpResponse:
@@ -104,7 +136,7 @@ def invite_list(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            link = request.build_absolute_uri(reverse("live:join-token", args=[token]))
+            link = request.build_absolute_uri(share_path(token))
             messages.success(request, f"Share link “{invite}” created.")
             # Rendered, not redirected: the token must never reach a URL.
             return _render_invites(request, access, new_link=link)
@@ -155,7 +187,29 @@ def _is_host_of(request: HtmxHttpRequest, deal_id: int) -> bool:
 
 @require_GET
 def join_with_token(request: HtmxHttpRequest, token: str) -> HttpResponse:
-    """Exchange a share link's token for a pending join, then drop the token."""
+    """A link sent before tokens moved to the fragment: send it there.
+
+    Nothing is looked up here, so this answers the same for any token; the
+    request line is redacted from the logs.
+    """
+    return _no_referrer(HttpResponseRedirect(f"{reverse('live:join')}#{quote(token)}"))
+
+
+@never_cache
+@require_POST
+def join_open(request: HtmxHttpRequest) -> HttpResponse:
+    """Exchange a share link's token (posted by the join page) for a pending
+    join, then show the name step."""
+    client, throttle = _client_ip(request), unknown_links()
+    if throttle.blocked(client):
+        logger.warning("Share link refused (throttled) for %s", client)
+        response = _refused(request, "throttled")
+        response["Retry-After"] = str(throttle.window)
+        return response
+    form = JoinLinkForm(request.POST)
+    if not form.is_valid():
+        return render(request, "room/join_open.html", {"form": form}, status=422)
+    token = form.cleaned_data["link"]
     # Looked up without the state checks first: a guest who joined through
     # this link may open it again and belongs in the room, not on "used".
     invite = (
@@ -166,16 +220,23 @@ def join_with_token(request: HtmxHttpRequest, token: str) -> HttpResponse:
     if invite is not None:
         room_url = _guest_room_for(request, invite)
         if room_url is not None:
-            return _no_referrer(redirect(room_url))
+            return redirect(room_url)
         if _is_host_of(request, invite.deal_id):
             # Opening it here would only confuse the list ("opened" by the host).
-            return _no_referrer(_refused(request, "host"))
+            return _refused(request, "host")
     try:
         invite = services.invite_redeem(token=token)
     except services.InviteRefused as refusal:
-        return _no_referrer(_refused(request, refusal.reason))
+        if refusal.reason == "unknown":
+            throttle.failed(client)
+        logger.warning(
+            "Share link refused (%s): token sha256 %s…",
+            refusal.reason,
+            token_fingerprint(token),
+        )
+        return _refused(request, refusal.reason)
     request.session[PENDING_INVITE_SESSION_KEY] = invite.pk
-    return _no_referrer(redirect("live:join"))
+    return redirect("live:join")
 
 
 def _inviter_name(invite: Invite) -> str | None:
@@ -195,8 +256,12 @@ def join(request: HtmxHttpRequest) -> HttpResponse:
         if invite_id is not None
         else None
     )
-    if invite is None:
+    if invite is None and request.method == "POST":
         return _refused(request, "missing")
+    if invite is None:
+        # The share link's landing page: its script posts the token from the
+        # fragment to join_open; without a script, the visitor pastes the link.
+        return render(request, "room/join_open.html", {"form": JoinLinkForm()})
     if invite.state != "active":
         request.session.pop(PENDING_INVITE_SESSION_KEY, None)
         return _refused(request, invite.state)
@@ -223,6 +288,7 @@ def join(request: HtmxHttpRequest) -> HttpResponse:
         "host_organisation": invite.deal.parties.get(side=Party.Side.HOST).organisation,
         "inviter": _inviter_name(invite),
         "expires_at": invite.expires_at,
+        "link_form": JoinLinkForm(),
     }
     status = 422 if request.method == "POST" else 200
     return render(request, "room/join.html", context, status=status)

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from negotiation.models import Deal, DealEvent, Membership, Party, PriorityEntry
+from tests.conftest import password_login
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def test_both_sides_are_prepared():
 
 def test_demo_rep_sees_own_private_values_and_never_the_counterparts(client):
     data = seed()
-    assert client.login(**data["host"])
+    assert password_login(client, **data["host"])
     deal = Deal.objects.get()
     pages = [
         "/deals/",
@@ -93,7 +94,7 @@ def test_demo_rep_sees_own_private_values_and_never_the_counterparts(client):
 
 def test_demo_manager_reviews_host_side_only(client):
     data = seed()
-    assert client.login(**data["manager"])
+    assert password_login(client, **data["manager"])
     deal = Deal.objects.get()
     assert deal.parties.get(side=Party.Side.HOST).preparation.batna
     everything = "".join(
@@ -107,8 +108,10 @@ def test_demo_manager_reviews_host_side_only(client):
 
 def test_seed_demo_prints_a_working_invite_link(client):
     data = seed()
-    path = data["invite_url"].removeprefix("http://testserver")
-    response = client.get(path)
+    # The token rides in the fragment; the join page's script posts it.
+    path, token = data["invite_url"].removeprefix("http://testserver").split("#")
+    assert path == "/join/"
+    response = client.post("/join/open/", {"link": token})
     assert response.status_code == 302
     assert response["Location"] == "/join/"
     assert b"Acme Retail renewal 2027" in client.get("/join/").content
@@ -120,7 +123,7 @@ def test_seed_demo_leaves_a_live_room_worth_looking_at(client):
     assert deal.stage == Deal.Stage.MIDGAME
     assert deal.trades.filter(status="accepted").exists()
     assert deal.trades.filter(status="open").exists()
-    assert client.login(**data["host"])
+    assert password_login(client, **data["host"])
     room = client.get(f"/room/{deal.pk}/").content.decode()
     assert "Dedicated onboarding lead" in room
     assert "60 days" in room

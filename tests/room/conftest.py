@@ -25,8 +25,15 @@ from room.services import invite_create
 from tests.factories import MembershipFactory
 
 
-def join_url(token: str) -> str:
-    return reverse("live:join-token", args=[token])
+def share_link(token: str) -> str:
+    """A share link as the host sends it: the token in the fragment."""
+    return f"http://testserver/join/#{token}"
+
+
+def open_link(client: Client, token: str):
+    """What the join page's script does with ``/join/#<token>``: post the
+    token from the fragment (the fragment itself never reaches the server)."""
+    return client.post(reverse("live:join-open"), {"link": token})
 
 
 @pytest.fixture
@@ -59,7 +66,7 @@ def expired_token(host_access) -> str:
 
 def join_as(client: Client, token: str, display_name: str) -> Participant:
     """Walk the whole guest flow in ``client``: open the link, give a name."""
-    response = client.get(join_url(token))
+    response = open_link(client, token)
     assert response.status_code == 302, response
     response = client.post(reverse("live:join"), {"display_name": display_name})
     assert response.status_code == 302, response

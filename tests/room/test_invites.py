@@ -5,6 +5,10 @@ stored hashed, shown once, and dropped from the URL at the first request."""
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
+import time
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -22,7 +26,7 @@ from negotiation.models import Deal, Membership, Participant, Party, Preparation
 from room.models import Invite
 from room.services import invite_create, invite_revoke
 from tests.factories import MembershipFactory, make_deal
-from tests.room.conftest import join_as, join_url
+from tests.room.conftest import join_as, open_link, share_link
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +45,8 @@ def html(response) -> str:
     return response.content.decode()
 
 
-def assert_token_safe_headers(response) -> None:
-    """A response to a URL that carries a token leaks it nowhere."""
-    assert response["Referrer-Policy"] == "no-referrer"
+def assert_never_cached(response) -> None:
+    """A response to a posted token is stored by no browser or shared cache."""
     assert "no-store" in response["Cache-Control"]
 
 
@@ -77,8 +80,9 @@ def test_a_new_link_is_shown_once_in_full_and_never_cached(rep_client, deal):
     assert response.status_code == 200  # rendered, not redirected
     assert "no-store" in response["Cache-Control"]
     link = response.context["new_link"]
-    token = link.rstrip("/").rsplit("/", 1)[-1]
-    assert link == f"http://testserver{join_url(token)}"
+    token = link.rsplit("#", 1)[-1]
+    # The token rides in the fragment, which no request line ever carries.
+    assert link == share_link(token)
     page = html(response)
     assert f'value="{link}"' in page
     assert "readonly" in page
@@ -205,16 +209,98 @@ def test_opening_a_link_exchanges_the_token_for_the_session_and_drops_it(
 ):
     invite, token = invite_and_token
 
-    response = client.get(join_url(token))
+    response = open_link(client, token)
 
     assert response.status_code == 302
     assert response["Location"] == JOIN_URL
     assert token not in response["Location"]
-    assert_token_safe_headers(response)
+    assert_never_cached(response)
     assert client.session[PENDING_INVITE_SESSION_KEY] == invite.pk
     invite.refresh_from_db()
     assert invite.used_at is not None
     assert invite.state == "active"  # nobody joined yet
+
+
+def test_the_share_link_lands_on_a_page_whose_script_posts_the_fragment(client):
+    response = client.get(JOIN_URL)
+
+    page = html(response)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    # The script is a file (the CSP allows no inline script), and the form it
+    # fills posts the token with a CSRF token.
+    assert '<script src="/static/js/join.js"></script>' in page
+    assert "<script>" not in page
+    form = page.split("data-join-link")[1].split("</form>")[0]
+    assert f'action="{reverse("live:join-open")}"' in page
+    assert 'name="csrfmiddlewaretoken"' in form
+    assert 'name="link"' in form
+    # Without JavaScript the visitor can paste the link instead.
+    assert "Open the link you were sent" in page
+
+
+def test_the_name_page_can_open_another_link_too(client, host_access, deal):
+    open_link(client, invite_create(access=host_access)[1])
+
+    page = html(client.get(JOIN_URL))
+
+    assert 'name="display_name"' in page
+    assert '<script src="/static/js/join.js"></script>' in page
+    assert "data-join-link hidden" in page
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "{token}",
+        "  http://testserver/join/#{token}  ",
+        "http://testserver/join/{token}/",  # a link sent before fragments
+    ],
+)
+def test_a_pasted_link_opens_like_the_script_posting_it(
+    client, invite_and_token, pasted
+):
+    invite, token = invite_and_token
+
+    response = open_link(client, pasted.format(token=token))
+
+    assert response.status_code == 302
+    assert response["Location"] == JOIN_URL
+    assert client.session[PENDING_INVITE_SESSION_KEY] == invite.pk
+
+
+def test_posting_no_link_asks_for_one(client):
+    response = client.post(reverse("live:join-open"), {"link": "  "})
+
+    assert response.status_code == 422
+    assert "Paste the link you were sent." in html(response)
+
+
+def test_opening_the_link_needs_the_csrf_token(invite_and_token):
+    browser = Client(enforce_csrf_checks=True)
+
+    response = open_link(browser, invite_and_token[1])
+
+    assert response.status_code == 403
+    assert PENDING_INVITE_SESSION_KEY not in browser.session
+
+
+def test_a_link_sent_before_fragments_is_redirected_to_the_fragment_form(
+    client, invite_and_token
+):
+    invite, token = invite_and_token
+
+    response = client.get(f"/join/{token}/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/join/#{token}"
+    # The old URL holds the token: send it on to no one, store it nowhere.
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    # Nothing was looked up or redeemed: the page's script does that.
+    invite.refresh_from_db()
+    assert invite.used_at is None
+    assert PENDING_INVITE_SESSION_KEY not in client.session
 
 
 REFUSALS = {
@@ -246,25 +332,126 @@ def test_a_link_that_admits_nobody_gets_a_clear_page(client, request, token_that
     reason = request.node.callspec.params["token_that_is"]
     status, headline = REFUSALS[reason]
 
-    response = client.get(join_url(token_that_is))
+    response = open_link(client, token_that_is)
 
     assert response.status_code == status
     assert headline in html(response)
     assert "Traceback" not in html(response)
-    assert_token_safe_headers(response)
+    assert_never_cached(response)
     assert PENDING_INVITE_SESSION_KEY not in client.session
     # Nothing about the deal is revealed to whoever holds a dead link.
     assert "Acme renewal" not in html(response)
 
 
+@pytest.mark.parametrize("token_that_is", list(REFUSALS), indirect=True)
+def test_a_refused_link_is_logged_by_a_hash_prefix_never_by_its_token(
+    client, caplog, token_that_is
+):
+    with caplog.at_level("INFO"):
+        open_link(client, token_that_is)
+
+    fingerprint = hashlib.sha256(token_that_is.encode()).hexdigest()[:12]
+    assert f"token sha256 {fingerprint}" in caplog.text
+    assert token_that_is not in caplog.text
+    assert token_that_is[:8] not in caplog.text
+
+
+# --- Guessing tokens ------------------------------------------------------------
+
+
+def unknown_token(n: int) -> str:
+    return f"{n:043d}"
+
+
+def test_unknown_links_are_throttled_per_ip(client, settings, invite_and_token):
+    settings.PARLEY_JOIN_UNKNOWN_LIMIT = 20
+    invite, token = invite_and_token
+    for n in range(20):
+        assert open_link(client, unknown_token(n)).status_code == 404
+
+    refused = open_link(client, unknown_token(20))
+    # Even a real link: whoever guesses cannot tell a hit from a miss.
+    real = open_link(client, token)
+
+    for response in (refused, real):
+        assert response.status_code == 429
+        assert "Too many links that we don't recognise" in html(response)
+        assert int(response["Retry-After"]) == settings.PARLEY_JOIN_UNKNOWN_WINDOW
+    invite.refresh_from_db()
+    assert invite.used_at is None
+    assert PENDING_INVITE_SESSION_KEY not in client.session
+    # Another address is not affected.
+    elsewhere = Client(REMOTE_ADDR="203.0.113.9")
+    assert open_link(elsewhere, token).status_code == 302
+
+
+def test_links_that_exist_never_count_towards_the_throttle(
+    client, settings, host_access
+):
+    settings.PARLEY_JOIN_UNKNOWN_LIMIT = 2
+    for _ in range(5):
+        open_link(Client(), invite_create(access=host_access)[1])  # fresh browsers
+        open_link(client, invite_create(access=host_access)[1])
+
+    assert open_link(client, unknown_token(1)).status_code == 404
+    assert open_link(client, unknown_token(2)).status_code == 404
+    assert open_link(client, unknown_token(3)).status_code == 429
+
+
+def test_the_throttle_lifts_when_its_window_ends(client, settings, invite_and_token):
+    settings.PARLEY_JOIN_UNKNOWN_LIMIT = 1
+    settings.PARLEY_JOIN_UNKNOWN_WINDOW = 1
+    open_link(client, unknown_token(1))
+    assert open_link(client, invite_and_token[1]).status_code == 429
+
+    time.sleep(1.2)
+
+    assert open_link(client, invite_and_token[1]).status_code == 302
+
+
+def test_the_guess_count_is_shared_through_the_cache(client, settings):
+    """Every process must see one count: it lives in Django's cache, which is
+    Redis whenever REDIS_URL is set."""
+    from django.core.cache import cache
+
+    settings.PARLEY_JOIN_UNKNOWN_LIMIT = 3
+    open_link(client, unknown_token(1))
+
+    assert cache.get("throttle:join-unknown:127.0.0.1") == 1
+
+
+def test_with_redis_configured_the_cache_is_redis():
+    """With REDIS_URL, several daphne processes must share one count."""
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.CACHES['default']['BACKEND'], "
+        "settings.CACHES['default']['LOCATION'])"
+    )
+    env = {**os.environ, "REDIS_URL": "redis://redis.example:6379/3"}
+    env.pop("DATABASE_URL", None)
+
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+
+    assert out == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://redis.example:6379/3",
+    ]
+
+
 def test_a_guest_reopening_their_link_goes_straight_to_the_room(
     guest_client, deal, invite_and_token
 ):
-    response = guest_client.get(join_url(invite_and_token[1]))
+    response = open_link(guest_client, invite_and_token[1])
 
     assert response.status_code == 302
     assert response["Location"] == room_url(deal)
-    assert_token_safe_headers(response)
+    assert_never_cached(response)
 
 
 def test_the_host_opening_their_own_link_is_told_to_send_it_instead(
@@ -272,12 +459,11 @@ def test_the_host_opening_their_own_link_is_told_to_send_it_instead(
 ):
     invite, token = invite_and_token
 
-    response = rep_client.get(join_url(token))
+    response = open_link(rep_client, token)
 
-    # Not an error status: Django logs those with the URL, an active token.
-    assert response.status_code == 200
+    assert response.status_code == 200  # nothing went wrong
     assert "This link is for the other side" in html(response)
-    assert_token_safe_headers(response)
+    assert_never_cached(response)
     assert PENDING_INVITE_SESSION_KEY not in rep_client.session
     invite.refresh_from_db()
     assert invite.used_at is None
@@ -294,7 +480,7 @@ def test_the_join_page_shows_the_deal_the_host_and_who_invited_only(
     rep.save()
     host = deal.parties.get(side=Party.Side.HOST)
     Preparation.objects.filter(party=host).update(batna="HOST-SECRET-BATNA-551")
-    client.get(join_url(invite_and_token[1]))
+    open_link(client, invite_and_token[1])
 
     response = client.get(JOIN_URL)
 
@@ -310,18 +496,19 @@ def test_the_join_page_shows_the_deal_the_host_and_who_invited_only(
     assert "Head of Retail Ops)" not in page
 
 
-def test_the_join_page_without_an_opened_link_asks_for_the_link(client):
-    response = client.get(JOIN_URL)
+def test_a_name_posted_without_an_opened_link_asks_for_the_link(client):
+    response = client.post(JOIN_URL, {"display_name": "Dana"})
 
     assert response.status_code == 400
     assert "Open the link you were sent" in html(response)
+    assert not Participant.objects.filter(party__side="counterpart").exists()
 
 
 def test_joining_creates_a_counterpart_participant_in_a_new_session(
     client, deal, invite_and_token
 ):
     invite, token = invite_and_token
-    client.get(join_url(token))
+    open_link(client, token)
     key_before = client.session.session_key
 
     response = client.post(JOIN_URL, {"display_name": "  Dana Ortiz "})
@@ -345,7 +532,7 @@ def test_joining_creates_a_counterpart_participant_in_a_new_session(
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 81])
 def test_a_missing_or_too_long_name_is_refused(client, invite_and_token, name):
-    client.get(join_url(invite_and_token[1]))
+    open_link(client, invite_and_token[1])
 
     response = client.post(JOIN_URL, {"display_name": name})
 
@@ -367,8 +554,8 @@ def test_names_are_escaped_on_the_invites_page(rep_client, deal, invite_and_toke
 def test_a_second_join_with_the_same_link_is_refused_as_used(invite_and_token):
     token = invite_and_token[1]
     first, second = Client(), Client()
-    first.get(join_url(token))
-    second.get(join_url(token))  # opened before the first one joined
+    open_link(first, token)
+    open_link(second, token)  # opened before the first one joined
     first.post(JOIN_URL, {"display_name": "Dana"})
 
     response = second.post(JOIN_URL, {"display_name": "Mallory"})
@@ -379,7 +566,7 @@ def test_a_second_join_with_the_same_link_is_refused_as_used(invite_and_token):
     assert GUESTS_SESSION_KEY not in second.session
     assert PENDING_INVITE_SESSION_KEY not in second.session
     # And a third browser opening the link is refused at once.
-    third = Client().get(join_url(token))
+    third = open_link(Client(), token)
     assert third.status_code == 410
 
 
@@ -387,7 +574,7 @@ def test_a_link_revoked_between_opening_and_joining_admits_nobody(
     client, host_access, invite_and_token
 ):
     invite, token = invite_and_token
-    client.get(join_url(token))
+    open_link(client, token)
     invite_revoke(access=host_access, invite_id=invite.pk)
 
     page = client.get(JOIN_URL)
@@ -440,7 +627,7 @@ def test_revoking_a_used_link_removes_the_guest_at_once(
     assert reverse("live:invite-revoke", args=[deal.pk, invite.pk]) not in html(
         response
     )
-    reopened = guest_client.get(join_url(token))
+    reopened = open_link(guest_client, token)
     assert reopened.status_code == 410
     assert "This link was withdrawn" in html(reopened)
 

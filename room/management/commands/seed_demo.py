@@ -16,7 +16,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from negotiation.access import DealAccess, deal_access_for_user
@@ -24,6 +23,7 @@ from negotiation.models import Deal, Issue, Membership, Participant, Party, Team
 from negotiation.services import deals as deal_services
 from negotiation.services import preparation as prep_services
 from room import services as room
+from room.models import share_path
 from room.services import invites as invite_services
 
 TEAM_NAME = "Helio Analytics — Enterprise"
@@ -207,7 +207,7 @@ class Command(BaseCommand):
             },
             "deal_url": f"{base}{deal.get_absolute_url()}",
             "login_url": f"{base}/accounts/login/",
-            "invite_url": f"{base}{reverse('live:join-token', args=[token])}",
+            "invite_url": f"{base}{share_path(token)}",
             "private": {
                 side: _private_values(side)
                 for side in (Party.Side.HOST, Party.Side.COUNTERPART)
