@@ -255,7 +255,10 @@ def next_action(
         }
         return Edit(action, data, nonce)
     if action == "concession.add":
-        return Edit(action, {"item": nonce, "we_give": "A dedicated lead"}, nonce)
+        # Traded, not given away: a concession for nothing is held back for
+        # a second confirmation (room.actions), which a user would rarely add.
+        data = {"item": nonce, "we_give": "A dedicated lead", "we_get": "A case study"}
+        return Edit(action, data, nonce)
     if action == "meso.present":
         data = {"note": nonce, FIELDS["counter_of"]: ""}
         for n in (1, 2, 3):

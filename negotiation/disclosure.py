@@ -1,8 +1,9 @@
 """Does a text a side is about to share give away its walk-away point?
 
-The check behind the over-sharing guard: the side's walk-away figure (in the
-ways people write figures) or five words in a row of its BATNA or reservation
-point wording. It reads the side's own private preparation only, and its
+The check behind the over-sharing guard: the side's walk-away figure and its
+sensitive figures (in the ways people write figures), and the wording of its
+BATNA, reservation point, target and counterparty map, repeated or
+paraphrased. It reads the side's own private preparation only, and its
 finding goes to that side only. Services that share text call
 ``check_shared_text`` inside their transaction, before writing.
 """
@@ -60,7 +61,9 @@ def oversharing_in(
 ) -> Oversharing | None:
     """Does any text reveal this side's walk-away figure, one of its
     sensitive figures (however written: "104000.00", "€104k", "104.000",
-    "104 thousand") or its BATNA wording?"""
+    "104 thousand"), or the wording of its BATNA, reservation point, target or
+    notes on the other side, repeated (five words in a row) or paraphrased
+    (most of one sentence's content words)?"""
     joined = "\n".join(t for t in texts if t)
     if not joined.strip():
         return None
@@ -86,18 +89,76 @@ def oversharing_in(
         tuple(text_words[i : i + BATNA_SHINGLE_WORDS])
         for i in range(len(text_words) - BATNA_SHINGLE_WORDS + 1)
     }
-    for source, label in (
-        (preparation.batna, "your BATNA"),
-        (preparation.reservation_point, "your reservation point"),
-    ):
+    shared_content = _content(text_words)
+    for source, label, why in _private_texts(preparation):
         words = _words(source)
         for i in range(len(words) - BATNA_SHINGLE_WORDS + 1):
             if tuple(words[i : i + BATNA_SHINGLE_WORDS]) in shingles:
-                return Oversharing(
-                    f"It repeats the wording of {label}. Telling them your "
-                    "alternative removes your safety margin."
-                )
+                return Oversharing(f"It repeats the wording of {label}. {why}")
+        for sentence in _sentences(source):
+            if _paraphrased(_content(_words(sentence)), shared_content):
+                return Oversharing(f"It says what {label} says, in other words. {why}")
     return None
+
+
+def _private_texts(preparation: Preparation) -> list[tuple[str, str, str]]:
+    """The private wordings a shared text must not repeat or paraphrase."""
+    alternative = "Telling them your alternative removes your safety margin."
+    map_ = "Your read of their side is yours: ask them instead of telling them."
+    texts = [
+        (preparation.batna, "your BATNA", alternative),
+        (preparation.reservation_point, "your reservation point", alternative),
+        (
+            preparation.target_outcome,
+            "your target",
+            "Let them show their priorities before you show your aim.",
+        ),
+    ]
+    for field in ("their_constraints", "their_decision_path", "their_pressures",
+                  "their_success"):  # fmt: skip
+        texts.append((getattr(preparation, field), "your notes on their side", map_))
+    return [(text, label, why) for text, label, why in texts if text]
+
+
+# Words too common to tell one text from another.
+_STOPWORDS = frozenset(
+    re.findall(
+        r"\w+",
+        """a about above after again all also am an and any are as at be because
+        been before being below between both but by can could did do does doing
+        down during each few for from further had has have having he her here
+        hers him his how i if in into is it its just me more most my no nor not
+        now of off on once only or other our ours out over own same she should
+        so some such than that the their theirs them then there these they this
+        those through to too under until up very was we were what when where
+        which while who whom why will with would you your yours us one""",
+    )
+)
+# A private sentence of at least this many content words is paraphrased when
+# a shared text holds this share of them.
+PARAPHRASE_MIN_WORDS = 4
+PARAPHRASE_SHARE = 0.6
+
+
+def _content(words: list[str]) -> set[str]:
+    """Distinct content words, with a plural's "s" dropped."""
+    return {
+        word[:-1] if len(word) > 3 and word.endswith("s") else word
+        for word in words
+        if word not in _STOPWORDS and len(word) > 2 and not word.isdigit()
+    }
+
+
+def _sentences(text: str) -> list[str]:
+    return [part for part in re.split(r"[.;!?\n]+", text) if part.strip()]
+
+
+def _paraphrased(private: set[str], shared: set[str]) -> bool:
+    """Most of a private sentence's content words are in the shared text."""
+    if len(private) < PARAPHRASE_MIN_WORDS:
+        return False
+    needed = max(PARAPHRASE_MIN_WORDS, -(-len(private) * 6 // 10))
+    return len(private & shared) >= needed
 
 
 class OversharingRefused(ValidationError):

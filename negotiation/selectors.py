@@ -52,9 +52,9 @@ def deal_issues(deal: Deal) -> list[Issue]:
 
 
 def walk_away_of(party: Party) -> Preparation:
-    """The side's BATNA, reservation point and sensitive figures, and nothing
-    else of its preparation: what the over-sharing guard compares every
-    shared text with.
+    """What the over-sharing guard compares every shared text with, and
+    nothing else of the side's preparation: its BATNA, reservation point,
+    walk-away and sensitive figures, target and counterparty map.
 
     The guard runs on every message and shared text in the room, so this is
     a statement written once (``negotiation.fixed_sql``): 0.11 ms against
@@ -71,7 +71,18 @@ def walk_away_of(party: Party) -> Preparation:
 
 _WALK_AWAY = Columns(
     Preparation,
-    ["id", "batna", "reservation_point", "reservation_value", "sensitive_figures"],
+    [
+        "id",
+        "batna",
+        "reservation_point",
+        "reservation_value",
+        "sensitive_figures",
+        "target_outcome",
+        "their_constraints",
+        "their_decision_path",
+        "their_pressures",
+        "their_success",
+    ],
 )
 
 

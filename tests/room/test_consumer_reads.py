@@ -127,7 +127,9 @@ def test_a_message_costs_the_sender_five_statements(host_access):
     ]
     assert statements == [
         'SELECT "id", "batna", "reservation_point", "reservation_value", '
-        '"sensitive_figures" FROM "negotiation_preparation"',
+        '"target_outcome", "sensitive_figures", "their_constraints", '
+        '"their_decision_path", "their_pressures", "their_success" '
+        'FROM "negotiation_preparation"',
         'SELECT "id", "team_id", "owner_id", "title", "context", '
         '"counterpart_organisation", "counterpart_contact", "ground_rules", '
         '"review_cadence", "shared_purpose", "deadline", "stage", "status", '

@@ -219,3 +219,50 @@ def test_ticking_a_harmless_matrix_cell_is_not_held_back(
     share_cell(host_access, price, "can_give")
 
     assert SharedPosition.objects.filter(party=host_access.party).exists()
+
+
+# --- paraphrase of the private wording ----------------------------------------------
+
+
+@pytest.fixture
+def private_words(deal) -> Preparation:
+    prep = Preparation.objects.get(party__deal=deal, party__side=Party.Side.HOST)
+    prep.batna = "Extend the Globex pilot by one quarter."
+    prep.target_outcome = "Three-year contract with quarterly price reviews."
+    prep.their_pressures = "Their CFO freezes spending in December."
+    prep.save()
+    return prep
+
+
+@pytest.mark.parametrize(
+    ("text", "source"),
+    [
+        ("Honestly we might just extend our pilot with Globex for a quarter.", "BATNA"),
+        ("We aim for a three-year contract, reviewing price quarterly.", "target"),
+        ("We know your CFO freezes all spending come December.", "their side"),
+    ],
+)
+def test_a_paraphrase_of_private_wording_is_held_back(
+    deal, host_access, private_words, text, source
+):
+    with pytest.raises(actions.ActionRefused) as held:
+        actions.perform(host_access, "message.post", {"body": text})
+
+    assert "in other words" in held.value.message
+    assert source in held.value.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our pilot went well this quarter.",  # two of the BATNA's four words
+        "What would a longer contract mean for you?",
+        "When does your budget year end?",
+    ],
+)
+def test_text_sharing_a_few_words_is_not_a_paraphrase(
+    deal, host_access, private_words, text
+):
+    actions.perform(host_access, "message.post", {"body": text})
+
+    assert Message.objects.get().body == text
