@@ -11,7 +11,7 @@ finding goes to that side only. Services that share text call
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -114,8 +114,10 @@ def _private_texts(preparation: Preparation) -> list[tuple[str, str, str]]:
             "Let them show their priorities before you show your aim.",
         ),
     ]
-    for field in ("their_constraints", "their_decision_path", "their_pressures",
-                  "their_success"):  # fmt: skip
+    # What success looks like for them is theirs to hear back (that is
+    # empathy, and the stuff of a shared purpose); what boxes them in, who
+    # decides and what presses on them are the side's intelligence.
+    for field in ("their_constraints", "their_decision_path", "their_pressures"):
         texts.append((getattr(preparation, field), "your notes on their side", map_))
     return [(text, label, why) for text, label, why in texts if text]
 
@@ -159,6 +161,22 @@ def _paraphrased(private: set[str], shared: set[str]) -> bool:
         return False
     needed = max(PARAPHRASE_MIN_WORDS, -(-len(private) * 6 // 10))
     return len(private & shared) >= needed
+
+
+# Which of a side's matrix cells it shows the other side, by issue id: the
+# room keeps that (its shared position) and registers how to read it when it
+# loads (room.apps), so the deal's app never imports the room.
+SharedCells = Callable[[Party], Mapping[str, Iterable[str]]]
+_shared_cells: SharedCells = lambda party: {}  # noqa: E731 - until the room registers
+
+
+def register_shared_cells(reader: SharedCells) -> None:
+    global _shared_cells
+    _shared_cells = reader
+
+
+def shared_cells(party: Party) -> Mapping[str, Iterable[str]]:
+    return _shared_cells(party)
 
 
 class OversharingRefused(ValidationError):

@@ -81,7 +81,6 @@ _WALK_AWAY = Columns(
         "their_constraints",
         "their_decision_path",
         "their_pressures",
-        "their_success",
     ],
 )
 

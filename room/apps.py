@@ -7,3 +7,9 @@ class LiveSessionsConfig(AppConfig):
     name = "room"
     label = "live_sessions"
     verbose_name = "Live sessions"
+
+    def ready(self) -> None:
+        from negotiation.disclosure import register_shared_cells
+        from room.selectors import shared_cells
+
+        register_shared_cells(shared_cells)

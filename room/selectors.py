@@ -949,3 +949,12 @@ def _latest(queryset, count: int, before: int | None = None) -> Latest:
         del rows[count:]
         rows.earlier = rows[-1].pk
     return rows
+
+
+def shared_cells(party: Party) -> dict[str, list[str]]:
+    """The matrix cells a side shows the other side (issue id → columns)."""
+    return (
+        SharedPosition.objects.filter(party=party)
+        .values_list("shared_matrix", flat=True)
+        .first()
+    ) or {}

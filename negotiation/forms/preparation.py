@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.db import models
 
+from negotiation.forms.deals import confirm_share_field
 from negotiation.models import IMPORTANCE_MAX, IMPORTANCE_MIN, EvidenceItem, Issue
 from negotiation.scoring.values import POINTS_MAX, SCORE_MAX, points_problem
 from negotiation.services.base import EditConflict
@@ -90,7 +91,9 @@ class VersionedForm(forms.Form):
     def initial_from(cls, obj: models.Model | None) -> dict[str, Any]:
         if obj is None:
             return {}
-        return {name: getattr(obj, name) for name in cls.base_fields}
+        return {
+            name: getattr(obj, name) for name in cls.base_fields if hasattr(obj, name)
+        }
 
     def show_conflict(self, conflict: EditConflict) -> list[tuple[str, str]]:
         """Explain a refused stale edit and describe the values saved now.
@@ -106,7 +109,7 @@ class VersionedForm(forms.Form):
         return [
             (str(self.fields[name].label), self._display(name, getattr(current, name)))
             for name in self.fields
-            if name != "version"
+            if name != "version" and hasattr(current, name)
         ]
 
     def _display(self, name: str, value: Any) -> str:
@@ -228,6 +231,8 @@ class PriorityForm(IssueRowForm):
         "What you want in return", "What you would ask for when you give here."
     )
     ideal_outcome = _text("Ideal outcome", "Where this issue lands at its best.")
+    # Shown only when a cell you share with the other side was held back.
+    confirm_share = confirm_share_field()
 
 
 class AnchorForm(IssueRowForm):

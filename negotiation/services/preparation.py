@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from negotiation.access import DealAccess
+from negotiation.disclosure import check_shared_text, shared_cells
 from negotiation.models import (
     AnchorEntry,
     EvidenceItem,
@@ -105,11 +106,15 @@ def priority_set(
     can_give: str = "",
     want_get: str = "",
     ideal_outcome: str = "",
+    confirm_share: bool = False,
 ) -> PriorityEntry:
     """Create or edit the matrix row for one issue.
 
     ``version`` is None when the editor saw no row yet; if someone else created
-    it meanwhile, that is a conflict like any other stale edit.
+    it meanwhile, that is a conflict like any other stale edit. A cell the
+    side shows the other side (its shared position) is shared text: a new
+    wording that gives its walk-away point away is refused
+    (``OversharingRefused``) unless the side confirms (``confirm_share``).
     """
     party = _own_party(access)
     issue = _own_issue(access, issue_id)
@@ -124,6 +129,16 @@ def priority_set(
         "want_get": want_get,
         "ideal_outcome": ideal_outcome,
     }
+    shared = shared_cells(party).get(str(issue.pk), ())
+    check_shared_text(
+        party,
+        [
+            values[column]
+            for column in shared
+            if column in values and values[column] != getattr(entry, column, "")
+        ],
+        confirmed=confirm_share,
+    )
     if entry is None:
         entry = PriorityEntry(party=party, issue=issue, **values)
         entry.full_clean()

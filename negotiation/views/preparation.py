@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common.web import HtmxHttpRequest, add_service_errors
 from negotiation.access import DealAccess, login_or_guest_required, room_access
+from negotiation.disclosure import OversharingRefused
 from negotiation.forms.preparation import (
     AnchorForm,
     CounterpartyForm,
@@ -106,6 +107,8 @@ class IssueRow:
     entry: models.Model | None
     form: IssueRowForm | None  # None when the viewer reviews read-only
     conflict: Conflict | None = None
+    # A shared cell's new wording was held back by the over-sharing guard.
+    held_back: bool = False
 
 
 def _access(request: HtmxHttpRequest, deal_id: int) -> DealAccess:
@@ -176,7 +179,9 @@ def _issue_rows(
     rows = []
     for issue, entry in pairs:
         if bound is not None and bound.issue.pk == issue.pk:
-            rows.append(IssueRow(issue, entry, bound.form, bound.conflict))
+            rows.append(
+                IssueRow(issue, entry, bound.form, bound.conflict, bound.held_back)
+            )
             continue
         form = None
         if access.can_prepare:
@@ -319,6 +324,7 @@ def _save_row(
     form = ROW_FORMS[page](request.POST, issue=issue)
     save = prep_services.priority_set if page == "matrix" else prep_services.anchor_set
     conflict = None
+    held_back = False
     if form.is_valid():
         try:
             save(access=access, issue_id=issue.pk, **form.cleaned_data)
@@ -326,10 +332,11 @@ def _save_row(
             conflict = form.show_conflict(error)
         except ValidationError as error:
             add_service_errors(form, error)
+            held_back = isinstance(error, OversharingRefused)
         else:
             messages.success(request, f"{PAGES[page]}: “{issue.name}” saved.")
             return redirect(f"{_page_url(deal_id, page)}#issue-{issue.pk}")
-    row = IssueRow(issue, None, form, conflict)
+    row = IssueRow(issue, None, form, conflict, held_back)
     return _render_page(request, access, page, status=422, bound_row=row)
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from negotiation.models import Deal, DealEvent, Party, Preparation, PriorityEntry
 from room import actions
@@ -115,7 +116,7 @@ def test_an_action_with_no_text_reads_no_preparation(
     assert not [q for q in queries if "negotiation_preparation" in q["sql"]]
 
 
-# --- figures however written, sensitive figures, shared matrix cells -------------
+# --- figures however written, sensitive figures, shared matrix cells ------------------
 
 
 @pytest.fixture
@@ -221,7 +222,7 @@ def test_ticking_a_harmless_matrix_cell_is_not_held_back(
     assert SharedPosition.objects.filter(party=host_access.party).exists()
 
 
-# --- paraphrase of the private wording ----------------------------------------------
+# --- paraphrase of the private wording ------------------------------------------------
 
 
 @pytest.fixture
@@ -266,3 +267,62 @@ def test_text_sharing_a_few_words_is_not_a_paraphrase(
     actions.perform(host_access, "message.post", {"body": text})
 
     assert Message.objects.get().body == text
+
+
+# --- editing a matrix cell that the side shares ---------------------------------------
+
+
+def edit_cell(client, deal, issue, entry, **extra):
+    return client.post(
+        reverse("negotiation:prep-priority", args=[deal.pk, issue.pk]),
+        {
+            "version": entry.version,
+            "importance": entry.importance,
+            "can_give": "We can go down to €104k",
+            **extra,
+        },
+    )
+
+
+@pytest.fixture
+def shared_row(deal, host_access, walk_away_104k) -> tuple:
+    price, _ = deal.issues.order_by("position")
+    entry = PriorityEntry.objects.create(
+        party=host_access.party, issue=price, importance=5, can_give="Longer terms"
+    )
+    return price, entry
+
+
+def test_rewording_a_shared_cell_into_the_walk_away_is_held_back(
+    deal, rep_client, host_access, shared_row
+):
+    price, entry = shared_row
+    SharedPosition.objects.create(
+        party=host_access.party, shared_matrix={str(price.pk): ["can_give"]}
+    )
+
+    response = edit_cell(rep_client, deal, price, entry)
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "walk-away figure" in page
+    assert "Share it anyway" in page
+    entry.refresh_from_db()
+    assert entry.can_give == "Longer terms"
+
+    edit_cell(rep_client, deal, price, entry, confirm_share="on")
+    entry.refresh_from_db()
+    assert entry.can_give == "We can go down to €104k"
+
+
+def test_a_private_cell_holds_what_the_side_likes(
+    deal, rep_client, host_access, shared_row
+):
+    """Not shared: the matrix is the side's own notebook."""
+    price, entry = shared_row
+
+    response = edit_cell(rep_client, deal, price, entry)
+
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.can_give == "We can go down to €104k"

@@ -104,13 +104,17 @@ def test_a_vague_commitment_made_measurable_resolves_its_nudge(close, host):
         access=host, commitment_id=commitment.pk, version=1, target="TBD"
     )
     coach(close)
-    assert not Nudge.objects.filter(resolved_at__isnull=False).exists()
+    assert not Nudge.objects.filter(
+        kind=Nudge.Kind.VAGUE_COMMITMENT, resolved_at__isnull=False
+    ).exists()
 
     services.commitment_update(
         access=host, commitment_id=commitment.pk, version=2, target="95%"
     )
     coach(close)
-    assert not Nudge.objects.filter(resolved_at__isnull=True).exists()
+    assert not Nudge.objects.filter(
+        kind=Nudge.Kind.VAGUE_COMMITMENT, resolved_at__isnull=True
+    ).exists()
 
 
 def test_a_concession_taken_back_resolves_its_nudge(midgame, host):
