@@ -7,3 +7,8 @@ class LiveSessionsConfig(AppConfig):
     name = "room"
     label = "live_sessions"
     verbose_name = "Live sessions"
+
+    def ready(self) -> None:
+        from room.sessions import connect_receivers
+
+        connect_receivers()
