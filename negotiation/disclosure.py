@@ -32,7 +32,12 @@ def figure_variants(value: Decimal) -> set[str]:
     variants = {str(whole), f"{whole:,}", f"{whole:,}".replace(",", ".")}
     variants.add(f"{whole:,}".replace(",", " "))
     if value != whole:
-        variants.add(f"{value.normalize():f}")
+        exact = value.normalize()
+        variants.add(f"{exact:f}")
+        # With its cents and a thousands separator: 186,500.25 or 186.500,25.
+        grouped = f"{exact:,f}"
+        variants.add(grouped)
+        variants.add(grouped.translate(str.maketrans(",.", ".,")))
     if whole >= 1000 and whole % 100 == 0:
         thousands = Decimal(whole) / 1000
         variants.add(f"{thousands.normalize():f}k")
