@@ -35,8 +35,14 @@ def user_group(user_id: int) -> str:
 
 def end_sessions(user_id: int) -> None:
     """Close every room socket of the user, after commit."""
-    group = user_group(user_id)
-    transaction.on_commit(lambda: broadcast_to(group, {"type": "session.ended"}))
+    _send_on_commit(user_group(user_id), {"type": "session.ended"})
+
+
+def _send_on_commit(group: str, message: dict[str, Any]) -> None:
+    # Robust: a channel layer that is down must not fail the logout or the
+    # password change; the sockets then close at their next access check,
+    # which reads the session again.
+    transaction.on_commit(lambda: broadcast_to(group, message), robust=True)
 
 
 def _logged_out(sender, request, user, **kwargs) -> None:
@@ -72,8 +78,7 @@ def _user_deleted(sender, instance, **kwargs) -> None:
 
 
 def _membership_deleted(sender, instance: Membership, **kwargs: Any) -> None:
-    group = user_group(instance.user_id)
-    transaction.on_commit(lambda: broadcast_to(group, {"type": "access.changed"}))
+    _send_on_commit(user_group(instance.user_id), {"type": "access.changed"})
 
 
 def connect_receivers() -> None:
