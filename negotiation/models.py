@@ -81,18 +81,21 @@ class Membership(models.Model):
 
 class DealQuerySet(models.QuerySet["Deal"]):
     def visible_to(self, user) -> DealQuerySet:
-        """Deals a logged-in user may open: their own, and their teams' if manager.
+        """Deals a logged-in user may open: their own while they are on the
+        deal's team, and their teams' if manager. Leaving a team ends access
+        to its deals (and closes the user's sockets in them: room.sessions).
 
         Staff get no special pass here: support work happens in the admin.
         """
         if not user.is_authenticated:
             return self.none()
-        managed_teams = Membership.objects.filter(
-            user=user, role=Membership.Role.MANAGER
-        ).values("team_id")
+        memberships = Membership.objects.filter(user=user)
+        teams = memberships.values("team_id")
+        managed_teams = memberships.filter(role=Membership.Role.MANAGER).values(
+            "team_id"
+        )
         return self.filter(
-            Q(owner=user)
-            | Q(parties__participants__user=user)
+            Q(team__in=teams) & (Q(owner=user) | Q(parties__participants__user=user))
             | Q(team__in=managed_teams)
         ).distinct()
 

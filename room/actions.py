@@ -9,6 +9,8 @@ so neither a stray click nor a forged frame can commit anyone by accident.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,12 @@ from negotiation.access import DealAccess
 from negotiation.models import DealEvent, Issue, PriorityEntry
 from negotiation.selectors import walk_away_of
 from negotiation.services import deals as deal_services
-from negotiation.services.base import EditConflict, broadcast, lock_deal
+from negotiation.services.base import (
+    AlreadyApplied,
+    EditConflict,
+    broadcast,
+    lock_deal,
+)
 from room import coaching, forms
 from room.coaching.limits import breaches, side_limits
 from room.models import Commitment, Nudge, SharedPosition, TermSheetEntry
@@ -39,6 +46,8 @@ from room.services import (
 from room.services.coaching import nudge_dismiss, nudge_raise
 
 CLIENT_MSG_ID_MAX = 64
+# Printable ASCII without spaces: what room.js and the forms send (hex ids).
+CLIENT_MSG_ID = re.compile(rf"[!-~]{{1,{CLIENT_MSG_ID_MAX}}}")
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,9 @@ class Action:
 
     form: type[forms.RoomForm]
     service: Callable[..., Any]
+    # The kinds of event the service logs under the action's client_msg_id:
+    # a reused id whose event is of another kind was another action.
+    kinds: tuple[str, ...]
     # What the confirmation commits the side to, shown next to the checkbox.
     binding: str = ""
     # A room action both sides see: guarded against over-sharing. Private
@@ -56,70 +68,119 @@ class Action:
 
 
 ACTIONS: dict[str, Action] = {
-    "nudge.dismiss": Action(forms.NudgeForm, nudge_dismiss, shares_text=False),
-    "setup.update": Action(forms.SetupForm, stages.setup_update),
-    "issue.add": Action(forms.AgendaIssueForm, deal_services.issue_add),
-    "stage.propose": Action(forms.StageProposeForm, stages.stage_change_propose),
+    "nudge.dismiss": Action(forms.NudgeForm, nudge_dismiss, (), shares_text=False),
+    "setup.update": Action(forms.SetupForm, stages.setup_update, ("setup.updated",)),
+    "issue.add": Action(
+        forms.AgendaIssueForm, deal_services.issue_add, ("issue.added",)
+    ),
+    "stage.propose": Action(
+        forms.StageProposeForm, stages.stage_change_propose, ("stage.proposed",)
+    ),
     "stage.respond": Action(
         forms.StageRespondForm,
         stages.stage_change_respond,
+        ("stage.accepted", "stage.declined"),
         binding="Accepting moves the deal to the proposed stage for both sides.",
     ),
-    "stage.withdraw": Action(forms.StageWithdrawForm, stages.stage_change_withdraw),
+    "stage.withdraw": Action(
+        forms.StageWithdrawForm, stages.stage_change_withdraw, ("stage.withdrawn",)
+    ),
     "deal.no_deal": Action(
         forms.NoDealForm,
         stages.deal_end_no_deal,
+        ("deal.no_deal",),
         binding="This ends the negotiation for both sides without agreement.",
     ),
-    "position.update": Action(forms.PositionForm, positions.position_update),
-    "trade.propose": Action(forms.TradeForm, trades.trade_propose),
+    "position.update": Action(
+        forms.PositionForm, positions.position_update, ("position.updated",)
+    ),
+    "trade.propose": Action(forms.TradeForm, trades.trade_propose, ("trade.proposed",)),
     "trade.accept": Action(
         forms.TradeAcceptForm,
         trades.trade_accept,
+        ("trade.accepted",),
         binding="Accepting commits your side to this exchange; both values go "
         "on the draft term sheet.",
     ),
-    "trade.decline": Action(forms.TradeDeclineForm, trades.trade_decline),
-    "trade.withdraw": Action(forms.TradeRefForm, trades.trade_withdraw),
-    "trade.counter": Action(forms.TradeCounterForm, trades.trade_counter),
-    "message.post": Action(forms.CommentForm, discussion.message_post),
-    "meso.present": Action(forms.MesoForm, packages.meso_present),
-    "meso.respond": Action(forms.MesoRespondForm, packages.meso_respond),
-    "concession.add": Action(forms.ConcessionForm, concessions.concession_add),
-    "concession.value": Action(forms.ConcessionValueForm, concessions.concession_value),
-    "concession.withdraw": Action(
-        forms.ConcessionRefForm, concessions.concession_withdraw, shares_text=False
+    "trade.decline": Action(
+        forms.TradeDeclineForm, trades.trade_decline, ("trade.declined",)
     ),
-    "term.set": Action(forms.TermForm, closing.term_set),
-    "commitment.add": Action(forms.CommitmentForm, closing.commitment_add),
-    "commitment.update": Action(forms.CommitmentUpdateForm, closing.commitment_update),
+    "trade.withdraw": Action(
+        forms.TradeRefForm, trades.trade_withdraw, ("trade.withdrawn",)
+    ),
+    "trade.counter": Action(
+        forms.TradeCounterForm, trades.trade_counter, ("trade.countered",)
+    ),
+    "message.post": Action(
+        forms.CommentForm, discussion.message_post, ("message.posted",)
+    ),
+    "meso.present": Action(forms.MesoForm, packages.meso_present, ("meso.presented",)),
+    "meso.respond": Action(
+        forms.MesoRespondForm, packages.meso_respond, ("meso.answered",)
+    ),
+    "concession.add": Action(
+        forms.ConcessionForm, concessions.concession_add, ("concession.added",)
+    ),
+    "concession.value": Action(
+        forms.ConcessionValueForm,
+        concessions.concession_value,
+        ("concession.valued",),
+    ),
+    "concession.withdraw": Action(
+        forms.ConcessionRefForm,
+        concessions.concession_withdraw,
+        ("concession.withdrawn",),
+        shares_text=False,
+    ),
+    "term.set": Action(forms.TermForm, closing.term_set, ("term.updated",)),
+    "commitment.add": Action(
+        forms.CommitmentForm, closing.commitment_add, ("commitment.added",)
+    ),
+    "commitment.update": Action(
+        forms.CommitmentUpdateForm, closing.commitment_update, ("commitment.updated",)
+    ),
     "commitment.remove": Action(
-        forms.CommitmentRefForm, closing.commitment_remove, shares_text=False
+        forms.CommitmentRefForm,
+        closing.commitment_remove,
+        ("commitment.removed",),
+        shares_text=False,
     ),
     "commitment.confirm": Action(
         forms.CommitmentConfirmForm,
         closing.commitment_confirm,
+        ("commitment.confirmed",),
         binding="Confirming commits your side to this commitment as written.",
     ),
     "agreement.confirm": Action(
         forms.AgreementForm,
         closing.agreement_confirm,
+        ("agreement.confirmed",),
         binding="Confirming signs off the term sheet and commitments exactly as "
         "shown. When both sides confirm, the deal is agreed.",
     ),
-    "checkin.add": Action(forms.CheckInForm, closing.check_in_add),
+    "checkin.add": Action(forms.CheckInForm, closing.check_in_add, ("checkin.added",)),
     "jointcheck.allow": Action(
-        forms.JointCheckForm, jointcheck.joint_check_allow, shares_text=False
+        forms.JointCheckForm,
+        jointcheck.joint_check_allow,
+        ("jointcheck.allowed",),
+        shares_text=False,
     ),
     "jointcheck.withdraw": Action(
-        forms.JointCheckForm, jointcheck.joint_check_withdraw, shares_text=False
+        forms.JointCheckForm,
+        jointcheck.joint_check_withdraw,
+        ("jointcheck.withdrawn",),
+        shares_text=False,
     ),
     "jointcheck.run": Action(
-        forms.JointCheckForm, jointcheck.joint_check_run, shares_text=False
+        forms.JointCheckForm,
+        jointcheck.joint_check_run,
+        ("jointcheck.ran",),
+        shares_text=False,
     ),
     "jointcheck.accept": Action(
         forms.JointCheckAcceptForm,
         jointcheck.joint_check_accept,
+        ("jointcheck.accepted",),
         binding="Accepting commits your side to this package; once both sides "
         "accept it, its values become the draft term sheet.",
         shares_text=False,
@@ -392,9 +453,28 @@ def _codes(error: ValidationError) -> set[str]:
 def _json_form_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str | int | float):
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
         return str(value)
     raise ActionRefused("bad_frame", "Malformed message.")
+
+
+def storable_text(text: str) -> str:
+    """The text, if a database can store it: no NUL character (PostgreSQL
+    refuses it) and no lone UTF-16 surrogate, which a JSON frame can carry
+    (``"\\ud800"``) but UTF-8 cannot encode."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise ActionRefused(
+            "bad_text", "The message holds a broken character; type it again."
+        ) from None
+    if "\x00" in text:
+        raise ActionRefused(
+            "bad_text", "The message holds a NUL character, which no field accepts."
+        )
+    return text
 
 
 def form_data(data: dict[str, Any]) -> QueryDict:
@@ -407,7 +487,7 @@ def form_data(data: dict[str, Any]) -> QueryDict:
         values = value if isinstance(value, list) else [value]
         texts = [_json_form_value(v) for v in values if v is not None]
         if texts:
-            query.setlist(str(key), texts)
+            query.setlist(storable_text(str(key)), texts)
     return query
 
 
@@ -420,15 +500,23 @@ def perform(
     """Check and apply one room action; raise ``ActionRefused`` if it is not.
 
     Returns whatever the service returned. A replayed ``client_msg_id``
-    raises ``services.AlreadyApplied`` (the caller acknowledges it again).
+    raises ``services.AlreadyApplied`` (the caller acknowledges it again),
+    unless the id was used for another action: that is refused.
     """
     action = ACTIONS.get(name)
     if action is None:
-        raise ActionRefused("unknown_action", f"Unknown action “{name}”.")
+        shown = name if len(name) <= 40 else f"{name[:40]}…"
+        raise ActionRefused("unknown_action", f"Unknown action “{shown}”.")
+    if client_msg_id == "":
+        client_msg_id = None  # a form without one
     if client_msg_id is not None and (
-        not isinstance(client_msg_id, str) or len(client_msg_id) > CLIENT_MSG_ID_MAX
+        not isinstance(client_msg_id, str) or not CLIENT_MSG_ID.fullmatch(client_msg_id)
     ):
-        raise ActionRefused("bad_frame", "Malformed message id.")
+        raise ActionRefused(
+            "bad_frame",
+            f"A message id is 1 to {CLIENT_MSG_ID_MAX} letters, digits or "
+            "punctuation marks, without spaces.",
+        )
     if not isinstance(data, QueryDict):
         data = form_data(data)
     form = action.form(data, access=access)
@@ -485,4 +573,12 @@ def perform(
         ) from error
     except Issue.DoesNotExist as error:
         raise ActionRefused("not_found", "That item does not exist.") from error
+    except AlreadyApplied as applied:
+        if applied.event.kind not in action.kinds:
+            raise ActionRefused(
+                "id_reused",
+                "This message id was already used for another action; nothing "
+                "was changed. Send it again with a new id.",
+            ) from None
+        raise
     return result

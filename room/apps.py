@@ -13,3 +13,7 @@ class LiveSessionsConfig(AppConfig):
         from room.selectors import shared_cells
 
         register_shared_cells(shared_cells)
+
+        from room.sessions import connect_receivers
+
+        connect_receivers()

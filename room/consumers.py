@@ -24,9 +24,11 @@ Group messages carry ids and ``seq`` only; each socket renders its own side's
 view from the database. They arrive at most once (Redis Pub/Sub): a socket that
 sees a gap in ``seq`` reads the missing events from the log.
 
-Close codes: 4401/4403/4404 mean "do not come back" (not logged in, access
+Close codes: 4401/4403/4404 mean "do not come back" (signed out, access
 revoked, no such deal); anything else is retried by the client, which then
-sends ``sync``.
+sends ``sync``. A logged-in user's sockets close with 4401 when the sign-in
+ends: logging out, a password change, the account switched off
+(``room.sessions``).
 """
 
 from __future__ import annotations
@@ -39,12 +41,15 @@ import json
 import logging
 import random
 import time
+from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
@@ -70,10 +75,12 @@ from room.render import (
 from room.selectors import ScoringMemo
 from room.services.invites import participant_group
 from room.services.presence import presence_join, presence_leave, presence_seen
+from room.sessions import user_group
 
 ACCESS_RECHECK_SECONDS = 30
 # Events that change neither the deal row nor who may see the room: a socket
 # renders them with the access it already checked.
+CLOSE_SIGNED_OUT = 4401
 CLOSE_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
 
@@ -116,6 +123,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     # their access again in the same instant.
     recheck_seconds: float = ACCESS_RECHECK_SECONDS
     groups_joined: list[str]
+    # Set when a re-check finds the session's sign-in gone.
+    signed_out: bool = False
 
     @functools.cached_property
     def scoring_memo(self) -> ScoringMemo:
@@ -143,6 +152,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         groups = [group_name(self.deal_id)]
         if access.participant is not None and access.side == Party.Side.COUNTERPART:
             groups.append(participant_group(access.participant.pk))
+        groups.extend(self._user_groups())
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
@@ -318,7 +328,31 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def access_revoked(self, message: dict[str, Any]) -> None:
         await self._close_revoked()
 
+    async def access_changed(self, message: dict[str, Any]) -> None:
+        """The user's teams changed: resolve the access again, at once."""
+        if await self._resolve_access() is None:
+            await self._close_revoked()
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """The user logged out, changed the password or was switched off."""
+        await self._close_signed_out()
+
+    async def _close_signed_out(self) -> None:
+        message = "You are signed out. Reload the page to sign in again."
+        await self.send_json(
+            {
+                "type": "error",
+                "code": "signed_out",
+                "message": message,
+                "html": render_notice(message),
+            }
+        )
+        await self.close(code=CLOSE_SIGNED_OUT)
+
     async def _close_revoked(self) -> None:
+        if self.signed_out:
+            await self._close_signed_out()
+            return
         await self.send_json(
             {
                 "type": "error",
@@ -400,12 +434,40 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 # next event or when they reconnect and sync.
                 logger.exception("A broadcast of deal %s failed.", self.deal_id)
 
+    def _user_groups(self) -> list[str]:
+        """The group that closes the socket when the user's sign-in ends."""
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            return [user_group(user.pk)]
+        return []
+
+    def _viewer(self) -> tuple[Any, Any]:
+        """The user and session the socket acts for, as they are now.
+
+        At connect, the ones the auth middleware just read. Afterwards the
+        session is read again from its store and the user verified against
+        it, as a page request would: a sign-in that ended (logout, password
+        change, account switched off) no longer counts, even if its
+        ``session.ended`` message never reached this process.
+        """
+        user, session = self.scope.get("user"), self.scope.get("session")
+        if self.access is None or session is None or not session.session_key:
+            return user, session
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        session = store(session_key=session.session_key)
+        # Django's session check needs only the request's session.
+        fresh_user = get_user(SimpleNamespace(session=session))
+        if user is not None and user.is_authenticated:
+            self.signed_out = fresh_user.pk != user.pk
+        return fresh_user, session
+
     def _fresh_access(self) -> DealAccess | None:
         """Resolve who the viewer is from scratch, and keep it."""
+        user, session = self._viewer()
+        if self.signed_out:
+            return None
         try:
-            access = room_access(
-                self.scope.get("user"), self.scope.get("session"), self.deal_id
-            )
+            access = room_access(user, session, self.deal_id)
         except Http404:
             return None
         self.access, self.access_checked_at = access, time.monotonic()

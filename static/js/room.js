@@ -14,7 +14,13 @@
   const room = document.getElementById("room");
   if (!room) return;
 
-  const FINAL_CODES = new Set([4401, 4403, 4404]); // do not come back
+  // Close codes after which the client does not come back, and what it says.
+  const FINAL_MESSAGES = {
+    4401: "You are signed out. Reload the page to sign in again.",
+    4403: "Your access to this room was revoked.",
+    4404: "This room is not available to you.",
+  };
+  const FINAL_CODES = new Set(Object.keys(FINAL_MESSAGES).map(Number));
   const HEARTBEAT_MS = 25000;
   const POLL_MS = 10000;
   const status = document.getElementById("live-status");
@@ -325,9 +331,7 @@
       for (const id of pending.keys()) unlockForm(id);
       if (FINAL_CODES.has(event.code)) {
         finished = true;
-        setStatus("closed", event.code === 4403
-          ? "Your access to this room was revoked."
-          : "This room is not available to you.");
+        setStatus("closed", FINAL_MESSAGES[event.code]);
         return;
       }
       setStatus("paused", "Live updates paused — reconnecting. Your changes still save.");

@@ -90,6 +90,17 @@ def test_the_guard_spots_the_walk_away_figure_and_batna_wording(host_prep, text)
 
 
 @pytest.mark.parametrize(
+    "text", ["We could go to 186,500.25", "Sagen wir 186.500,25", "186500.25 it is"]
+)
+@pytest.mark.django_db
+def test_the_guard_spots_a_figure_with_cents_written_with_separators(host_prep, text):
+    host_prep.reservation_value = Decimal("186500.25")
+    host_prep.save()
+
+    assert coaching.oversharing_in([text], host_prep) is not None
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Our budget is 1865000 for the whole group",

@@ -19,6 +19,7 @@ import pytest
 from negotiation.models import Issue
 from tests.live_server import (
     Browser,
+    HttpFailure,
     LiveServer,
     RoomSocket,
     database_url_for,
@@ -150,3 +151,30 @@ def test_both_sides_on_different_processes_see_each_others_changes_and_presence(
         host_ws.close()
     # A page served by A shows what was done through B.
     assert rationale in host.get(f"/room/{deal_id}/").body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_logging_out_on_one_process_closes_the_socket_on_the_other_within_a_second(
+    servers: tuple[LiveServer, LiveServer],
+):
+    server_a, server_b = servers
+    demo = seed_demo(server_a.base_url)
+    deal_id = int(re.search(r"/deals/(\d+)/", demo["deal_url"]).group(1))
+    host = Browser(server_a.base_url, "host, pages on A, socket on B")
+    log_in(host, demo["host"]["username"], demo["host"]["password"])
+    host_ws = host.websocket(f"/ws/room/{deal_id}/", base_url=server_b.base_url)
+    try:
+        host_ws.wait_for(lambda f: f.get("type") == "hello", what="hello")
+        host_ws.drain()
+        host.get("/deals/")  # a page with the logout form, for the CSRF cookie
+        host.post("/accounts/logout/", follow=False, expect=(302,))
+        logged_out = time.monotonic()
+        with pytest.raises(HttpFailure):  # the socket closes: no frame comes
+            host_ws.wait_for(lambda f: False, timeout=1.0, what="the close")
+        closed_after = time.monotonic() - logged_out
+    finally:
+        host_ws.close()
+
+    assert host_ws.closed_code == 4401
+    assert closed_after < 1.0
+    assert host_ws.frames[-1]["code"] == "signed_out"
