@@ -11,6 +11,7 @@ from django.test import Client
 
 from negotiation.models import Membership
 from room import consumers
+from tests.conftest import password_login
 from tests.room.conftest import session_cookie
 from tests.room.sockets import (
     act,
@@ -124,7 +125,7 @@ async def test_saving_the_user_otherwise_keeps_the_sockets_open(deal, rep):
             user.save()
 
         await db(rename)()
-        await db(Client().login)(username="rep", password="correct-horse-9")
+        await db(password_login)(Client(), "rep", "correct-horse-9")
 
         assert await quiet(socket_of_rep)
         await act(socket_of_rep, "message.post", {"body": "Still here"})
