@@ -214,6 +214,13 @@ NORMALIZE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(sessionid=)\w+"), r"\1<session>"),
     # The team's join code (random, made with the team).
     (re.compile(r"(signup/\?team=)[\w-]+"), r"\1<join-code>"),
+    # A side's own nudges are named by their row id, and ids are shared by
+    # both sides' nudges: how many the other side got shifts them. (A side
+    # channel on the other side's coaching, not its scoring: see the closing
+    # note of the session that found it.)
+    (re.compile(r'(nudge-|name=\\?"nudge_id\\?" value=\\?")\d+'), r"\1<id>"),
+    # A share link's token (random per run), where a link is shown or sent to.
+    (re.compile(r"(/join/#)[\w-]+"), r"\1<token>"),
     # CSP nonces, in the header and on script tags.
     (re.compile(r"(nonce-)[\w+/=-]+"), r"\1<nonce>"),
     (re.compile(r'(nonce=(?:"|\\"))[\w+/=-]+'), r"\1<nonce>"),
@@ -427,6 +434,7 @@ POST_ONLY = {
     "negotiation:prep-evidence-delete",
     "live:invite-revoke",
     "live:act",
+    "live:join-open",
 }
 
 # What each viewer opens with a 200, by pattern; everything else it gets is
@@ -440,7 +448,7 @@ PAGES_OPEN_TO = {
         "negotiation:deal-detail", "negotiation:deal-edit",
         "negotiation:issue-list", "negotiation:issue-edit", "negotiation:prep",
         "negotiation:prep-section", "live:invites", "live:room", "live:sync",
-        "live:earlier", "live:summary", "live:meso-suggest", "live:join-token",
+        "live:earlier", "live:summary", "live:meso-suggest", "live:join",
     },
     "manager": {
         "team", "review:dashboard", "review:dashboard-csv",
@@ -449,13 +457,13 @@ PAGES_OPEN_TO = {
         "negotiation:deal-list", "negotiation:deal-create",
         "negotiation:deal-detail", "negotiation:issue-list", "negotiation:prep",
         "negotiation:prep-section", "live:invites", "live:room", "live:sync",
-        "live:earlier", "live:summary", "live:join-token",
+        "live:earlier", "live:summary", "live:join",
     },
     "guest": {
         "home", "review:review", "review:review-ics", "review:review-summary",
         "review:review-markdown", "negotiation:prep", "negotiation:prep-section",
         "live:room", "live:sync", "live:earlier", "live:summary",
-        "live:meso-suggest",
+        "live:meso-suggest", "live:join",
     },
 }  # fmt: skip
 
@@ -688,6 +696,16 @@ class Room:
         self.count += 1
         client_msg_id = f"{who}-{self.count}"
         recorder = self.sockets[who]
+        # Each side goes past the warnings it may confirm past (its own
+        # limits, which follow its scoring; a pick over agreed terms; a
+        # pitfall): both runs then apply the same actions, and a warning is
+        # an error frame to its sender only.
+        data = {
+            **data,
+            "confirm_limit": True,
+            "confirm_overwrite": True,
+            "confirm_pitfall": True,
+        }
         await recorder.comm.send_json_to(
             {"action": action, "client_msg_id": client_msg_id, "data": data}
         )
