@@ -325,8 +325,9 @@ def _guard_limits(
     if not limits:
         return
     found = breaches(limits, after)
-    if name not in WHOLE_SHEET:
-        found = [line for line in found if line not in breaches(limits, before)]
+    if found and name not in WHOLE_SHEET:
+        already = set(breaches(limits, before))
+        found = [line for line in found if line not in already]
     if not found:
         return
     if data.get("confirm_limit") not in CONFIRMED:

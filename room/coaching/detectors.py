@@ -85,6 +85,7 @@ class _Context:
         self.event = event
         self.payload = event.payload or {}
         self.known_parties = [p for p in parties if p.deal_id == deal.pk]
+        self._talked: dict[int, bool] = {}
 
     @cached_property
     def parties(self) -> dict[str, Party]:
@@ -108,6 +109,18 @@ class _Context:
     def issues(self) -> list[Issue]:
         """The agenda: bounded by the deal's issues, not its history."""
         return list(Issue.objects.filter(deal=self.deal))
+
+    def talked_about(self, issue: Issue) -> bool:
+        """Both sides have written about the issue in the discussion (one
+        query per issue and event, at most two rows: whose messages name it)."""
+        if issue.pk not in self._talked:
+            authors = (
+                Message.objects.filter(deal=self.deal, body__icontains=issue.name)
+                .values_list("author__party_id", flat=True)
+                .distinct()[:2]
+            )
+            self._talked[issue.pk] = len({pk for pk in authors if pk}) == 2
+        return self._talked[issue.pk]
 
     @cached_property
     def shared_positions(self) -> list[int]:
@@ -196,7 +209,8 @@ def _avoiding_hard_issue(ctx: _Context) -> Found:
             .distinct()[: 2 * len(hard) + 2]
         )
         touched = ctx.terms | {pk for pair in traded for pk in pair}
-        touched |= {issue.pk for issue in hard if _talked_about(ctx, issue)}
+        # The discussion is read last, and once per issue for both sides:
+        # only for an issue no trade or term has touched.
         found.extend(
             (
                 party,
@@ -206,20 +220,9 @@ def _avoiding_hard_issue(ctx: _Context) -> Found:
                 "a package now, while there is still room to trade.",
             )
             for issue in hard
-            if issue.pk not in touched
+            if issue.pk not in touched and not ctx.talked_about(issue)
         )
     return found
-
-
-def _talked_about(ctx: _Context, issue: Issue) -> bool:
-    """Both sides have written about the issue in the discussion (one query,
-    at most two rows: whose messages name it)."""
-    authors = (
-        Message.objects.filter(deal=ctx.deal, body__icontains=issue.name)
-        .values_list("author__party_id", flat=True)
-        .distinct()[:2]
-    )
-    return len({pk for pk in authors if pk}) == 2
 
 
 def _vague_commitments(ctx: _Context) -> Found:
