@@ -13,12 +13,13 @@ leaves an event loop running, which the async tests must not share.
 """
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.live_server import (
     ASYNC_UNSAFE,  # set for this process only (``_allow_orm_beside_playwright``)
@@ -151,3 +152,22 @@ def context_factory(
 def page(context_factory: Callable[..., BrowserContext]) -> Page:
     """A page in a fresh context of its own."""
     return context_factory().new_page()
+
+
+PASSWORD = "correct-horse-9"  # UserFactory's
+LIVE_TIMEOUT = 5_000
+
+
+def enter_room(rep: Page, guest: Page, deal_id: int, token: str) -> None:
+    """The rep "riley" logs in and opens the deal's room; the guest opens the
+    share link and joins as Sam Rivera; both wait until the room is live."""
+    rep.goto("/accounts/login/")
+    rep.get_by_label(re.compile(r"^Username")).fill("riley")
+    rep.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
+    rep.locator("main").get_by_role("button", name="Log in").click()
+    rep.goto(f"/room/{deal_id}/")
+    guest.goto(f"/join/{token}/")
+    guest.get_by_label(re.compile(r"^Your name")).fill("Sam Rivera")
+    guest.get_by_role("button", name="Join the room").click()
+    for page in (rep, guest):
+        expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)

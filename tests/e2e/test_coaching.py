@@ -1,20 +1,17 @@
 """The over-sharing guard and the coach, in a real browser with both sides."""
 
-import re
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
 from negotiation.access import deal_access_for_user
 from negotiation.models import Deal, Party, Preparation
 from room.models import Message, Nudge
 from room.services import invite_create
+from tests.e2e.conftest import LIVE_TIMEOUT, enter_room
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
-
-PASSWORD = "correct-horse-9"  # UserFactory's
-LIVE_TIMEOUT = 5_000
 
 
 def _set_up() -> tuple[Deal, str]:
@@ -31,19 +28,6 @@ def _set_up() -> tuple[Deal, str]:
     return deal, token
 
 
-def _enter(rep: Page, guest: Page, deal: Deal, token: str) -> None:
-    rep.goto("/accounts/login/")
-    rep.get_by_label(re.compile(r"^Username")).fill("riley")
-    rep.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
-    rep.locator("main").get_by_role("button", name="Log in").click()
-    rep.goto(f"/room/{deal.pk}/")
-    guest.goto(f"/join/{token}/")
-    guest.get_by_label(re.compile(r"^Your name")).fill("Sam Rivera")
-    guest.get_by_role("button", name="Join the room").click()
-    for page in (rep, guest):
-        expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_typing_the_walk_away_figure_warns_and_shares_nothing_until_confirmed(
     context_factory: Callable[..., BrowserContext],
@@ -51,7 +35,7 @@ def test_typing_the_walk_away_figure_warns_and_shares_nothing_until_confirmed(
     deal, token = _set_up()
     rep = context_factory().new_page()
     guest = context_factory().new_page()
-    _enter(rep, guest, deal, token)
+    enter_room(rep, guest, deal.pk, token)
 
     discussion = rep.locator("#region-discussion")
     discussion.get_by_label("Message", exact=True).fill(
@@ -88,7 +72,7 @@ def test_the_batna_wording_is_caught_in_the_shared_purpose_too(
     deal, token = _set_up()
     rep = context_factory().new_page()
     guest = context_factory().new_page()
-    _enter(rep, guest, deal, token)
+    enter_room(rep, guest, deal.pk, token)
 
     rep.locator("#purpose").fill(
         "Otherwise we hand the depots to our Nordbank partner programme."

@@ -8,16 +8,14 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, WebSocket, expect
+from playwright.sync_api import BrowserContext, WebSocket, expect
 
 from negotiation.access import deal_access_for_user
 from negotiation.models import Deal, Party, Preparation, PriorityEntry
 from room.models import Nudge, TermSheetEntry, Trade
 from room.services import invite_create
+from tests.e2e.conftest import LIVE_TIMEOUT, enter_room
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
-
-PASSWORD = "correct-horse-9"  # UserFactory's
-LIVE_TIMEOUT = 5_000
 
 
 def _set_up() -> tuple[Deal, str, Trade]:
@@ -38,19 +36,6 @@ def _set_up() -> tuple[Deal, str, Trade]:
     return deal, token, (price, terms)
 
 
-def _enter(rep: Page, guest: Page, deal: Deal, token: str) -> None:
-    rep.goto("/accounts/login/")
-    rep.get_by_label(re.compile(r"^Username")).fill("riley")
-    rep.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
-    rep.locator("main").get_by_role("button", name="Log in").click()
-    rep.goto(f"/room/{deal.pk}/")
-    guest.goto(f"/join/{token}/")
-    guest.get_by_label(re.compile(r"^Your name")).fill("Sam Rivera")
-    guest.get_by_role("button", name="Join the room").click()
-    for page in (rep, guest):
-        expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_accepting_below_the_walk_away_takes_a_second_confirmation(
     context_factory: Callable[..., BrowserContext],
@@ -64,7 +49,7 @@ def test_accepting_below_the_walk_away_takes_a_second_confirmation(
         socket.on("framereceived", lambda payload: guest_frames.append(str(payload)))
 
     guest.on("websocket", listen)
-    _enter(rep, guest, deal, token)
+    enter_room(rep, guest, deal.pk, token)
 
     # The buyer proposes, in the room: 30 days of payment terms for 45,000.
     proposal = guest.locator("form[data-action='trade.propose']").first

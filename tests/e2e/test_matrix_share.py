@@ -3,7 +3,6 @@ the rep ticks "share" on a cell that says "€104k" (the walk-away is 104,000),
 is held back next to the form, and the figure reaches the other side only
 once the rep confirms."""
 
-import re
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -14,10 +13,9 @@ from negotiation.access import deal_access_for_user
 from negotiation.models import Deal, Party, Preparation, PriorityEntry
 from room.models import SharedPosition
 from room.services import invite_create
+from tests.e2e.conftest import LIVE_TIMEOUT, enter_room
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
-PASSWORD = "correct-horse-9"  # UserFactory's
-LIVE_TIMEOUT = 5_000
 CELL = "We can go down to €104k on the yearly fee"
 
 
@@ -35,19 +33,6 @@ def _set_up() -> tuple[Deal, str]:
     return deal, token
 
 
-def _enter(rep: Page, guest: Page, deal: Deal, token: str) -> None:
-    rep.goto("/accounts/login/")
-    rep.get_by_label(re.compile(r"^Username")).fill("riley")
-    rep.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
-    rep.locator("main").get_by_role("button", name="Log in").click()
-    rep.goto(f"/room/{deal.pk}/")
-    guest.goto(f"/join/{token}/")
-    guest.get_by_label(re.compile(r"^Your name")).fill("Sam Rivera")
-    guest.get_by_role("button", name="Join the room").click()
-    for page in (rep, guest):
-        expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
-
-
 def _share(rep: Page) -> None:
     form = rep.locator("form[data-action='position.update']")
     form.get_by_label("share “can give”").check()
@@ -61,7 +46,7 @@ def test_a_shared_cell_holding_the_walk_away_is_held_back_until_confirmed(
     deal, token = _set_up()
     rep = context_factory().new_page()
     guest = context_factory().new_page()
-    _enter(rep, guest, deal, token)
+    enter_room(rep, guest, deal.pk, token)
 
     _share(rep)
 

@@ -2,7 +2,6 @@
 the price untouched, the coach says so; the rep then trades on the price and
 the warning leaves its coach panel without a reload."""
 
-import re
 from collections.abc import Callable
 
 import pytest
@@ -12,10 +11,9 @@ from negotiation.access import deal_access_for_user
 from negotiation.models import Deal
 from room.models import Nudge
 from room.services import invite_create, trade_propose
+from tests.e2e.conftest import LIVE_TIMEOUT, enter_room
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
-PASSWORD = "correct-horse-9"  # UserFactory's
-LIVE_TIMEOUT = 5_000
 WARNING = "“Price” has not been discussed yet"
 
 
@@ -41,19 +39,6 @@ def _set_up() -> tuple[Deal, str, dict[str, int]]:
     return deal, token, issues
 
 
-def _enter(rep: Page, guest: Page, deal: Deal, token: str) -> None:
-    rep.goto("/accounts/login/")
-    rep.get_by_label(re.compile(r"^Username")).fill("riley")
-    rep.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
-    rep.locator("main").get_by_role("button", name="Log in").click()
-    rep.goto(f"/room/{deal.pk}/")
-    guest.goto(f"/join/{token}/")
-    guest.get_by_label(re.compile(r"^Your name")).fill("Sam Rivera")
-    guest.get_by_role("button", name="Join the room").click()
-    for page in (rep, guest):
-        expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
-
-
 def _propose(page: Page, give: int, give_value: str, ask: int, ask_value: str):
     form = page.locator("#region-trades form[data-action='trade.propose']")
     form.get_by_label("What we give", exact=True).fill(give_value)
@@ -70,7 +55,7 @@ def test_a_nudge_is_withdrawn_live_once_its_situation_ends(
     deal, token, issues = _set_up()
     rep = context_factory().new_page()
     guest = context_factory().new_page()
-    _enter(rep, guest, deal, token)
+    enter_room(rep, guest, deal.pk, token)
     coach = rep.locator("#region-coach")
     expect(coach).not_to_contain_text(WARNING)
 
