@@ -29,6 +29,7 @@ from decimal import Decimal
 
 from common.numbers import format_number, parse_number
 from negotiation.models import AnchorEntry, Issue, Party, Preparation, PriorityEntry
+from negotiation.scoring.profiles import SCORE_MAX
 from negotiation.scoring.proposal import NumericPrep, headline_issue
 from negotiation.scoring.values import read_value
 from negotiation.selectors import OwnScoring, own_scoring
@@ -188,8 +189,8 @@ def _best_score(
         worth = issue.worth_text(text) if text else None
         if worth is None:
             complete = False
-            worth = 100.0
-        total += issue.weight * worth / 100
+            worth = float(SCORE_MAX)
+        total += issue.weight * worth / SCORE_MAX
     return total, complete
 
 
