@@ -404,7 +404,7 @@ class CheckInForm(RoomForm):
 
 
 class NudgeForm(RoomForm):
-    nudge_id = forms.IntegerField()
+    nudge_key = forms.RegexField(regex=r"^[\w-]{1,16}$", max_length=16)
 
 
 def _issue_ids(access: DealAccess) -> list[int]:

@@ -516,6 +516,11 @@ class Message(models.Model):
         return self.body[:40]
 
 
+def new_nudge_key() -> str:
+    """A nudge's public name: 64 random bits, URL- and id-safe."""
+    return secrets.token_urlsafe(8)
+
+
 class Nudge(models.Model):
     """A private coaching nudge for one side, raised by a pitfall detector.
 
@@ -546,6 +551,10 @@ class Nudge(models.Model):
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="nudges")
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="nudges")
+    # How the side's room names the nudge (element id, dismiss form). Random,
+    # not the row id: row ids are shared by both sides' nudges, so the gaps
+    # between a side's own ids would count the other side's nudges.
+    key = models.CharField(max_length=16, default=new_nudge_key, editable=False)
     kind = models.CharField(max_length=32, choices=Kind)
     # What the nudge is about ("trade:12", "commitment:3", "deal"), so the same
     # situation nudges a side once, not after every event.
@@ -572,6 +581,7 @@ class Nudge(models.Model):
             models.UniqueConstraint(
                 fields=["party", "kind", "subject"], name="nudge_once_per_subject"
             ),
+            models.UniqueConstraint(fields=["party", "key"], name="nudge_key_per_side"),
         ]
         indexes = [models.Index(fields=["deal", "kind"])]
 

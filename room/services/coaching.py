@@ -46,7 +46,7 @@ def nudge_raise(
 
 @transaction.atomic
 def nudge_dismiss(
-    *, access: DealAccess, nudge_id: int, client_msg_id: str | None = None
+    *, access: DealAccess, nudge_key: str, client_msg_id: str | None = None
 ) -> Nudge:
     """Hide one of the viewer's side's nudges (it stays on record for the
     review). Private to the side: no event, nothing for the other side.
@@ -62,7 +62,7 @@ def nudge_dismiss(
         pk=participant.pk, party=party, revoked_at__isnull=True
     ).exists():
         raise PermissionDenied("Your access to this deal was revoked.")
-    nudge = Nudge.objects.select_for_update().filter(pk=nudge_id, party=party).first()
+    nudge = Nudge.objects.select_for_update().filter(key=nudge_key, party=party).first()
     if nudge is None:
         raise ValidationError("That nudge does not exist.")
     if nudge.dismissed_at is None:

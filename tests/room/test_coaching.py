@@ -486,13 +486,42 @@ def test_a_side_dismisses_its_own_nudge_and_it_stays_on_record(deal, sides):
     )
     nudge = Nudge.objects.get()
     with pytest.raises(actions.ActionRefused):
-        perform(guest, "nudge.dismiss", {"nudge_id": nudge.pk})
+        perform(guest, "nudge.dismiss", {"nudge_key": nudge.key})
     assert Nudge.objects.get().dismissed_at is None
-    perform(host, "nudge.dismiss", {"nudge_id": nudge.pk})
+    perform(host, "nudge.dismiss", {"nudge_key": nudge.key})
     nudge.refresh_from_db()
     assert nudge.dismissed_at is not None
     assert nudge.dismissed_by == host.participant
     assert active_nudges(host.party) == []
+
+
+@pytest.mark.django_db
+def test_a_sides_nudges_are_named_by_keys_that_say_nothing_of_the_other_side(
+    deal, sides, rep_client
+):
+    """The room names a nudge by a random key, not by the row id: both sides'
+    nudges share row ids, so gaps between a side's own ids would count the
+    nudges the other side got."""
+    host, guest = sides
+    at_stage(deal, Deal.Stage.MIDGAME)
+    for item in ("Training", "Onboarding"):
+        perform(
+            host,
+            "concession.add",
+            {"item": item, "we_give": "Free", "confirm_pitfall": "on"},
+        )
+        services.coaching.nudge_raise(
+            guest.party, Nudge.Kind.STALEMATE, f"test:{item}", message="m", action=""
+        )
+    host_nudges = list(Nudge.objects.filter(party=host.party))
+    assert len(host_nudges) >= 2
+    page = rep_client.get(f"/room/{deal.pk}/").content.decode()
+    for nudge in host_nudges:
+        assert f'id="nudge-{nudge.key}"' in page
+        assert f'value="{nudge.key}"' in page
+        assert f'id="nudge-{nudge.pk}"' not in page
+        assert f'name="nudge_key" value="{nudge.pk}"' not in page
+    assert len({n.key for n in host_nudges}) == len(host_nudges)
 
 
 @pytest.mark.django_db
@@ -512,7 +541,7 @@ def test_a_revoked_guest_cannot_dismiss_a_nudge_with_an_access_resolved_before(
     )
 
     with pytest.raises(actions.ActionRefused) as refusal:
-        perform(guest, "nudge.dismiss", {"nudge_id": nudge.pk})
+        perform(guest, "nudge.dismiss", {"nudge_key": nudge.key})
 
     assert refusal.value.code == "forbidden"
     assert Nudge.objects.get(pk=nudge.pk).dismissed_at is None
@@ -524,7 +553,7 @@ def test_a_manager_has_no_coach_to_dismiss(deal, client):
 
     manager = MembershipFactory(team=deal.team, role="manager").user
     client.force_login(manager)
-    response = client.post(f"/room/{deal.pk}/act/nudge.dismiss/", {"nudge_id": 1})
+    response = client.post(f"/room/{deal.pk}/act/nudge.dismiss/", {"nudge_key": "abc"})
     assert response.status_code == 403
 
 

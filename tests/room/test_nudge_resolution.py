@@ -85,7 +85,7 @@ def test_a_dismissed_nudge_stays_dismissed_when_it_resolves(
     midgame, issues, host, price_untouched
 ):
     price, _ = issues
-    nudge_dismiss(access=host, nudge_id=price_untouched.pk)
+    nudge_dismiss(access=host, nudge_key=price_untouched.key)
 
     services.term_set(access=host, issue_id=price.pk, version=None, value="95k")
     coach(midgame)

@@ -214,11 +214,9 @@ NORMALIZE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(sessionid=)\w+"), r"\1<session>"),
     # The team's join code (random, made with the team).
     (re.compile(r"(signup/\?team=)[\w-]+"), r"\1<join-code>"),
-    # A side's own nudges are named by their row id, and ids are shared by
-    # both sides' nudges: how many the other side got shifts them. (A side
-    # channel on the other side's coaching, not its scoring: see the closing
-    # note of the session that found it.)
-    (re.compile(r'(nudge-|name=\\?"nudge_id\\?" value=\\?")\d+'), r"\1<id>"),
+    # A side's own nudges are named by a random key (never by the row ids both
+    # sides' nudges share, whose gaps would count the other side's nudges).
+    (re.compile(r'(nudge-|name=\\?"nudge_key\\?" value=\\?")[\w-]+'), r"\1<key>"),
     # A share link's token (random per run), where a link is shown or sent to.
     (re.compile(r"(/join/#)[\w-]+"), r"\1<token>"),
     # CSP nonces, in the header and on script tags.
