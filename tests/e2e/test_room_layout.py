@@ -83,6 +83,16 @@ def test_the_stage_work_is_on_the_first_screen_for_both_sides(
     deal, token, _ = _midgame_room()
     rep = context_factory(viewport=DESKTOP).new_page()
     guest = context_factory(viewport=DESKTOP).new_page()
+    refused: list[str] = []
+    for page in (rep, guest):
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
     enter_room(rep, guest, deal.pk, token)
 
     for page in (rep, guest):
@@ -123,6 +133,8 @@ def test_the_stage_work_is_on_the_first_screen_for_both_sides(
     expect(rep.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
     expect(rep.locator("#room-orientation")).to_be_hidden()
     expect(guest.locator("#room-orientation")).to_be_visible()
+    # Nothing the room did (styles, scripts, live swaps) broke the CSP.
+    assert refused == []
 
 
 @pytest.mark.django_db(transaction=True)
