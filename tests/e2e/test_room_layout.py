@@ -133,6 +133,20 @@ def test_the_stage_work_is_on_the_first_screen_for_both_sides(
     expect(rep.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
     expect(rep.locator("#room-orientation")).to_be_hidden()
     expect(guest.locator("#room-orientation")).to_be_visible()
+
+    # The last stage's main tool is the last of the tools, and still on the
+    # first screen (the guest's orientation still showing).
+    Deal.objects.filter(pk=deal.pk).update(stage=Deal.Stage.IMPLEMENTATION)
+    for page in (rep, guest):
+        page.reload()
+        expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
+        expect(page.locator("#tool-checkins")).to_have_attribute("open", "")
+        expect(page.locator("#tool-trades")).not_to_have_attribute("open", "")
+        _in_first_viewport(page, "#region-stagebar", whole=True)
+        _in_first_viewport(page, "#tool-checkins")
+        _in_first_viewport(page, "#region-checkins")
+        _in_first_viewport(page, "#message-body", whole=True)
+        _in_first_viewport(page, "#room-glance")
     # Nothing the room did (styles, scripts, live swaps) broke the CSP.
     assert refused == []
 
