@@ -96,6 +96,16 @@ CONTEXT_FOR_SIDE = {
     (Deal.Context.HIRING, "host"): Deal.Context.HIRING,
 }
 PRESENCE_WINDOW = datetime.timedelta(seconds=90)
+# The room region each stage puts first (open, in the main column); the other
+# tools stay one click away. Every region here is among the stage's tools
+# (``TOOL_STAGES``).
+MAIN_REGION = {
+    Deal.Stage.SETUP: "setup",
+    Deal.Stage.FIRST_MOVE: "positions",
+    Deal.Stage.MIDGAME: "trades",
+    Deal.Stage.CLOSE: "terms",
+    Deal.Stage.IMPLEMENTATION: "checkins",
+}
 # One line of orientation per stage, in Parley's own words: its title, then
 # what it is for.
 STAGE_PRINCIPLES = {
@@ -293,6 +303,11 @@ class RoomState:
     def active(self) -> dict[str, bool]:
         """Which tools the current stage foregrounds (and accepts actions for)."""
         return {tool: self.deal.stage in stages for tool, stages in TOOL_STAGES.items()}
+
+    @property
+    def main_region(self) -> str:
+        """The region of the current stage's main tool (``MAIN_REGION``)."""
+        return MAIN_REGION[self.deal.stage]
 
     @property
     def can_act(self) -> bool:

@@ -53,7 +53,12 @@
   // saving it after someone else's change is refused as a conflict (and the
   // user sees both versions) instead of silently overwriting that change.
 
+  // A draft belongs to one form: its id when it has one (every typed-in room
+  // form has), else its action and the objects it is about. Two forms with
+  // the same action (the discussion's Send and the coach's "Say it") never
+  // share a key, so a draft is never copied from one to the other.
   function formKey(form) {
+    if (form.id) return `#${form.id}`;
     const ids = Array.from(form.querySelectorAll("input[type=hidden]"))
       .filter((input) => /_id$/.test(input.name) && input.name !== "client_msg_id")
       .map((input) => `${input.name}=${input.value}`);
@@ -80,10 +85,84 @@
     return saved;
   }
 
+  function formByKey(key) {
+    if (key.startsWith("#")) {
+      const form = document.getElementById(key.slice(1));
+      return form instanceof HTMLFormElement ? form : null;
+    }
+    return Array.from(document.querySelectorAll("form[data-action]:not([id])"))
+      .find((candidate) => formKey(candidate) === key) || null;
+  }
+
+  // Collapsed parts inside a region (a trade's "Counter or decline", "Value
+  // it"…) keep their open state across a swap: keyed by the nearest element
+  // with an id and their place in it.
+  function detailsKey(details) {
+    const owner = details.parentElement && details.parentElement.closest("[id]");
+    if (!owner) return null;
+    const index = Array.from(owner.querySelectorAll("details")).indexOf(details);
+    return `${owner.id}|${index}`;
+  }
+
+  function snapshotOpenDetails() {
+    const open = new Set();
+    for (const details of document.querySelectorAll("#room .region details[open]")) {
+      const key = detailsKey(details);
+      if (key) open.add(key);
+    }
+    return open;
+  }
+
+  function restoreOpenDetails(open) {
+    for (const details of document.querySelectorAll("#room .region details:not([open])")) {
+      const key = detailsKey(details);
+      if (key && open.has(key)) details.open = true;
+    }
+  }
+
+  // Focus stays where the user was: when a swap replaced the focused control,
+  // focus goes to the same control in the new markup (same id, or same form
+  // and field), else to the nearest part of the page that is still there.
+  function focusTrail() {
+    const active = document.activeElement;
+    if (!active || active === document.body || !room.contains(active)) return null;
+    const trail = { element: active, ids: [] };
+    if (active.form && active.form.id) {
+      trail.formId = active.form.id;
+      trail.name = active.name || "";
+      trail.value = active.tagName === "BUTTON" ? active.value : null;
+      trail.label = active.textContent;
+    }
+    for (let node = active; node && node !== room; node = node.parentElement) {
+      if (node.id) trail.ids.push(node.id);
+    }
+    return trail;
+  }
+
+  function restoreFocus(trail) {
+    if (!trail || document.body.contains(trail.element)) return;
+    let target = null;
+    if (trail.formId) {
+      const form = document.getElementById(trail.formId);
+      if (form) {
+        target = Array.from(form.elements).find((field) =>
+          field.name === trail.name &&
+          (trail.value === null || (field.value === trail.value && field.textContent === trail.label)));
+      }
+    }
+    for (const id of trail.ids) {
+      if (target) break;
+      target = document.getElementById(id);
+    }
+    if (!target) return;
+    if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus({ preventScroll: true });
+  }
+
   function restoreForms(saved) {
     for (const [key, values] of saved) {
-      const form = Array.from(document.querySelectorAll("form[data-action]"))
-        .find((candidate) => formKey(candidate) === key);
+      const form = formByKey(key);
+      // A form still dirty was not replaced: the user's text is in it as typed.
       if (!form || form.dataset.dirty) continue;
       const version = form.querySelector("input[name=version]");
       const before = values.find(([name]) => name === "version");
@@ -105,6 +184,10 @@
         if (fields[index]) fields[index].value = value;
       }
       form.dataset.dirty = "1";
+      // A draft is never hidden by a swap: open what holds it.
+      for (let details = form.closest("details"); details; details = details.parentElement.closest("details")) {
+        details.open = true;
+      }
       if (changedMeanwhile && !form.querySelector(".changed-meanwhile")) {
         const note = document.createElement("p");
         note.className = "changed-meanwhile help";
@@ -114,6 +197,16 @@
       }
     }
   }
+
+  // Ctrl+Enter (or Cmd+Enter) in a text box sends its form; focus stays in
+  // the box, ready for the next line.
+  document.addEventListener("keydown", (event) => {
+    const box = event.target;
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    if (!(box instanceof HTMLTextAreaElement) || !box.form || !box.form.dataset.action) return;
+    event.preventDefault();
+    box.form.requestSubmit();
+  });
 
   document.addEventListener("input", (event) => {
     const form = event.target.form;
@@ -127,13 +220,22 @@
   const homeNotice = document.getElementById("room-notice");
   if (homeNotice) homeNotice.before(noticeHome);
 
+  // The form a notice is about: "Send it anyway" in the notice clears that
+  // form's draft once the resend is accepted.
+  let noticeOwner = null;
+
   function noticeNextTo(form) {
     const notice = document.getElementById("room-notice");
     if (!notice || !form || !document.body.contains(form) || notice.contains(form)) return;
     if (!notice.textContent.trim()) return;
+    noticeOwner = form;
+    const tool = form.closest("details.tool");
+    if (tool) tool.open = true;
     form.after(notice);
     const button = notice.querySelector("button");
-    if (button) button.focus();
+    const target = button || notice.querySelector("[role=alert]") || notice;
+    if (!button && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
   }
 
   function noticeBackHome() {
@@ -143,13 +245,187 @@
     }
   }
 
-  function applyHtml(html, keepNotice) {
+  function applyHtml(html, keepNotice, announced) {
     if (!html) return;
     if (!keepNotice) noticeBackHome();
     const saved = snapshotDirtyForms();
+    const open = snapshotOpenDetails();
+    const trail = focusTrail();
+    toolWatcher.takeRecords();
     window.htmx.swap(document.body, html, { swapStyle: "none" });
+    const changed = changedTools(toolWatcher.takeRecords());
     restoreForms(saved);
+    restoreOpenDetails(open);
+    restoreFocus(trail);
     initSortables(document);
+    followStage();
+    for (const tool of changed) {
+      if (announced) latestChange.set(tool.dataset.region, announced);
+      if (announced && !tool.open) tool.classList.add("changed");
+    }
+    refreshTools();
+    refreshGlance();
+  }
+
+  // --- tools: one open, the others summaries that stay live -----------------
+
+  const tools = () => document.querySelectorAll("details.tool[data-region]");
+  const toolWatcher = new MutationObserver(() => {});
+  for (const tool of tools()) {
+    toolWatcher.observe(tool, { childList: true, subtree: true, characterData: true });
+  }
+  const latestChange = new Map(); // region -> what the other side last did there
+
+  function changedTools(records) {
+    const changed = new Set();
+    for (const record of records) {
+      const node = record.target.nodeType === 1 ? record.target : record.target.parentElement;
+      const tool = node && node.closest("details.tool");
+      if (tool) changed.add(tool);
+    }
+    return changed;
+  }
+
+  const count = (root, selector) => root.querySelectorAll(selector).length;
+  const text = (root, selector) => {
+    const found = root.querySelector(selector);
+    return found ? found.textContent.replace(/\s+/g, " ").trim() : "";
+  };
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+  // What each collapsed tool's summary says: a count, and the latest change.
+  const TOOL_SUMMARIES = {
+    setup: (r) => {
+      const last = text(r, ".agenda li:not(.empty):last-child strong");
+      return [plural(count(r, ".agenda li:not(.empty)"), "issue", "issues"), last ? `${last} added` : ""];
+    },
+    positions: (r) => [`${count(r, ".position[data-version]:not([data-version='0'])")} of 2 shared`, ""],
+    trades: (r) => {
+      const open = count(r, ".trade-open");
+      return [`${plural(count(r, ".trade"), "trade", "trades")}${open ? `, ${open} open` : ""}`, text(r, ".trade .trade-text")];
+    },
+    packages: (r) => [plural(count(r, ".meso"), "set", "sets"), text(r, ".meso > p")],
+    concessions: (r) => [plural(count(r, "#concession-rows tr[id]"), "entry", "entries"), text(r, "#concession-rows tr[id]:last-child td:nth-child(2)")],
+    terms: (r) => [`${count(r, "tr[id^='term-'] td:first-of-type:not(:has(.muted))")} of ${count(r, "tr[id^='term-']")} set`, ""],
+    jointcheck: (r) => [`${count(r, ".consents .badge.ok")} of 2 allowed`, text(r, ".joint-verdict h3")],
+    commitments: (r) => [plural(count(r, ".commitment"), "commitment", "commitments"), text(r, ".commitment:last-child strong")],
+    agreement: (r) => ["", text(r, "[data-agreement-line]")],
+    checkins: (r) => [plural(count(r, "#checkin-list li[id]"), "check-in", "check-ins"), text(r, "#checkin-list li[id] strong")],
+  };
+
+  function refreshTools() {
+    for (const tool of tools()) {
+      const region = tool.querySelector(":scope > .region");
+      const summarise = TOOL_SUMMARIES[tool.dataset.region];
+      if (!region || !summarise) continue;
+      const [counted, latest] = summarise(region);
+      const shown = latestChange.get(tool.dataset.region) || latest;
+      tool.querySelector(".tool-count").textContent = counted;
+      tool.querySelector(".tool-latest").textContent = shown ? `Latest: ${shown}` : "";
+    }
+  }
+
+  document.addEventListener("toggle", (event) => {
+    const tool = event.target;
+    if (tool instanceof HTMLDetailsElement && tool.matches("details.tool") && tool.open) {
+      tool.classList.remove("changed");
+    }
+  }, true);
+
+  // A stage change opens the new stage's main tool and closes the last one
+  // (unless the user has a draft in it); the order of the tools never changes.
+  room.dataset.main = document.getElementById("region-stagebar")?.dataset.main || "";
+  function followStage() {
+    const main = document.getElementById("region-stagebar")?.dataset.main;
+    if (!main || main === room.dataset.main) return;
+    const before = document.getElementById(`tool-${room.dataset.main}`);
+    if (before && !before.querySelector("form[data-dirty]")) before.open = false;
+    const after = document.getElementById(`tool-${main}`);
+    if (after) after.open = true;
+    room.dataset.main = main;
+  }
+
+  // A link to a tool or a region in one opens its tool first.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("a[href^='#']");
+    if (!link || !room.contains(link)) return;
+    const target = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+    const tool = target && (target.matches("details.tool") ? target : target.closest("details.tool"));
+    if (tool) tool.open = true;
+  });
+
+  // The compact term sheet and agreement status, copied from their regions.
+  function refreshGlance() {
+    const glance = document.getElementById("room-glance");
+    const terms = document.getElementById("region-terms");
+    if (!glance || !terms) return;
+    const list = glance.querySelector("[data-glance-terms]");
+    const rows = terms.querySelectorAll("tbody tr[id^='term-']");
+    if (rows.length) {
+      list.replaceChildren(...Array.from(rows, (row) => {
+        const item = document.createElement("div");
+        item.className = "glance-term";
+        const name = document.createElement("dt");
+        name.textContent = row.querySelector("th").textContent.trim();
+        const value = document.createElement("dd");
+        const cell = row.querySelector("td");
+        value.textContent = cell.textContent.trim();
+        if (cell.querySelector(".muted")) value.className = "muted";
+        item.append(name, value);
+        return item;
+      }));
+    }
+    const badge = terms.querySelector("h2 .badge");
+    if (badge) glance.querySelector("[data-glance-sheet]").textContent = badge.textContent;
+    const line = document.querySelector("#region-agreement [data-agreement-line]");
+    if (line) glance.querySelector("[data-glance-agreement]").replaceChildren(...Array.from(line.childNodes, (node) => node.cloneNode(true)));
+  }
+
+  // --- remote changes: a short visible notice, as well as the announcement --
+
+  const toasts = document.getElementById("room-toasts");
+  function toast(message) {
+    if (!toasts || !message) return;
+    const item = document.createElement("p");
+    item.className = "toast";
+    item.textContent = message;
+    toasts.appendChild(item);
+    while (toasts.children.length > 3) toasts.firstElementChild.remove();
+    window.setTimeout(() => item.remove(), 6000);
+  }
+
+  // --- a first visit's orientation, dismissed for good on this browser ------
+
+  const orientation = document.getElementById("room-orientation");
+  const showOrientation = document.querySelector("[data-show-orientation]");
+  function remembered(key) {
+    try {
+      return window.localStorage.getItem(key);
+    } catch (error) {
+      return null;
+    }
+  }
+  if (orientation) {
+    const key = orientation.dataset.storageKey;
+    if (remembered(key) !== "dismissed") orientation.hidden = false;
+    if (showOrientation) showOrientation.hidden = false;
+    orientation.querySelector("[data-dismiss-orientation]").addEventListener("click", () => {
+      try {
+        window.localStorage.setItem(key, "dismissed");
+      } catch (error) {
+        /* private mode: hidden for this page only */
+      }
+      orientation.hidden = true;
+      if (showOrientation) showOrientation.focus();
+    });
+    if (showOrientation) {
+      showOrientation.addEventListener("click", () => {
+        orientation.hidden = false;
+        const heading = orientation.querySelector("h2");
+        heading.setAttribute("tabindex", "-1");
+        heading.focus();
+      });
+    }
   }
 
   function showLostVersion(form) {
@@ -203,8 +479,9 @@
     }
     switch (message.type) {
       case "event":
-        applyHtml(message.html);
+        applyHtml(message.html, false, message.announce);
         announce(message.announce);
+        toast(message.announce);
         break;
       case "sync":
       case "presence":
@@ -212,10 +489,16 @@
       case "scores":
         applyHtml(message.html);
         break;
-      case "ack":
+      case "ack": {
+        const owner = owners.get(message.client_msg_id);
+        owners.delete(message.client_msg_id);
         clearNotice();
         resetForm(message.client_msg_id);
+        // "Send it anyway" went through: the held-back text is sent, so its
+        // own form is cleared too.
+        if (owner) clearDraft(owner);
         break;
+      }
       case "error": {
         const form = pending.get(message.client_msg_id);
         applyHtml(message.html, true);
@@ -232,9 +515,18 @@
     const notice = document.getElementById("room-notice");
     if (notice) notice.innerHTML = "";
     noticeBackHome();
+    noticeOwner = null;
   }
 
   const pending = new Map(); // client_msg_id -> form
+  const owners = new Map(); // client_msg_id of a resend -> the form it resends
+
+  function clearDraft(form) {
+    const current = document.body.contains(form) ? form : formByKey(formKey(form));
+    if (!current) return;
+    delete current.dataset.dirty;
+    if (!current.hasAttribute("data-keep")) current.reset();
+  }
 
   function resetForm(id) {
     const form = pending.get(id);
@@ -287,6 +579,10 @@
     event.preventDefault();
     const id = randomId();
     pending.set(id, form);
+    const notice = document.getElementById("room-notice");
+    if (noticeOwner && notice && notice.contains(form) && noticeOwner !== form) {
+      owners.set(id, noticeOwner);
+    }
     form.setAttribute("aria-busy", "true");
     send({
       action: form.dataset.action,
@@ -416,5 +712,6 @@
   }
 
   initSortables(document);
+  refreshTools();
   connect();
 })();

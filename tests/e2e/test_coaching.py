@@ -46,6 +46,14 @@ def test_typing_the_walk_away_figure_warns_and_shares_nothing_until_confirmed(
     notice = rep.locator("#room-notice")
     expect(notice).to_contain_text("walk-away figure", timeout=LIVE_TIMEOUT)
     expect(notice.get_by_role("button", name="Send it anyway")).to_be_visible()
+    # Next to the form that was held back, with the focus, and the text kept.
+    assert notice.evaluate("(n) => n.previousElementSibling.id") == "message-form"
+    assert rep.evaluate(
+        "document.getElementById('room-notice').contains(document.activeElement)"
+    )
+    expect(discussion.get_by_label("Message", exact=True)).to_have_value(
+        "Between us, we could live with 186,500 a year."
+    )
     # Nothing reached the other side, and nothing was saved.
     guest.wait_for_timeout(500)
     expect(guest.locator("#region-discussion")).not_to_contain_text("186,500")
@@ -58,6 +66,8 @@ def test_typing_the_walk_away_figure_warns_and_shares_nothing_until_confirmed(
         "we could live with 186,500", timeout=LIVE_TIMEOUT
     )
     assert Message.objects.filter(deal=deal).count() == 1
+    # Sent: the held-back text is cleared from the box it was typed in.
+    expect(discussion.get_by_label("Message", exact=True)).to_have_value("")
     # Sent anyway: the host's coach records it, privately.
     expect(rep.locator("#region-coach")).to_contain_text(
         "Over-sharing", timeout=LIVE_TIMEOUT

@@ -139,6 +139,14 @@ def _expect_private_stays_private(page: Page, secrets: list[str]) -> None:
         assert secret not in html, f"private value leaked to the other side: {secret}"
 
 
+def _open_tool(page: Page, region: str) -> None:
+    """Open a tool the current stage keeps collapsed (one click away)."""
+    tool = page.locator(f"#tool-{region}")
+    if tool.get_attribute("open") is None:
+        tool.locator("> summary").click()
+    expect(tool).to_have_attribute("open", "")
+
+
 def _current_stage(page: Page) -> Locator:
     return page.locator("#region-stagebar li[aria-current=step]")
 
@@ -433,6 +441,8 @@ PACKAGES = {
 
 
 def _midgame_meso(rep: Page, guest: Page, issues: dict[str, Issue]) -> None:
+    for page in (rep, guest):
+        _open_tool(page, "packages")
     form = rep.locator("#region-packages form.meso-form")
     for n, (name, values) in enumerate(PACKAGES.items(), start=1):
         _field(form, f"Name of package {n}").fill(name)
@@ -509,6 +519,9 @@ def _add_commitment(page: Page, side_label: str, **fields: str) -> None:
 
 
 def _close(rep: Page, guest: Page, deal_id: int) -> None:
+    for page in (rep, guest):
+        _open_tool(page, "commitments")
+        _open_tool(page, "agreement")
     rollout = "Roll out dashboards to all depots"
     _add_commitment(
         rep,
