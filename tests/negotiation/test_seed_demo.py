@@ -148,6 +148,8 @@ def test_a_dozen_deals_closed_over_the_last_six_months(demo):
     for deal in closed:
         assert now - datetime.timedelta(days=183) <= deal.closed_at < now, deal
         assert deal.created_at < deal.closed_at - datetime.timedelta(days=5), deal
+        # Backdated whole: no row of it was last touched today.
+        assert deal.updated_at < now - datetime.timedelta(days=2), deal
     statuses = set(closed.values_list("status", flat=True))
     assert statuses == {Deal.Status.AGREED, Deal.Status.NO_DEAL}
     assert set(closed.values_list("context", flat=True)) == set(Deal.Context.values)
