@@ -27,8 +27,8 @@ from negotiation.models import Deal, Issue, Participant, Party, Team
 from negotiation.services import deals as deal_services
 from negotiation.services import preparation as prep_services
 from review import services as review_services
+from review.management.demo_clock import DemoClock, backdate
 from room import services as room
-from room.management.demo_clock import DemoClock, backdate
 from room.models import Commitment, TermSheetEntry
 
 Stage = Deal.Stage
@@ -61,7 +61,8 @@ class Script:
     concession: tuple[str, str, str, int, int]  # host's, traded for something
     gift: tuple[str, str, int, int]  # host's, given for nothing
     guest_concession: tuple[str, str, str, int, int]
-    commitments: list[tuple[str, str, str, str, int]]  # side, what, metric, target
+    # side, what, metric, target, days from the close to its due date
+    commitments: list[tuple[str, str, str, str, int]]
     vague: tuple[str, str]  # side, what (no metric, no target, no date)
     batna: tuple[str, str]
     host_org: str = "Helio Analytics"
@@ -383,7 +384,6 @@ PAST_DEALS: list[PastDeal] = [
         "Marta Silva, COO", "demo-sam",
         "A pilot that shows savings in three warehouses.",
         started=124, days=21, agreed=False, scale=0.6, gift=True,
-        early_close=False,
         no_deal_reason="Their budget was frozen for the rest of the year.",
         lessons=["Check the budget owner before the pilot, not after."],
         verdicts=("no", "no"),

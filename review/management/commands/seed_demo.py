@@ -1,5 +1,5 @@
 """Create (idempotently) the demo team: a manager, three reps, a dozen deals
-closed over the last six months (``room.management.demo_history``) and the live
+closed over the last six months (``review.management.demo_history``) and the live
 demo deal, prepared by both sides and in Midgame.
 
 ``--json`` prints the contract other checks rely on: the rep's login, the deal's
@@ -25,9 +25,9 @@ from negotiation.access import DealAccess, deal_access_for_user
 from negotiation.models import Deal, Issue, Membership, Participant, Party, Team
 from negotiation.services import deals as deal_services
 from negotiation.services import preparation as prep_services
+from review.management.demo_clock import DemoClock, backdate
+from review.management.demo_history import DEMO_REPS, PAST_DEALS, RANDOM_SEED, play
 from room import services as room
-from room.management.demo_clock import DemoClock, backdate
-from room.management.demo_history import DEMO_REPS, PAST_DEALS, RANDOM_SEED, play
 from room.models import share_path
 from room.services import invites as invite_services
 
