@@ -20,7 +20,7 @@ E2E ?= 1
 # Extra arguments for both pytest runs, e.g. `make test PYTEST_ARGS="-x -k health"`.
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test test-fast chromium lint fmt clean
+.PHONY: help venv run test test-fast chromium lint fmt clean screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -98,6 +98,11 @@ lint: venv ## ruff: lint and check formatting
 fmt: venv ## ruff: fix what it can, sort imports, format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The README's pictures, taken from the demo as `make run` seeds it, on a
+# fresh SQLite file of its own (your var/parley.sqlite3 is left alone).
+screenshots: venv chromium ## Retake the README's pictures (docs/*.png) from the demo
+	PARLEY_CHROMIUM="$(CHROMIUM)" $(BIN)/python docs/screenshots.py
 
 # Keeps var/parley.sqlite3: that is your local data, not a build product.
 clean: ## Remove the venv, caches, collected static files and the test database

@@ -1,4 +1,6 @@
-"""Create (idempotently) a demo team, rep, manager and a fully prepared deal.
+"""Create (idempotently) the demo team: a manager, three reps, a dozen deals
+closed over the last six months (``review.management.demo_history``) and the live
+demo deal, prepared by both sides and in Midgame.
 
 ``--json`` prints the contract other checks rely on: the rep's login, the deal's
 URL, the invite URL (None until share links exist), and distinctive private
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import random
 from decimal import Decimal
 
 from django.conf import settings
@@ -22,6 +25,8 @@ from negotiation.access import DealAccess, deal_access_for_user
 from negotiation.models import Deal, Issue, Membership, Participant, Party, Team
 from negotiation.services import deals as deal_services
 from negotiation.services import preparation as prep_services
+from review.management.demo_clock import DemoClock, backdate
+from review.management.demo_history import DEMO_REPS, PAST_DEALS, RANDOM_SEED, play
 from room import services as room
 from room.models import share_path
 from room.services import invites as invite_services
@@ -247,13 +252,32 @@ class Command(BaseCommand):
         team = Team.objects.filter(name=TEAM_NAME).first()
         if team is None:
             team = deal_services.team_create(name=TEAM_NAME, founder=manager)
-        Membership.objects.get_or_create(
-            team=team, user=rep, defaults={"role": Membership.Role.REP}
-        )
+        reps = {REP["username"]: rep}
+        for username, first_name in DEMO_REPS.items():
+            if username not in reps:
+                reps[username] = self._colleague(username, first_name)
+        for user in reps.values():
+            Membership.objects.get_or_create(
+                team=team, user=user, defaults={"role": Membership.Role.REP}
+            )
+        done = set(team.deals.values_list("title", flat=True))
+        for spec in PAST_DEALS:
+            if spec.title not in done:
+                # One generator per deal: the same deal whatever else exists.
+                play(
+                    team,
+                    spec,
+                    reps,
+                    manager,
+                    random.Random(f"{RANDOM_SEED}:{spec.title}"),
+                )
         deal = Deal.objects.filter(team=team, title=DEAL_TITLE).first()
         if deal is not None:
             return deal
-        deal = deal_services.deal_create(
+        # The live deal started five days ago; its last step was this morning.
+        clock = DemoClock(timezone.now() - datetime.timedelta(days=5))
+        deal = clock.quiet(
+            deal_services.deal_create,
             owner=rep,
             team=team,
             title=DEAL_TITLE,
@@ -276,7 +300,7 @@ class Command(BaseCommand):
             is_manager=False,
         )
         for spec in ISSUES:
-            deal_services.issue_add(access=host_access, **spec)
+            clock.quiet(deal_services.issue_add, access=host_access, **spec)
         guest = Participant.objects.create(party=counterpart, display_name=GUEST_NAME)
         counterpart_access = DealAccess(
             deal=deal,
@@ -288,12 +312,24 @@ class Command(BaseCommand):
         )
         issues = {issue.name: issue for issue in deal.issues.all()}
         for access in (host_access, counterpart_access):
-            self._prepare(access, issues, PREPARATION[access.side])
-        self._play_opening(host_access, counterpart_access, issues)
+            clock.quiet(self._prepare, access=access, issues=issues,
+                        spec=PREPARATION[access.side])  # fmt: skip
+        clock.wait(days=1)
+        self._play_opening(clock, host_access, counterpart_access, issues)
+        backdate(deal.pk, clock)
         return deal
 
-    def _play_opening(self, host, guest, issues: dict[str, Issue]) -> None:
-        """Take the demo room into Midgame, so ``make run`` shows a live room."""
+    def _play_opening(
+        self, clock: DemoClock, host, guest, issues: dict[str, Issue]
+    ) -> None:
+        """Take the demo room into Midgame, so ``make run`` shows a live room,
+        coached as the room coaches (``DemoClock.act``)."""
+        deal_id = host.deal.pk
+
+        def act(service, *, wait: dict, **kwargs):
+            clock.wait(**wait)
+            return clock.act(deal_id, service, **kwargs)
+
         fee, term, payment, onboarding = (
             issues[name].pk
             for name in (
@@ -303,50 +339,74 @@ class Command(BaseCommand):
                 "Onboarding support",
             )
         )
-        room.message_post(
-            access=host,
+        act(
+            room.message_post, wait={"hours": 2}, access=host,
             body="Welcome! Shall we start by agreeing what success looks like?",
-        )
-        room.message_post(
-            access=guest,
-            kind="question",
+        )  # fmt: skip
+        act(
+            room.message_post, wait={"hours": 3}, access=guest, kind="question",
             body="Happy to. Can we talk about onboarding time early on?",
-        )
+        )  # fmt: skip
         for to_stage in (Deal.Stage.FIRST_MOVE, Deal.Stage.MIDGAME):
-            change = room.stage_change_propose(access=host, to_stage=to_stage)
-            room.stage_change_respond(access=guest, change_id=change.pk, accept=True)
+            change = act(
+                room.stage_change_propose, wait={"days": 1}, access=host,
+                to_stage=to_stage,
+            )  # fmt: skip
+            act(
+                room.stage_change_respond, wait={"hours": 4}, access=guest,
+                change_id=change.pk, accept=True,
+            )  # fmt: skip
             host.deal.refresh_from_db()
             guest.deal.refresh_from_db()
-        room.position_update(
-            access=host,
-            version=None,
-            interests="A multi-year partner we can reference, and onboarding that "
-            "our team can plan.",
-            ranking=[fee, term, onboarding, payment],
-            shared_matrix={str(term): ["want_get"]},
-        )
-        room.position_update(
-            access=guest,
-            version=None,
-            interests="Stores live before peak season; a cost finance can plan.",
-            ranking=[onboarding, fee, payment],
-        )
-        accepted = room.trade_propose(
-            access=host,
-            give_issue_id=payment,
-            give_value="60 days",
-            ask_issue_id=term,
-            ask_value="36 months",
+            if to_stage == Deal.Stage.FIRST_MOVE:
+                act(
+                    room.position_update, wait={"hours": 1}, access=host,
+                    version=None,
+                    interests="A multi-year partner we can reference, and "
+                    "onboarding that our team can plan.",
+                    ranking=[fee, term, onboarding, payment],
+                    shared_matrix={str(term): ["want_get"]},
+                )  # fmt: skip
+                act(
+                    room.position_update, wait={"hours": 5}, access=guest,
+                    version=None,
+                    interests="Stores live before peak season; a cost finance "
+                    "can plan.",
+                    ranking=[onboarding, fee, payment],
+                )  # fmt: skip
+        accepted = act(
+            room.trade_propose, wait={"hours": 2}, access=host,
+            give_issue_id=payment, give_value="60 days",
+            ask_issue_id=term, ask_value="36 months",
             rationale="Easier cash flow for you, planning security for us.",
+        )  # fmt: skip
+        act(
+            room.trade_accept, wait={"hours": 6}, access=guest,
+            trade_id=accepted.pk, version=1,
+        )  # fmt: skip
+        # Given for nothing in return: the rep's coach flags it.
+        act(
+            room.concession_add, wait={"hours": 3}, access=host,
+            item="Training seats", we_give="Ten extra training seats",
+            value_to_us=Decimal("3000"), value_to_them=Decimal("6000"),
+        )  # fmt: skip
+        act(
+            room.trade_propose, wait={"hours": 16}, access=guest,
+            give_issue_id=fee, give_value="EUR 198,000 a year",
+            ask_issue_id=onboarding, ask_value="Dedicated onboarding lead",
+        )  # fmt: skip
+
+    def _colleague(self, username: str, first_name: str):
+        """A rep of the demo team whose deals fill the history; nobody logs
+        in as them (no usable password)."""
+        user, created = get_user_model().objects.get_or_create(
+            username=username,
+            defaults={"first_name": first_name, "email": f"{username}@example.com"},
         )
-        room.trade_accept(access=guest, trade_id=accepted.pk, version=1)
-        room.trade_propose(
-            access=guest,
-            give_issue_id=fee,
-            give_value="EUR 198,000 a year",
-            ask_issue_id=onboarding,
-            ask_value="Dedicated onboarding lead",
-        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        return user
 
     def _user(self, spec: dict[str, str]):
         user, _ = get_user_model().objects.get_or_create(
@@ -360,7 +420,7 @@ class Command(BaseCommand):
         user.save(update_fields=["password"])
         return user
 
-    def _prepare(self, access: DealAccess, issues: dict[str, Issue], spec) -> None:
+    def _prepare(self, *, access: DealAccess, issues: dict[str, Issue], spec) -> None:
         for section in ("walkaway", "counterparty", "readiness"):
             prep = access.party.preparation
             prep.refresh_from_db()
