@@ -75,7 +75,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its page
+    "axes.middleware.AxesMiddleware",  # turns a lockout into its page
+    "common.errors.OwnErrorPagesMiddleware",  # last: its process_exception first
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -92,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "room.context_processors.guest",
             ],
         },
     },
