@@ -35,7 +35,9 @@ def last_event(deal: Deal) -> DealEvent:
 # --- each kind of waiting item, for the side it waits for only -----------------
 
 
-def test_an_open_trade_waits_for_the_other_side_only(midgame, issues, host, guest_access):
+def test_an_open_trade_waits_for_the_other_side_only(
+    midgame, issues, host, guest_access
+):
     price, terms = issues
     trade = propose(host, price, "5% off", terms, "30 days sooner")
 
@@ -43,7 +45,8 @@ def test_an_open_trade_waits_for_the_other_side_only(midgame, issues, host, gues
     assert keys(midgame, host) == []
     [item] = waiting_for(midgame, guest_access.party)
     assert item.target == f"trade-{trade.pk}"
-    assert "5% off" in item.text and "30 days sooner" in item.text
+    assert "5% off" in item.text
+    assert "30 days sooner" in item.text
 
 
 def test_an_answered_trade_waits_no_more(midgame, issues, host, guest_access):
@@ -157,8 +160,9 @@ def test_the_page_shows_one_action_for_the_first_waiting_item_and_the_count(
 
     html = guest_client.get(reverse("live:room", args=[midgame.pk])).content.decode()
 
-    assert '<title>(2) Acme renewal · Parley</title>' in html
-    assert 'id="room-attention"' in html and 'data-count="2"' in html
+    assert "<title>(2) Acme renewal · Parley</title>" in html
+    assert 'id="room-attention"' in html
+    assert 'data-count="2"' in html
     assert f'href="#trade-{first.pk}" data-attention-target="trade-{first.pk}"' in html
     assert "1 more waiting" in html
 
@@ -198,7 +202,8 @@ def test_an_answer_renders_the_answering_sides_box_again(
 
     html = render_events(guest_access, [last_event(midgame)])
 
-    assert 'id="room-attention"' in html and 'data-count="0"' in html
+    assert 'id="room-attention"' in html
+    assert 'data-count="0"' in html
 
 
 def test_a_message_does_not_render_the_box(midgame, host, guest_access):
@@ -224,8 +229,8 @@ def test_the_summary_tells_the_other_sides_events_since_the_last_visit(
 
     assert summary.seq == midgame.last_seq
     assert len(summary.lines) == 2
-    assert "proposed “Price 5% off for Payment terms 30 days sooner”" in (
-        summary.lines[1]
+    assert (
+        "proposed “Price 5% off for Payment terms 30 days sooner”" in (summary.lines[1])
     )
     assert summary.unread == [f"trade-{trade.pk}"]
     html = guest_client.get(reverse("live:room", args=[midgame.pk])).content.decode()
