@@ -68,7 +68,7 @@ class WaitingMail:
 
 
 def away_minutes() -> int:
-    return getattr(settings, "PARLEY_AWAY_MINUTES", 10)
+    return settings.PARLEY_AWAY_MINUTES
 
 
 def _present_parties(deals: list[Deal], now: datetime.datetime) -> set[int]:
