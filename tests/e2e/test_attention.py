@@ -73,3 +73,29 @@ def test_the_guest_sees_what_waits_live_and_what_happened_while_away(
     expect(newest).not_to_have_class(re.compile(r"\bunread\b"))
     guest_page.reload()
     expect(guest_page.locator("#room-away")).to_have_count(0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_revoked_guests_room_goes_inert_and_the_next_page_says_access_ended(
+    context_factory: Callable[..., BrowserContext],
+) -> None:
+    rep = UserFactory(username="riley")
+    MembershipFactory(user=rep)
+    deal = make_deal(owner=rep, title="Fleet renewal")
+    IssueFactory(deal=deal, name="Price", unit="EUR", position=0)
+    _, token = invite_create(access=deal_access_for_user(rep, deal.pk))
+    host_page = context_factory().new_page()
+    guest_page = context_factory().new_page()
+    enter_room(host_page, guest_page, deal.pk, token)
+    expect(guest_page.locator("header")).to_contain_text("Sam Rivera")
+    expect(guest_page.locator("header")).not_to_contain_text("Sign up")
+
+    host_page.goto(f"/deals/{deal.pk}/invites/")
+    host_page.get_by_role("button", name=re.compile(r"^Revoke and remove Sam")).click()
+
+    expect(guest_page.locator(".room-ended-notice")).to_contain_text(
+        "Your access to this room ended", timeout=5_000
+    )
+    expect(guest_page.locator(".room-grid")).to_have_attribute("inert", "")
+    guest_page.reload()
+    expect(guest_page.locator("h1")).to_have_text("Your access to this room has ended")
