@@ -252,6 +252,7 @@ def attention_for(deal: Deal, party: Party | None) -> Attention | None:
 
 # How many of the other side's events the summary tells; the rest are counted.
 SUMMARY_LINES = 8
+SUMMARY_EVENTS = 200
 
 
 @dataclass
@@ -347,13 +348,16 @@ def away_summary(participant: Participant, deal: Deal) -> AwaySummary:
     summary = AwaySummary(seq=deal.last_seq)
     if seen is None or seen >= deal.last_seq:
         return summary  # a first visit is not a return
-    events = list(
+    theirs = (
         DealEvent.objects.filter(deal=deal, seq__gt=seen, seq__lte=deal.last_seq)
         .exclude(actor__party_id=participant.party_id)
         .exclude(actor__isnull=True)
-        .select_related("actor")
-        .order_by("seq")
     )
+    # The latest only: a side away for weeks gets the gist, and the page
+    # costs the same after 5 or 5,000 events.
+    events = list(theirs.select_related("actor").order_by("-seq")[:SUMMARY_EVENTS])[
+        ::-1
+    ]
     if not events:
         return summary
     issues = dict(Issue.objects.filter(deal=deal).values_list("pk", "name"))
@@ -370,8 +374,11 @@ def away_summary(participant: Participant, deal: Deal) -> AwaySummary:
         for dom_id in _unread_ids(event):
             if dom_id not in unread:
                 unread.append(dom_id)
-    summary.lines = _merged(lines)[-SUMMARY_LINES:]
-    summary.more = max(0, len(_merged(lines)) - SUMMARY_LINES)
+    merged = _merged(lines)
+    summary.lines = merged[-SUMMARY_LINES:]
+    summary.more = max(0, len(merged) - SUMMARY_LINES)
+    if len(events) == SUMMARY_EVENTS:
+        summary.more += theirs.count() - SUMMARY_EVENTS
     summary.unread = unread
     return summary
 

@@ -323,3 +323,26 @@ def test_the_summary_and_box_never_name_the_other_sides_private_values(
 
     html = guest_client.get(reverse("live:room", args=[midgame.pk]))
     assert "Globex" not in html.content.decode()
+
+
+def test_a_long_absence_is_told_in_a_few_lines_and_counted(
+    midgame, host, guest, monkeypatch
+):
+    from room import attention
+
+    monkeypatch.setattr(attention, "SUMMARY_EVENTS", 5)
+    _, participant = guest
+    midgame.refresh_from_db()
+    visit_left(participant_id=participant.pk, seen_seq=midgame.last_seq)
+    for n in range(12):
+        services.message_post(access=host, body=f"Note {n}")
+        services.stage_change_propose(access=host, to_stage="close")
+        services.stage_change_withdraw(
+            access=host, change_id=midgame.stage_changes.latest("pk").pk
+        )
+    midgame.refresh_from_db()
+
+    summary = away_summary(participant, midgame)
+
+    assert len(summary.lines) == 5
+    assert summary.more == 36 - 5
