@@ -75,7 +75,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its page
+    "axes.middleware.AxesMiddleware",  # turns a lockout into its page
+    "common.errors.OwnErrorPagesMiddleware",  # last: its process_exception first
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -92,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "room.context_processors.guest",
             ],
         },
     },
@@ -183,6 +185,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Parley <parley@localh
 # --- Parley ----------------------------------------------------------------
 # How long a share link can be redeemed before it expires.
 PARLEY_INVITE_DAYS = int(os.environ.get("PARLEY_INVITE_DAYS", "14"))
+# Minutes without an open room after which a side the room waits for is
+# emailed (``manage.py send_waiting_emails``).
+PARLEY_AWAY_MINUTES = int(os.environ.get("PARLEY_AWAY_MINUTES", "10"))
 # Unknown share-link tokens per IP before /join/ answers 429, and the window.
 PARLEY_JOIN_UNKNOWN_LIMIT = int(os.environ.get("PARLEY_JOIN_UNKNOWN_LIMIT", "20"))
 PARLEY_JOIN_UNKNOWN_WINDOW = int(os.environ.get("PARLEY_JOIN_UNKNOWN_WINDOW", "600"))

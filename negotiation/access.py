@@ -18,10 +18,20 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
+from common.errors import Gone
 from negotiation.models import Deal, Membership, Participant, Party
 
 GUESTS_SESSION_KEY = "parley_guests"
 PENDING_INVITE_SESSION_KEY = "parley_pending_invite"
+
+
+class AccessEnded(Gone):
+    """A guest whose access to the room ended (the host revoked their link).
+
+    An ``Http404`` still, so every caller that refuses a missing deal refuses
+    this too; the error pages tell the guest plainly, with status 410
+    (``common.errors``).
+    """
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,15 @@ def remember_guest(session, participant: Participant) -> None:
     session[GUESTS_SESSION_KEY] = guests
 
 
+def forget_guest(session, deal_id: int) -> int | None:
+    """Take this browser's guest of the deal out of its session; returns
+    the participant id it held."""
+    guests = dict(session.get(GUESTS_SESSION_KEY, {}))
+    participant_id = guests.pop(str(deal_id), None)
+    session[GUESTS_SESSION_KEY] = guests
+    return participant_id
+
+
 def guest_participant_id(session: Mapping[str, Any] | None, deal_id: int) -> int | None:
     if not session:
         return None
@@ -150,12 +169,13 @@ def room_access(user, session, deal_id: int) -> DealAccess:
             pk=participant_id,
             party__deal_id=deal_id,
             party__side=Party.Side.COUNTERPART,
-            revoked_at__isnull=True,
         )
         .first()
     )
     if guest is None:
         raise Http404("No such deal.")
+    if guest.revoked_at is not None:
+        raise AccessEnded("Your access to this room ended.")
     deal: Deal = guest.party.deal
     parties = {p.side: p for p in deal.parties.all()}
     return DealAccess(

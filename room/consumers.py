@@ -74,7 +74,12 @@ from room.render import (
 )
 from room.selectors import ScoringMemo
 from room.services.invites import participant_group
-from room.services.presence import presence_join, presence_leave, presence_seen
+from room.services.presence import (
+    presence_join,
+    presence_leave,
+    presence_seen,
+    visit_left,
+)
 from room.sessions import user_group
 
 ACCESS_RECHECK_SECONDS = 30
@@ -649,6 +654,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _presence_leave(self) -> None:
         presence_leave(deal_id=self.deal_id, channel_name=self.channel_name)
+        # What this socket showed is what the participant saw: "while you
+        # were away" starts after it.
+        visit_left(participant_id=self.access.participant.pk, seen_seq=self.last_seq)
 
     @database_sync_to_async
     def _heartbeat(self) -> dict[str, Any] | None:

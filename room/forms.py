@@ -80,6 +80,13 @@ class JoinForm(forms.Form):
         help_text="Everyone in the room sees it, e.g. “Dana, Head of Retail Ops”.",
         widget=forms.TextInput(attrs={"autocomplete": "name", "autofocus": True}),
     )
+    email = forms.EmailField(
+        required=False,
+        label="Your email (optional)",
+        help_text="Only to tell you when the room waits for you and you are "
+        "away. Your side's alone: the other side never sees it.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
 
 # --- the room's actions ----------------------------------------------------------

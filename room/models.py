@@ -647,3 +647,58 @@ class JointCheck(models.Model):
 
     def __str__(self) -> str:
         return f"Joint check #{self.pk}"
+
+
+class RoomVisit(models.Model):
+    """Where a participant left the room: the basis of "while you were away".
+
+    ``seen_seq`` is the last event the participant's room showed them (the
+    socket's ``last_seq`` when it closed, or the deal's ``last_seq`` when they
+    dismissed the summary); the summary on return tells the other side's
+    events after it. ``present_at`` is the last time they had the room open
+    (a page load, or a socket closing), which decides whether they are away.
+    """
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.CASCADE, related_name="room_visit"
+    )
+    seen_seq = models.PositiveIntegerField(default=0)
+    present_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.participant} saw up to #{self.seen_seq}"
+
+
+class GuestEmail(models.Model):
+    """The address a guest chose to leave when joining, to hear when the room
+    waits for them. Their own side's: no page or frame of the other side
+    reads it."""
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.CASCADE, related_name="guest_email"
+    )
+    email = models.EmailField()
+
+    def __str__(self) -> str:
+        return f"Email of {self.participant}"
+
+
+class WaitingEmail(models.Model):
+    """One "the room waits for you" email, sent once per participant and
+    waiting item (``key``, e.g. ``trade:12``), so a rerun sends nothing new."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=64)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "key"], name="waiting_email_once_per_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.participant}"

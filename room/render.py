@@ -35,6 +35,7 @@ TEMPLATE = "room/room.html"
 ALL_REGIONS = (
     "status",
     "stagebar",
+    "attention",
     "presence",
     "setup",
     "positions",
@@ -53,6 +54,44 @@ ALL_REGIONS = (
 # The regions that show a side's own scores: rendered again for that side's
 # sockets when it saves a new scoring.
 SCORED_REGIONS = ("trades", "packages", "terms", "jointcheck")
+
+# Regions rendered from a template of their own, not from ``TEMPLATE``.
+REGION_TEMPLATES = {"attention": "room/attention.html#attention"}
+
+# What a side is waiting for (``room.attention``) changes only with these
+# touches: an event touching one renders each side's attention box again.
+# Messages, concessions and terms (the frequent events) do not.
+ATTENTION_TOUCHES = frozenset(
+    {
+        "stagebar",
+        "trade",
+        "trade.original",
+        "meso",
+        "commitment",
+        "commitments",
+        "agreement",
+        "jointcheck",
+    }
+)
+
+
+# A viewer's own proposals add nothing to what waits for the viewer: its own
+# render of them skips the attention box (and its reads).
+OWN_PROPOSALS = frozenset(
+    {EventKind.TRADE_PROPOSED, EventKind.MESO_PRESENTED, EventKind.STAGE_PROPOSED}
+)
+
+
+def _own_proposals_only(access: DealAccess, events: Sequence[DealEvent]) -> bool:
+    me = access.participant.pk if access.participant else None
+    return me is not None and all(
+        event.actor_id == me and event.kind in OWN_PROPOSALS for event in events
+    )
+
+
+def region_template(region: str) -> str:
+    return REGION_TEMPLATES.get(region, f"{TEMPLATE}#{region}")
+
 
 # Events whose object is new: it is inserted into its list, not replaced.
 CREATES = frozenset(
@@ -91,6 +130,8 @@ class Changes:
             new = event.kind in CREATES
             payload = event.payload or {}
             for touch in spec_of(event.kind).touches:
+                if touch in ATTENTION_TOUCHES:
+                    changes.regions.add("attention")
                 if touch == "room":
                     changes.everything = True
                 elif touch in ALL_REGIONS:
@@ -172,7 +213,7 @@ def render_regions(
     """The given regions as out-of-band fragments for this viewer's side."""
     context = room_context(access, oob=True, csrf_token=csrf_token)
     return "".join(
-        render_to_string(f"{TEMPLATE}#{region}", context) for region in regions
+        render_to_string(region_template(region), context) for region in regions
     )
 
 
@@ -192,6 +233,8 @@ def render_events(
     ``scoring_memo`` is the socket's memo of its side's scoring.
     """
     changes = Changes.of(events)
+    if _own_proposals_only(access, events):
+        changes.regions.discard("attention")
     if changes.everything:
         return render_regions(access, ALL_REGIONS, csrf_token=csrf_token)
     context = room_context(
@@ -218,7 +261,7 @@ class _Renderer:
         self.parts: list[str] = []
 
     def partial(self, name: str, **extra) -> str:
-        html = render_to_string(f"{TEMPLATE}#{name}", {**self.context, **extra})
+        html = render_to_string(region_template(name), {**self.context, **extra})
         return html.strip()
 
     def render(self) -> str:

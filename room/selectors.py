@@ -42,6 +42,7 @@ from negotiation.selectors import (
 from playbooks.models import ChecklistItem, ContextPlaybook, PhraseTemplate
 from playbooks.selectors import StageCoaching, stage_coaching
 from playbooks.templating import fill_template
+from room.attention import Attention, attention_for
 from room.models import (
     AgreementConfirmation,
     CheckIn,
@@ -264,6 +265,12 @@ class RoomState:
             (self.parties[side].organisation, self.people(side))
             for side in (Party.Side.HOST, Party.Side.COUNTERPART)
         ]
+
+    @cached_property
+    def attention(self) -> Attention | None:
+        """What waits for the viewer's side, or the stage's next move
+        (``room.attention``); None for a reviewing manager."""
+        return attention_for(self.deal, self.party)
 
     # --- stage ------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from room.services.discussion import MESSAGE_MAX_LENGTH, message_post
 from room.services.invites import (
     InviteRefused,
     guest_join,
+    guest_leave,
     invite_create,
     invite_for_token,
     invite_redeem,
@@ -69,6 +70,7 @@ __all__ = [
     "concession_withdraw",
     "deal_end_no_deal",
     "guest_join",
+    "guest_leave",
     "invite_create",
     "invite_for_token",
     "invite_redeem",

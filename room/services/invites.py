@@ -9,10 +9,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from negotiation.access import DealAccess
+from negotiation.access import DealAccess, forget_guest
 from negotiation.models import Participant, Party
 from negotiation.services.base import append_event, broadcast_to
-from room.models import Invite, hash_token, new_token
+from room.models import GuestEmail, Invite, hash_token, new_token
 
 
 class InviteRefused(Exception):
@@ -80,8 +80,10 @@ def invite_redeem(*, token: str) -> Invite:
 
 
 @transaction.atomic
-def guest_join(*, invite_id: int, display_name: str) -> Participant:
-    """Turn a pending invite into a counterpart participant (no account)."""
+def guest_join(*, invite_id: int, display_name: str, email: str = "") -> Participant:
+    """Turn a pending invite into a counterpart participant (no account).
+    ``email``, if given, is kept for the guest's own side only: to tell them
+    when the room waits for them (``room.services.waiting``)."""
     invite = Invite.objects.select_for_update().select_related("deal").get(pk=invite_id)
     if invite.revoked_at is not None:
         raise InviteRefused("revoked")
@@ -96,6 +98,10 @@ def guest_join(*, invite_id: int, display_name: str) -> Participant:
     participant = Participant(party=party, display_name=display_name)
     participant.full_clean()
     participant.save()
+    if email.strip():
+        contact = GuestEmail(participant=participant, email=email.strip())
+        contact.full_clean()
+        contact.save()
     invite.participant = participant
     invite.save(update_fields=["participant"])
     append_event(
@@ -136,3 +142,14 @@ def invite_revoke(*, access: DealAccess, invite_id: int) -> Invite:
             payload={"invite_id": invite.pk},
         )
     return invite
+
+
+def guest_leave(*, session, deal_id: int) -> int | None:
+    """This browser leaves the deal's room: its session forgets the guest,
+    and the guest's open sockets resolve their access again (and close).
+    The participant stays in the room's history; the host can invite them
+    again with a fresh link. Returns the participant id it held, if any."""
+    participant_id = forget_guest(session, deal_id)
+    if participant_id is not None:
+        broadcast_to(participant_group(participant_id), {"type": "access.changed"})
+    return participant_id

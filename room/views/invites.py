@@ -35,10 +35,11 @@ from negotiation.access import (
     PENDING_INVITE_SESSION_KEY,
     DealAccess,
     deal_access_for_user,
+    guest_participant_id,
     remember_guest,
     room_access,
 )
-from negotiation.models import Deal, Party
+from negotiation.models import Deal, Participant, Party
 from room.forms import InviteForm, JoinForm, JoinLinkForm
 from room.models import Invite, hash_token, share_path
 from room.services import invites as services
@@ -269,7 +270,9 @@ def join(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             participant = services.guest_join(
-                invite_id=invite.pk, display_name=form.cleaned_data["display_name"]
+                invite_id=invite.pk,
+                display_name=form.cleaned_data["display_name"],
+                email=form.cleaned_data["email"],
             )
         except services.InviteRefused as refusal:
             request.session.pop(PENDING_INVITE_SESSION_KEY, None)
@@ -292,3 +295,25 @@ def join(request: HtmxHttpRequest) -> HttpResponse:
     }
     status = 422 if request.method == "POST" else 200
     return render(request, "room/join.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def guest_leave(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
+    """Leave the room on this browser: asked first (GET), done on POST."""
+    participant_id = guest_participant_id(request.session, deal_id)
+    guest = (
+        Participant.objects.select_related("party__deal")
+        .filter(pk=participant_id, party__deal_id=deal_id)
+        .first()
+        if participant_id is not None
+        else None
+    )
+    if request.method == "GET":
+        if guest is None:
+            raise Http404("This browser is not in that room.")
+        return render(request, "room/leave.html", {"guest": guest})
+    services.guest_leave(session=request.session, deal_id=deal_id)
+    # A new session key: whoever held the old one is not this guest any more.
+    request.session.cycle_key()
+    return render(request, "room/left.html", {"left": guest})

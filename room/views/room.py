@@ -18,6 +18,7 @@ from negotiation.access import room_access
 from negotiation.models import DealEvent
 from negotiation.services.base import AlreadyApplied
 from room import actions
+from room.attention import away_summary
 from room.coaching import coach_safely
 from room.render import (
     ALL_REGIONS,
@@ -25,6 +26,7 @@ from room.render import (
     render_regions,
     room_context,
 )
+from room.services.presence import visit_present, visit_seen
 from room.services.rules import ACTION_TOOLS
 
 REFUSAL_STATUS = {
@@ -42,9 +44,29 @@ def _access(request: HtmxHttpRequest, deal_id: int):
 @never_cache
 @require_GET
 def room(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
-    """The live room: both sides, one page, each seeing its own side's view."""
+    """The live room: both sides, one page, each seeing its own side's view,
+    with what happened since the viewer was last here."""
     access = _access(request, deal_id)
-    return render(request, "room/room.html", room_context(access))
+    away = None
+    if access.participant is not None:
+        away = away_summary(access.participant, access.deal)
+        visit_present(participant=access.participant, deal=access.deal)
+    return render(request, "room/room.html", room_context(access, away=away))
+
+
+@require_POST
+def room_seen(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
+    """The viewer read "while you were away" up to ``seq``: not shown again."""
+    access = _access(request, deal_id)
+    try:
+        seq = int(request.POST.get("seq", ""))
+    except ValueError:
+        return HttpResponse("Say up to which event you read (seq).", status=400)
+    if access.participant is not None:
+        visit_seen(participant=access.participant, deal=access.deal, seq=seq)
+    if request.headers.get("X-Requested-With") == "fetch":
+        return HttpResponse(status=204)
+    return redirect("live:room", deal_id=deal_id)
 
 
 @require_POST

@@ -628,6 +628,8 @@
       if (FINAL_CODES.has(event.code)) {
         finished = true;
         setStatus("closed", FINAL_MESSAGES[event.code]);
+        // attention.js makes the room inert and says why, by the close code.
+        document.dispatchEvent(new CustomEvent("room:closed", { detail: { code: event.code } }));
         return;
       }
       setStatus("paused", "Live updates paused — reconnecting. Your changes still save.");

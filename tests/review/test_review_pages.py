@@ -164,7 +164,8 @@ def test_a_guest_whose_link_was_revoked_is_refused(done, guest_browser):
         revoked_at=timezone.now()
     )
 
-    assert guest_browser.get(url("review", done.deal)).status_code == 404
+    # 410: their access ended, and the page says so (tests/test_error_pages.py).
+    assert guest_browser.get(url("review", done.deal)).status_code == 410
 
 
 def test_a_guest_of_another_deal_cannot_open_this_one(done, rep):

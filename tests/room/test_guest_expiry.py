@@ -47,7 +47,7 @@ def test_revoking_an_expired_link_still_removes_its_guest(
 
     invite_revoke(access=host_access, invite_id=invite.pk)
 
-    assert guest_client.get(reverse("live:room", args=[deal.pk])).status_code == 404
+    assert guest_client.get(reverse("live:room", args=[deal.pk])).status_code == 410
 
 
 def test_the_invite_form_says_expiry_ends_joining_not_access():

@@ -207,12 +207,13 @@ def test_a_revoked_guest_loses_the_preparation_pages_at_once(
 
     invite_revoke(access=host_access, invite_id=invite_and_token[0].pk)
 
+    # 410: their access ended, and the page says so (tests/test_error_pages.py).
     for url in prep_urls(deal):
-        assert guest_client.get(url).status_code == 404, url
+        assert guest_client.get(url).status_code == 410, url
     response = guest_client.post(
         walkaway_url(deal), {"version": "2", "batna": "Changed after revoking"}
     )
-    assert response.status_code == 404
+    assert response.status_code == 410
     assert prep_of(deal, "counterpart").batna == GUEST_BATNA
 
 

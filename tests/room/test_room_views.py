@@ -416,14 +416,15 @@ def test_a_guest_of_one_deal_is_an_outsider_to_another(guest_client, rep):
 
 
 def test_a_revoked_guest_is_shut_out(deal, guest, guest_client):
+    """Refused, and told their access ended (410, ``test_error_pages``)."""
     Participant.objects.filter(pk=guest[1].pk).update(revoked_at=timezone.now())
 
-    assert guest_client.get(room_url(deal)).status_code == 404
+    assert guest_client.get(room_url(deal)).status_code == 410
     assert (
         guest_client.post(
             act_url(deal, "message.post"), {"body": "Still here?"}
         ).status_code
-        == 404
+        == 410
     )
     assert not Message.objects.exists()
 

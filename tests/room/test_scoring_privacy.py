@@ -433,6 +433,7 @@ POST_ONLY = {
     "live:invite-revoke",
     "live:act",
     "live:join-open",
+    "live:seen",
 }
 
 # What each viewer opens with a 200, by pattern; everything else it gets is
@@ -461,7 +462,7 @@ PAGES_OPEN_TO = {
         "home", "review:review", "review:review-ics", "review:review-summary",
         "review:review-markdown", "negotiation:prep", "negotiation:prep-section",
         "live:room", "live:sync", "live:earlier", "live:summary",
-        "live:meso-suggest", "live:join",
+        "live:meso-suggest", "live:join", "live:leave",
     },
 }  # fmt: skip
 
