@@ -324,6 +324,7 @@ class ReviewState:
             cadence=self.deal.review_cadence,
             today=self.today,
             until=max(due_dates) if due_dates else None,
+            first=self.deal.first_check_in,
         )
 
     @cached_property
@@ -1051,19 +1052,20 @@ def check_ins_due(
     ``analysis.schedule``) in one query of plain columns.
     """
     due: list[tuple[bool, datetime.date, int, str, str]] = []
-    for pk, closed_at, cadence, last_held, title, first, last, username in (
+    for pk, closed_at, cadence, start, last_held, title, first, last, username in (
         deals.filter(status=Deal.Status.AGREED)
         .order_by()
         .annotate(last_held=Max("check_ins__held_on"))
         .values_list(
-            "pk", "closed_at", "review_cadence", "last_held", "title",
-            "owner__first_name", "owner__last_name", "owner__username",
+            "pk", "closed_at", "review_cadence", "first_check_in", "last_held",
+            "title", "owner__first_name", "owner__last_name", "owner__username",
         )
     ):  # fmt: skip
         day = next_check_in(
             closed_on=timezone.localdate(closed_at) if closed_at else None,
             last_held=last_held,
             cadence=cadence,
+            first=start,
         )
         if day is not None and (day < today or is_due_soon(day, today, days)):
             owner = " ".join(part for part in (first, last) if part) or username

@@ -44,11 +44,25 @@ ALL_REGIONS = (
     "terms",
     "jointcheck",
     "commitments",
+    "cadence",
     "agreement",
     "checkins",
+    "pause",
     "discussion",
     "coach",
 )
+
+# Regions kept in templates of their own (included from the room's page),
+# rather than as partials of ``room/room.html``.
+REGION_TEMPLATES = {
+    "cadence": "room/cadence.html",
+    "pause": "room/pause.html",
+}
+
+
+def region_template(region: str) -> str:
+    return REGION_TEMPLATES.get(region, f"{TEMPLATE}#{region}")
+
 
 # The regions that show a side's own scores: rendered again for that side's
 # sockets when it saves a new scoring.
@@ -172,7 +186,7 @@ def render_regions(
     """The given regions as out-of-band fragments for this viewer's side."""
     context = room_context(access, oob=True, csrf_token=csrf_token)
     return "".join(
-        render_to_string(f"{TEMPLATE}#{region}", context) for region in regions
+        render_to_string(region_template(region), context) for region in regions
     )
 
 
@@ -218,7 +232,7 @@ class _Renderer:
         self.parts: list[str] = []
 
     def partial(self, name: str, **extra) -> str:
-        html = render_to_string(f"{TEMPLATE}#{name}", {**self.context, **extra})
+        html = render_to_string(region_template(name), {**self.context, **extra})
         return html.strip()
 
     def render(self) -> str:

@@ -42,8 +42,10 @@ from negotiation.selectors import (
 from playbooks.models import ChecklistItem, ContextPlaybook, PhraseTemplate
 from playbooks.selectors import StageCoaching, stage_coaching
 from playbooks.templating import fill_template
+from room.coaching.culture import CultureTip, culture_tips
 from room.models import (
     AgreementConfirmation,
+    CadenceProposal,
     CheckIn,
     CheckInItem,
     Commitment,
@@ -54,6 +56,7 @@ from room.models import (
     Message,
     Nudge,
     Package,
+    Pause,
     RoomConnection,
     SharedPosition,
     StageChange,
@@ -61,7 +64,7 @@ from room.models import (
     Trade,
     is_overdue,
 )
-from room.schedule import next_check_in
+from room.schedule import DEBRIEF_AFTER_DAYS, next_check_in
 from room.services.closing import agreement_digest
 from room.services.rules import ACTION_TOOLS, TOOL_STAGES, tool_refusal
 
@@ -265,6 +268,54 @@ class RoomState:
             )
             .select_related("proposed_by", "party")
             .first()
+        )
+
+    # --- review cadence and "pause and revisit" (shared) ---------------------
+
+    @cached_property
+    def pending_cadence(self) -> CadenceProposal | None:
+        return (
+            CadenceProposal.objects.filter(
+                deal=self.deal, status=CadenceProposal.Status.PENDING
+            )
+            .select_related("proposed_by", "party")
+            .first()
+        )
+
+    cadence_choices = Deal._meta.get_field("review_cadence").choices
+
+    @property
+    def cadence_agreed(self) -> bool:
+        """Both sides agreed a cadence and first check-in (on the deal row)."""
+        return self.deal.first_check_in is not None
+
+    @cached_property
+    def pause(self) -> Pause | None:
+        """The latest pause: waiting for an answer, or agreed."""
+        return (
+            Pause.objects.filter(deal=self.deal)
+            .exclude(status=Pause.Status.COUNTERED)
+            .select_related("proposed_by", "party", "decided_by")
+            .first()
+        )
+
+    # --- after the deal --------------------------------------------------------
+
+    @cached_property
+    def debrief_written(self) -> bool:
+        """Whether the viewer's side wrote its post-deal review."""
+        if self.party is None:
+            return True
+        return self.party.reviews.exists()
+
+    @property
+    def debrief_overdue(self) -> bool:
+        """Closed three days ago or more, and still no review from this side:
+        the rush to the next deal the method warns about."""
+        if self.deal.closed_at is None or self.debrief_written:
+            return False
+        return timezone.now() - self.deal.closed_at >= datetime.timedelta(
+            days=DEBRIEF_AFTER_DAYS
         )
 
     @property
@@ -693,6 +744,7 @@ class RoomState:
             bool(self.issues)
             and not self.issues_without_terms
             and all(c.is_confirmed for c in self.commitments)
+            and self.cadence_agreed
         )
 
     @property
@@ -722,6 +774,7 @@ class RoomState:
             closed_on=self.deal.closed_at.date() if self.deal.closed_at else None,
             last_held=self.check_ins[0].held_on if self.check_ins else None,
             cadence=self.deal.review_cadence,
+            first=self.deal.first_check_in,
         )
 
     # --- "show earlier" -------------------------------------------------------
@@ -845,6 +898,25 @@ class RoomState:
             )
             for template in self.coaching.templates
         ]
+
+    @cached_property
+    def own_preparation(self) -> Preparation | None:
+        """The viewer's own side's preparation (its reading of the other side
+        included); None for a viewer without a side."""
+        if self.party is None:
+            return None
+        return Preparation.objects.filter(party=self.party).first()
+
+    @cached_property
+    def culture_tips(self) -> list[CultureTip]:
+        """The coach's lines for the other side's way of talking and deciding,
+        as the viewer's side recorded it, for the current stage."""
+        preparation = self.own_preparation
+        if preparation is None:
+            return []
+        return culture_tips(
+            preparation.their_style, preparation.their_decisions, self.deal.stage
+        )
 
     @cached_property
     def readiness(self):
