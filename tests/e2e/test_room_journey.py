@@ -8,6 +8,7 @@ OTHER side's screen (live, over the websocket, within 5 s), and neither side's
 unshared private preparation ever reaches the other side's page.
 """
 
+import datetime
 import re
 from collections.abc import Callable
 
@@ -577,6 +578,24 @@ def _close(rep: Page, guest: Page, deal_id: int) -> None:
     expect(theirs.locator(".badge")).to_have_text(
         [f"{HOST_ORG} confirmed", f"{GUEST_ORG} confirmed"]
     )
+
+    # The review cadence: the counterpart proposes, the rep accepts (binding).
+    # The agreement waits for it.
+    first = datetime.date.today() + datetime.timedelta(days=14)
+    propose = guest.locator("#region-cadence form[data-action='cadence.propose']")
+    propose.get_by_label("How often you review").select_option("fortnightly")
+    propose.get_by_label("First check-in").fill(first.isoformat())
+    propose.get_by_role("button", name="Propose").click()
+    pending = rep.locator("#region-cadence .pending-change")
+    expect(pending).to_contain_text(
+        "proposes reviews every two weeks", timeout=LIVE_TIMEOUT
+    )
+    _tick_binding(pending)
+    pending.get_by_role("button", name="Accept this cadence").click()
+    for page in (rep, guest):
+        expect(page.locator("#cadence-agreed")).to_contain_text(
+            "Reviews every two weeks", timeout=LIVE_TIMEOUT
+        )
 
     # Both confirm the agreement (binding) → agreed on both screens.
     for page in (rep, guest):
