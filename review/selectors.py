@@ -383,6 +383,27 @@ class ReviewState:
         return list(Nudge.objects.filter(party=self.party).order_by("created_at"))
 
     @property
+    def confirmed_anyway(self) -> int:
+        """Commitments the viewer's side confirmed although they had no real
+        metric, target or due date (it was warned and confirmed anyway)."""
+        return sum(
+            1
+            for n in self.nudges
+            if n.kind == Nudge.Kind.VAGUE_COMMITMENT
+            and n.subject.startswith("confirmed:")
+        )
+
+    @cached_property
+    def unmeasurable_agreed(self) -> list[Commitment]:
+        """Commitments both sides confirmed that nobody can measure: a shared
+        fact of the agreement, the same for both sides."""
+        return [
+            row.commitment
+            for row in self.commitments
+            if row.commitment.is_confirmed and not row.commitment.is_measurable
+        ]
+
+    @property
     def pitfall_counts(self) -> list[tuple[str, int]]:
         counts = Counter(n.get_kind_display() for n in self.nudges)
         return counts.most_common()

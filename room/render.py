@@ -321,7 +321,7 @@ class _Renderer:
             return
         new_rows = []
         for row in self.state.concessions_by_id(changes.concessions):
-            if changes.concessions[row.concession.pk]:
+            if changes.concessions.get(row.concession.pk, False):
                 new_rows.append(self.partial("concession-row", row=row))
             else:
                 self.parts.append(

@@ -1,7 +1,8 @@
 """The check-in schedule of an agreed deal.
 
 The first check-in is the date both sides agreed in the room with the
-cadence; after it, the next falls one review period after the last one held.
+cadence; once a check-in has been held, the next falls one review period
+after the last one held.
 (A deal agreed before cadences were agreed in the room has no first date:
 its first check-in falls one period after the agreement.) The room shows
 this as "next review".
@@ -46,8 +47,7 @@ def next_check_in(
     first: datetime.date | None = None,
 ) -> datetime.date | None:
     """When the next check-in is due, or None before the agreement."""
-    agreed_first = first is not None and closed_on is not None
-    if agreed_first and (last_held is None or last_held < first):
+    if first is not None and closed_on is not None and last_held is None:
         return first
     start = last_held or closed_on
     if start is None:

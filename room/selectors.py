@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -147,6 +147,10 @@ class ConcessionRow:
     concession: Concession
     own: bool
     show_values: bool
+    # An accepted trade is one row of the log: the viewer's side's entry.
+    # The other side's entry for the same trade (the exchange seen from
+    # there) shows only its valuations, when that side shares them.
+    mirror: Concession | None = None
 
 
 @dataclass(frozen=True)
@@ -665,12 +669,42 @@ class RoomState:
             (issue, package.values.get(str(issue.pk), "—")) for issue in self.issues
         ]
 
+    def _concession_log(self):
+        """The log as this viewer reads it: every entry logged by hand, and
+        each accepted trade once, through the viewer's side's entry (the
+        proposer's for a viewer without a side)."""
+        mine = (
+            Q(party=self.party)
+            if self.party is not None
+            else Q(party_id=F("trade__party_id"))
+        )
+        return Concession.objects.filter(deal=self.deal).filter(
+            Q(trade__isnull=True) | mine
+        )
+
     def _concession_rows(self, concessions) -> list[ConcessionRow]:
+        concessions = list(concessions)
+        trade_ids = [c.trade_id for c in concessions if c.trade_id]
+        mirrors = {}
+        if trade_ids:
+            mirrors = {
+                m.trade_id: m
+                for m in Concession.objects.filter(
+                    trade_id__in=trade_ids, values_shared=True
+                )
+                .exclude(pk__in=[c.pk for c in concessions])
+                .select_related("party")
+            }
         rows = []
         for c in concessions:
             own = self.party is not None and c.party_id == self.party.pk
             rows.append(
-                ConcessionRow(concession=c, own=own, show_values=own or c.values_shared)
+                ConcessionRow(
+                    concession=c,
+                    own=own,
+                    show_values=own or c.values_shared,
+                    mirror=mirrors.get(c.trade_id) if c.trade_id else None,
+                )
             )
         return rows
 
@@ -678,22 +712,28 @@ class RoomState:
     def concessions(self) -> list[ConcessionRow]:
         """The latest entries of the concession log, oldest first."""
         latest = _latest(
-            Concession.objects.filter(deal=self.deal).select_related("party"),
-            CONCESSIONS_SHOWN,
+            self._concession_log().select_related("party"), CONCESSIONS_SHOWN
         )
         return latest.oldest_first(self._concession_rows(latest[::-1]))
 
     def concessions_of_trades(self, trade_ids) -> list[ConcessionRow]:
-        """The log entries accepting these trades wrote (one per side)."""
+        """The log's rows for these accepted trades (one each)."""
         return self._concession_rows(
-            Concession.objects.filter(deal=self.deal, trade_id__in=trade_ids)
+            self._concession_log()
+            .filter(trade_id__in=trade_ids)
             .select_related("party")
             .order_by("pk")
         )
 
     def concessions_by_id(self, ids) -> list[ConcessionRow]:
+        """The log's rows of these entries: an entry the viewer's log folds
+        into its own row of the same trade is shown through that row."""
+        trades = Concession.objects.filter(
+            deal=self.deal, pk__in=ids, trade__isnull=False
+        ).values("trade_id")
         return self._concession_rows(
-            Concession.objects.filter(deal=self.deal, pk__in=ids)
+            self._concession_log()
+            .filter(Q(pk__in=ids) | Q(trade_id__in=trades))
             .select_related("party")
             .order_by("pk")
         )
@@ -787,7 +827,7 @@ class RoomState:
             return _latest(self._meso_sets(), MESO_SETS_SHOWN, before)
         if list_name == "concessions":
             page = _latest(
-                Concession.objects.filter(deal=self.deal).select_related("party"),
+                self._concession_log().select_related("party"),
                 CONCESSIONS_SHOWN,
                 before,
             )
