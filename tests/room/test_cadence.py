@@ -17,6 +17,7 @@ from room import actions, services
 from room.models import AgreementConfirmation, CadenceProposal
 from room.schedule import check_in_schedule, next_check_in
 from tests.room.conftest import agree_cadence, at_stage, fresh
+from tests.room.sockets import act, db, receive, room
 
 pytestmark = pytest.mark.django_db
 
@@ -216,3 +217,38 @@ def test_the_reminder_and_the_calendar_follow_the_agreed_first_date(agreed, rep_
     later = first + datetime.timedelta(days=7)
     assert f"DTSTART;VALUE=DATE:{later:%Y%m%d}" in ics
     assert "agreed review cadence: weekly" in ics.replace("\r\n ", "")
+
+
+# --- over the sockets -------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("own_channel_layer")
+async def test_both_sockets_see_the_proposal_and_the_agreed_cadence(
+    close, host_cookie, guest_cookie
+):
+    first = timezone.localdate() + SOON
+    async with room(close.pk, host_cookie, guest_cookie) as (host, guest):
+        await act(
+            guest,
+            "cadence.propose",
+            {"cadence": "weekly", "first_check_in": first.isoformat()},
+        )
+        await receive(guest, "ack")
+        await receive(guest, "event")  # its own update
+        seen = await receive(host, "event")
+        assert 'id="region-cadence"' in seen["html"]
+        assert "proposes reviews <strong>weekly</strong>" in seen["html"]
+        assert 'data-action="cadence.respond"' in seen["html"]
+        proposal_id = await db(lambda: CadenceProposal.objects.get(deal=close).pk)()
+        await act(
+            host,
+            "cadence.respond",
+            {"proposal_id": proposal_id, "accept": "yes", "confirm": True},
+        )
+        await receive(host, "ack")
+        agreed = await receive(guest, "event")
+        assert 'id="cadence-agreed"' in agreed["html"]
+        assert 'id="region-agreement"' in agreed["html"]
+    deal = await db(lambda: Deal.objects.get(pk=close.pk))()
+    assert (deal.review_cadence, deal.first_check_in) == ("weekly", first)
