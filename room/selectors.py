@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -142,6 +142,24 @@ class SharedRow:
     ideal_outcome: str | None = None
 
 
+def _cents(amount) -> Decimal | None:
+    """An amount read through a subquery (SQLite hands back a float-ish
+    decimal there), as the two-decimal amount it was stored as."""
+    return None if amount is None else Decimal(str(amount)).quantize(CENT)
+
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class MirrorValues:
+    """The other side's shared valuation of the same accepted trade."""
+
+    organisation: str
+    value_to_us: Decimal | None
+    value_to_them: Decimal | None
+
+
 @dataclass(frozen=True)
 class ConcessionRow:
     concession: Concession
@@ -150,7 +168,7 @@ class ConcessionRow:
     # An accepted trade is one row of the log: the viewer's side's entry.
     # The other side's entry for the same trade (the exchange seen from
     # there) shows only its valuations, when that side shares them.
-    mirror: Concession | None = None
+    mirror: MirrorValues | None = None
 
 
 @dataclass(frozen=True)
@@ -678,32 +696,40 @@ class RoomState:
             if self.party is not None
             else Q(party_id=F("trade__party_id"))
         )
-        return Concession.objects.filter(deal=self.deal).filter(
-            Q(trade__isnull=True) | mine
+        # The other side's entry of the same trade, when it shares its
+        # valuations: read in the same query (no read per row or per page).
+        shared_mirror = Concession.objects.filter(
+            trade_id=OuterRef("trade_id"), values_shared=True
+        ).exclude(party_id=OuterRef("party_id"))
+        return (
+            Concession.objects.filter(deal=self.deal)
+            .filter(Q(trade__isnull=True) | mine)
+            .annotate(
+                mirror_organisation=Subquery(
+                    shared_mirror.values("party__organisation")[:1]
+                ),
+                mirror_to_us=Subquery(shared_mirror.values("value_to_us")[:1]),
+                mirror_to_them=Subquery(shared_mirror.values("value_to_them")[:1]),
+            )
         )
 
     def _concession_rows(self, concessions) -> list[ConcessionRow]:
-        concessions = list(concessions)
-        trade_ids = [c.trade_id for c in concessions if c.trade_id]
-        mirrors = {}
-        if trade_ids:
-            mirrors = {
-                m.trade_id: m
-                for m in Concession.objects.filter(
-                    trade_id__in=trade_ids, values_shared=True
-                )
-                .exclude(pk__in=[c.pk for c in concessions])
-                .select_related("party")
-            }
         rows = []
         for c in concessions:
             own = self.party is not None and c.party_id == self.party.pk
+            mirror = None
+            if getattr(c, "mirror_organisation", None) is not None:
+                mirror = MirrorValues(
+                    c.mirror_organisation,
+                    _cents(c.mirror_to_us),
+                    _cents(c.mirror_to_them),
+                )
             rows.append(
                 ConcessionRow(
                     concession=c,
                     own=own,
                     show_values=own or c.values_shared,
-                    mirror=mirrors.get(c.trade_id) if c.trade_id else None,
+                    mirror=mirror,
                 )
             )
         return rows

@@ -146,7 +146,7 @@ def test_closing_the_deal_asks_both_sides_for_the_post_deal_review(
         html = page(client, deal)
         assert 'id="debrief-prompt"' in html
         assert "Write the post-deal review" in html
-        assert f'href="{review}"' in html
+        assert f'href="{review}#own-review"' in html
         assert "Still to do" not in html
     detail = rep_client.get(reverse("negotiation:deal-detail", args=[deal.pk]))
     assert "Write the post-deal review" in detail.content.decode()
