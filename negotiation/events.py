@@ -43,6 +43,13 @@ class EventKind(models.TextChoices):
     STAGE_ACCEPTED = "stage.accepted", "Stage change accepted"
     STAGE_DECLINED = "stage.declined", "Stage change declined"
     STAGE_WITHDRAWN = "stage.withdrawn", "Stage change withdrawn"
+    CADENCE_PROPOSED = "cadence.proposed", "Review cadence proposed"
+    CADENCE_ACCEPTED = "cadence.accepted", "Review cadence agreed"
+    CADENCE_DECLINED = "cadence.declined", "Review cadence declined"
+    CADENCE_WITHDRAWN = "cadence.withdrawn", "Review cadence withdrawn"
+    PAUSE_PROPOSED = "pause.proposed", "Pause proposed"
+    PAUSE_ACCEPTED = "pause.accepted", "Pause agreed"
+    PAUSE_COUNTERED = "pause.countered", "Another resume date proposed"
     POSITION_UPDATED = "position.updated", "Shared position updated"
     TRADE_PROPOSED = "trade.proposed", "Trade proposed"
     TRADE_COUNTERED = "trade.countered", "Trade countered"
@@ -127,6 +134,44 @@ EVENTS: dict[EventKind, EventSpec] = {
         "{who} declined the stage change.",
     ),
     K.STAGE_WITHDRAWN: EventSpec(("stagebar",), "", "{who} withdrew the stage change."),
+    # The review cadence and first check-in, agreed like a stage change; the
+    # agreement's fingerprint includes the agreed one.
+    K.CADENCE_PROPOSED: EventSpec(
+        ("cadence",),
+        "{who} proposed a review cadence.",
+        "{who} proposed {cadence}.",
+    ),
+    # The agreed cadence is written on the deal row an access carries.
+    K.CADENCE_ACCEPTED: EventSpec(
+        ("cadence", "agreement", "checkins"),
+        "{who} agreed the review cadence.",
+        "{who} agreed {cadence}.",
+        True,
+    ),
+    K.CADENCE_DECLINED: EventSpec(
+        ("cadence",),
+        "{who} declined the proposed review cadence.",
+        "{who} declined {cadence}.",
+    ),
+    K.CADENCE_WITHDRAWN: EventSpec(
+        ("cadence",), "", "{who} withdrew the proposed review cadence."
+    ),
+    # "Pause and revisit": a date to resume, accepted or answered with another.
+    K.PAUSE_PROPOSED: EventSpec(
+        ("pause",),
+        "{who} proposed a pause.",
+        "{who} proposed to pause and resume {resume}.",
+    ),
+    K.PAUSE_ACCEPTED: EventSpec(
+        ("pause",),
+        "{who} agreed the pause.",
+        "{who} agreed to pause and resume {resume}.",
+    ),
+    K.PAUSE_COUNTERED: EventSpec(
+        ("pause",),
+        "{who} proposed another date to resume.",
+        "{who} proposed to resume {resume} instead.",
+    ),
     K.POSITION_UPDATED: EventSpec(
         ("positions",),
         "{who} updated their shared interests and ranking.",

@@ -141,6 +141,9 @@ class Deal(models.Model):
         ],
         default="monthly",
     )
+    # The first check-in both sides agreed in the room (with the cadence);
+    # the schedule runs from it. None until a cadence is agreed.
+    first_check_in = models.DateField(null=True, blank=True)
     shared_purpose = models.TextField(
         blank=True,
         help_text="The goal both sides can sign up to, e.g. "
@@ -360,6 +363,22 @@ class Preparation(models.Model):
     their_decision_path = models.TextField(blank=True)
     their_pressures = models.TextField(blank=True)
     their_success = models.TextField(blank=True)
+    # How the other side communicates and decides, as this side reads it:
+    # the coach's lines adapt to it. Private like the rest of the map.
+    their_style = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=[("direct", "Direct"), ("high_context", "High-context")],
+    )
+    their_decisions = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=[
+            ("hierarchical", "Hierarchical"),
+            ("consensus", "By consensus"),
+            ("individual", "One person decides"),
+        ],
+    )
     # Readiness check ("do not use when…").
     zero_sum_signals = models.BooleanField(
         default=False,

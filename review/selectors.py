@@ -324,6 +324,7 @@ class ReviewState:
             cadence=self.deal.review_cadence,
             today=self.today,
             until=max(due_dates) if due_dates else None,
+            first=self.deal.first_check_in,
         )
 
     @cached_property
@@ -380,6 +381,27 @@ class ReviewState:
     def nudges(self) -> list[Nudge]:
         """Coaching nudges of the viewer's side only (each side's are private)."""
         return list(Nudge.objects.filter(party=self.party).order_by("created_at"))
+
+    @property
+    def confirmed_anyway(self) -> int:
+        """Commitments the viewer's side confirmed although they had no real
+        metric, target or due date (it was warned and confirmed anyway)."""
+        return sum(
+            1
+            for n in self.nudges
+            if n.kind == Nudge.Kind.VAGUE_COMMITMENT
+            and n.subject.startswith("confirmed:")
+        )
+
+    @cached_property
+    def unmeasurable_agreed(self) -> list[Commitment]:
+        """Commitments both sides confirmed that nobody can measure: a shared
+        fact of the agreement, the same for both sides."""
+        return [
+            row.commitment
+            for row in self.commitments
+            if row.commitment.is_confirmed and not row.commitment.is_measurable
+        ]
 
     @property
     def pitfall_counts(self) -> list[tuple[str, int]]:
@@ -1051,19 +1073,20 @@ def check_ins_due(
     ``analysis.schedule``) in one query of plain columns.
     """
     due: list[tuple[bool, datetime.date, int, str, str]] = []
-    for pk, closed_at, cadence, last_held, title, first, last, username in (
+    for pk, closed_at, cadence, start, last_held, title, first, last, username in (
         deals.filter(status=Deal.Status.AGREED)
         .order_by()
         .annotate(last_held=Max("check_ins__held_on"))
         .values_list(
-            "pk", "closed_at", "review_cadence", "last_held", "title",
-            "owner__first_name", "owner__last_name", "owner__username",
+            "pk", "closed_at", "review_cadence", "first_check_in", "last_held",
+            "title", "owner__first_name", "owner__last_name", "owner__username",
         )
     ):  # fmt: skip
         day = next_check_in(
             closed_on=timezone.localdate(closed_at) if closed_at else None,
             last_held=last_held,
             cadence=cadence,
+            first=start,
         )
         if day is not None and (day < today or is_due_soon(day, today, days)):
             owner = " ".join(part for part in (first, last) if part) or username

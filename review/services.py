@@ -25,7 +25,7 @@ from negotiation.models import Deal, Participant, Party
 from negotiation.services.base import check_version, save_versioned
 from review.models import Lesson, PostDealReview, ReminderLog, ReviewComment
 from room.models import Commitment
-from room.schedule import is_due_soon, next_check_in
+from room.schedule import DEBRIEF_AFTER_DAYS, is_due_soon, next_check_in
 
 logger = logging.getLogger(__name__)
 
@@ -251,9 +251,6 @@ class ReminderEmail:
         return "\n".join(lines)
 
 
-DEBRIEF_AFTER_DAYS = 3
-
-
 def reminders_due(*, today: datetime.date) -> list[ReminderEmail]:
     """What is due and not reminded yet, one email per deal.
 
@@ -271,6 +268,7 @@ def reminders_due(*, today: datetime.date) -> list[ReminderEmail]:
             closed_on=timezone.localdate(deal.closed_at) if deal.closed_at else None,
             last_held=deal.last_held,
             cadence=deal.review_cadence,
+            first=deal.first_check_in,
         )
         if day is not None and is_due_soon(day, today):
             deals[deal.pk] = deal

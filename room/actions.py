@@ -34,11 +34,14 @@ from room import coaching, forms
 from room.coaching.limits import breaches, side_limits
 from room.models import Commitment, Nudge, SharedPosition, TermSheetEntry
 from room.services import (
+    cadence,
     closing,
     concessions,
+    culture,
     discussion,
     jointcheck,
     packages,
+    pauses,
     positions,
     stages,
     trades,
@@ -159,6 +162,33 @@ ACTIONS: dict[str, Action] = {
         "shown. When both sides confirm, the deal is agreed.",
     ),
     "checkin.add": Action(forms.CheckInForm, closing.check_in_add, ("checkin.added",)),
+    "cadence.propose": Action(
+        forms.CadenceProposeForm, cadence.cadence_propose, ("cadence.proposed",)
+    ),
+    "cadence.respond": Action(
+        forms.CadenceRespondForm,
+        cadence.cadence_respond,
+        ("cadence.accepted", "cadence.declined"),
+        binding="Accepting makes this review cadence and first check-in part of "
+        "the agreement for both sides.",
+    ),
+    "cadence.withdraw": Action(
+        forms.CadenceWithdrawForm, cadence.cadence_withdraw, ("cadence.withdrawn",)
+    ),
+    "pause.propose": Action(
+        forms.PauseProposeForm, pauses.pause_propose, ("pause.proposed",)
+    ),
+    "pause.accept": Action(
+        forms.PauseAcceptForm, pauses.pause_accept, ("pause.accepted",)
+    ),
+    "pause.counter": Action(
+        forms.PauseCounterForm, pauses.pause_counter, ("pause.countered",)
+    ),
+    # Private: the side's own reading of the other side, kept in its
+    # preparation. Never shared, so not read by the over-sharing guard.
+    "culture.set": Action(
+        forms.CultureForm, culture.culture_set, (), shares_text=False
+    ),
     "jointcheck.allow": Action(
         forms.JointCheckForm,
         jointcheck.joint_check_allow,

@@ -249,7 +249,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(
                 {"type": "ack", "client_msg_id": client_msg_id, "seq": seq}
             )
-            await self._send_update(update)
+            if events:  # a private action (no event) has no update to send
+                await self._send_update(update)
             await self._sent()
             # The sender has heard back: now coach each side on the change.
             await self._coach(events)

@@ -410,6 +410,54 @@ class CheckInForm(RoomForm):
         return cleaned
 
 
+class CadenceProposeForm(RoomForm):
+    cadence = forms.ChoiceField(
+        choices=Deal._meta.get_field("review_cadence").choices,
+        error_messages={"required": "Choose how often you will review."},
+    )
+    first_check_in = forms.DateField(
+        error_messages={"required": "Pick the date of the first check-in."}
+    )
+
+
+class CadenceRespondForm(StageRespondForm):
+    """Accept (binding: it becomes part of the agreement) or decline."""
+
+    change_id = None
+    proposal_id = forms.IntegerField()
+
+
+class CadenceWithdrawForm(RoomForm):
+    proposal_id = forms.IntegerField()
+
+
+class PauseProposeForm(RoomForm):
+    resume_on = forms.DateField(error_messages={"required": "Pick the date to resume."})
+    note = forms.CharField(required=False, max_length=240)
+
+
+class PauseAcceptForm(RoomForm):
+    pause_id = forms.IntegerField()
+
+
+class PauseCounterForm(PauseProposeForm):
+    pause_id = forms.IntegerField()
+
+
+class CultureForm(RoomForm):
+    version = VersionField()
+    their_style = forms.ChoiceField(
+        required=False,
+        choices=[("", "Not sure yet"), ("direct", "Direct"),
+                 ("high_context", "High-context")],
+    )  # fmt: skip
+    their_decisions = forms.ChoiceField(
+        required=False,
+        choices=[("", "Not sure yet"), ("hierarchical", "Hierarchical"),
+                 ("consensus", "By consensus"), ("individual", "One person")],
+    )  # fmt: skip
+
+
 class NudgeForm(RoomForm):
     nudge_key = forms.RegexField(regex=r"^[\w-]{1,16}$", max_length=16)
 

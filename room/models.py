@@ -191,6 +191,8 @@ class Trade(models.Model):
         DECLINED = "declined", "Declined"
         WITHDRAWN = "withdrawn", "Withdrawn"
         COUNTERED = "countered", "Countered"
+        # Still open when both sides confirmed the agreement: closed by it.
+        SUPERSEDED = "superseded", "Superseded by the agreement"
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="trades")
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="trades")
@@ -226,6 +228,89 @@ class Trade(models.Model):
         return f"If {self.give_value} ({self.give_issue}) → {self.ask_value}"
 
 
+class CadenceProposal(models.Model):
+    """A proposed review cadence and first check-in date; the other side
+    accepts or declines, as with a stage change. The accepted one is the
+    deal's (``Deal.review_cadence``, ``Deal.first_check_in``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="cadence_proposals"
+    )
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    proposed_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    cadence = models.CharField(
+        max_length=16, choices=Deal._meta.get_field("review_cadence").choices
+    )
+    first_check_in = models.DateField()
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal"],
+                condition=Q(status="pending"),
+                name="cadence_one_pending_per_deal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cadence} from {self.first_check_in} ({self.status})"
+
+
+class Pause(models.Model):
+    """ "Pause and revisit": one side proposes a date to resume; the other
+    accepts it or proposes another date (which replaces this one)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        ACCEPTED = "accepted", "Agreed"
+        COUNTERED = "countered", "Another date proposed"
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="pauses")
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    proposed_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    resume_on = models.DateField()
+    note = models.CharField(max_length=240, blank=True)
+    counter_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal"],
+                condition=Q(status="pending"),
+                name="pause_one_pending_per_deal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pause until {self.resume_on} ({self.status})"
+
+
 class TermSheetEntry(models.Model):
     """The draft (then agreed) value of one issue."""
 
@@ -257,6 +342,8 @@ class MesoSet(models.Model):
         PRESENTED = "presented", "Presented"
         ANSWERED = "answered", "Answered"
         WITHDRAWN = "withdrawn", "Withdrawn"
+        # Still unanswered when both sides confirmed the agreement.
+        SUPERSEDED = "superseded", "Superseded by the agreement"
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="meso_sets")
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")

@@ -45,8 +45,10 @@ ALL_REGIONS = (
     "terms",
     "jointcheck",
     "commitments",
+    "cadence",
     "agreement",
     "checkins",
+    "pause",
     "discussion",
     "coach",
 )
@@ -55,8 +57,13 @@ ALL_REGIONS = (
 # sockets when it saves a new scoring.
 SCORED_REGIONS = ("trades", "packages", "terms", "jointcheck")
 
-# Regions rendered from a template of their own, not from ``TEMPLATE``.
-REGION_TEMPLATES = {"attention": "room/attention.html#attention"}
+# Regions kept in templates of their own (included from the room's page),
+# rather than as partials of ``TEMPLATE``.
+REGION_TEMPLATES = {
+    "attention": "room/attention.html#attention",
+    "cadence": "room/cadence.html",
+    "pause": "room/pause.html",
+}
 
 # What a side is waiting for (``room.attention``) changes only with these
 # touches: an event touching one renders each side's attention box again.
@@ -350,7 +357,7 @@ class _Renderer:
             return
         new_rows = []
         for row in self.state.concessions_by_id(changes.concessions):
-            if changes.concessions[row.concession.pk]:
+            if changes.concessions.get(row.concession.pk, False):
                 new_rows.append(self.partial("concession-row", row=row))
             else:
                 self.parts.append(

@@ -1,7 +1,11 @@
 """The check-in schedule of an agreed deal.
 
-The next check-in falls one review period after the last one held (or after
-the agreement, before the first): the rule the room shows as "next review".
+The first check-in is the date both sides agreed in the room with the
+cadence; once a check-in has been held, the next falls one review period
+after the last one held.
+(A deal agreed before cadences were agreed in the room has no first date:
+its first check-in falls one period after the agreement.) The room shows
+this as "next review".
 The schedule continues at the same cadence; a check-in whose date passed
 without one being held is overdue.
 """
@@ -14,6 +18,9 @@ from dataclasses import dataclass
 
 CADENCE_DAYS = {"weekly": 7, "fortnightly": 14, "monthly": 30, "quarterly": 91}
 DUE_WITHIN_DAYS = 7
+# A closed deal whose side has not written its post-deal review this many
+# days on is reminded (by email to the host side, in the room to both).
+DEBRIEF_AFTER_DAYS = 3
 MAX_UPCOMING = 12
 
 
@@ -37,8 +44,11 @@ def next_check_in(
     closed_on: datetime.date | None,
     last_held: datetime.date | None,
     cadence: str,
+    first: datetime.date | None = None,
 ) -> datetime.date | None:
     """When the next check-in is due, or None before the agreement."""
+    if first is not None and closed_on is not None and last_held is None:
+        return first
     start = last_held or closed_on
     if start is None:
         return None
@@ -59,6 +69,7 @@ def check_in_schedule(
     today: datetime.date,
     until: datetime.date | None = None,
     minimum: int = 3,
+    first: datetime.date | None = None,
 ) -> list[ScheduledCheckIn]:
     """Held check-ins, then the missed one (if any), then the coming ones.
 
@@ -68,7 +79,10 @@ def check_in_schedule(
     held = sorted(set(held))
     rows = [ScheduledCheckIn(day, "held") for day in held]
     upcoming = next_check_in(
-        closed_on=closed_on, last_held=held[-1] if held else None, cadence=cadence
+        closed_on=closed_on,
+        last_held=held[-1] if held else None,
+        cadence=cadence,
+        first=first,
     )
     if upcoming is None:
         return rows

@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Prefetch
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,8 +43,10 @@ from playbooks.models import ChecklistItem, ContextPlaybook, PhraseTemplate
 from playbooks.selectors import StageCoaching, stage_coaching
 from playbooks.templating import fill_template
 from room.attention import Attention, attention_for
+from room.coaching.culture import CultureTip, culture_tips
 from room.models import (
     AgreementConfirmation,
+    CadenceProposal,
     CheckIn,
     CheckInItem,
     Commitment,
@@ -55,6 +57,7 @@ from room.models import (
     Message,
     Nudge,
     Package,
+    Pause,
     RoomConnection,
     SharedPosition,
     StageChange,
@@ -62,7 +65,7 @@ from room.models import (
     Trade,
     is_overdue,
 )
-from room.schedule import next_check_in
+from room.schedule import DEBRIEF_AFTER_DAYS, next_check_in
 from room.services.closing import agreement_digest
 from room.services.rules import ACTION_TOOLS, TOOL_STAGES, tool_refusal
 
@@ -150,11 +153,33 @@ class SharedRow:
     ideal_outcome: str | None = None
 
 
+def _cents(amount) -> Decimal | None:
+    """An amount read through a subquery (SQLite hands back a float-ish
+    decimal there), as the two-decimal amount it was stored as."""
+    return None if amount is None else Decimal(str(amount)).quantize(CENT)
+
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class MirrorValues:
+    """The other side's shared valuation of the same accepted trade."""
+
+    organisation: str
+    value_to_us: Decimal | None
+    value_to_them: Decimal | None
+
+
 @dataclass(frozen=True)
 class ConcessionRow:
     concession: Concession
     own: bool
     show_values: bool
+    # An accepted trade is one row of the log: the viewer's side's entry.
+    # The other side's entry for the same trade (the exchange seen from
+    # there) shows only its valuations, when that side shares them.
+    mirror: MirrorValues | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +307,54 @@ class RoomState:
             )
             .select_related("proposed_by", "party")
             .first()
+        )
+
+    # --- review cadence and "pause and revisit" (shared) ---------------------
+
+    @cached_property
+    def pending_cadence(self) -> CadenceProposal | None:
+        return (
+            CadenceProposal.objects.filter(
+                deal=self.deal, status=CadenceProposal.Status.PENDING
+            )
+            .select_related("proposed_by", "party")
+            .first()
+        )
+
+    cadence_choices = Deal._meta.get_field("review_cadence").choices
+
+    @property
+    def cadence_agreed(self) -> bool:
+        """Both sides agreed a cadence and first check-in (on the deal row)."""
+        return self.deal.first_check_in is not None
+
+    @cached_property
+    def pause(self) -> Pause | None:
+        """The latest pause: waiting for an answer, or agreed."""
+        return (
+            Pause.objects.filter(deal=self.deal)
+            .exclude(status=Pause.Status.COUNTERED)
+            .select_related("proposed_by", "party", "decided_by")
+            .first()
+        )
+
+    # --- after the deal --------------------------------------------------------
+
+    @cached_property
+    def debrief_written(self) -> bool:
+        """Whether the viewer's side wrote its post-deal review."""
+        if self.party is None:
+            return True
+        return self.party.reviews.exists()
+
+    @property
+    def debrief_overdue(self) -> bool:
+        """Closed three days ago or more, and still no review from this side:
+        the rush to the next deal the method warns about."""
+        if self.deal.closed_at is None or self.debrief_written:
+            return False
+        return timezone.now() - self.deal.closed_at >= datetime.timedelta(
+            days=DEBRIEF_AFTER_DAYS
         )
 
     @property
@@ -636,12 +709,50 @@ class RoomState:
             (issue, package.values.get(str(issue.pk), "—")) for issue in self.issues
         ]
 
+    def _concession_log(self):
+        """The log as this viewer reads it: every entry logged by hand, and
+        each accepted trade once, through the viewer's side's entry (the
+        proposer's for a viewer without a side)."""
+        mine = (
+            Q(party=self.party)
+            if self.party is not None
+            else Q(party_id=F("trade__party_id"))
+        )
+        # The other side's entry of the same trade, when it shares its
+        # valuations: read in the same query (no read per row or per page).
+        shared_mirror = Concession.objects.filter(
+            trade_id=OuterRef("trade_id"), values_shared=True
+        ).exclude(party_id=OuterRef("party_id"))
+        return (
+            Concession.objects.filter(deal=self.deal)
+            .filter(Q(trade__isnull=True) | mine)
+            .annotate(
+                mirror_organisation=Subquery(
+                    shared_mirror.values("party__organisation")[:1]
+                ),
+                mirror_to_us=Subquery(shared_mirror.values("value_to_us")[:1]),
+                mirror_to_them=Subquery(shared_mirror.values("value_to_them")[:1]),
+            )
+        )
+
     def _concession_rows(self, concessions) -> list[ConcessionRow]:
         rows = []
         for c in concessions:
             own = self.party is not None and c.party_id == self.party.pk
+            mirror = None
+            if getattr(c, "mirror_organisation", None) is not None:
+                mirror = MirrorValues(
+                    c.mirror_organisation,
+                    _cents(c.mirror_to_us),
+                    _cents(c.mirror_to_them),
+                )
             rows.append(
-                ConcessionRow(concession=c, own=own, show_values=own or c.values_shared)
+                ConcessionRow(
+                    concession=c,
+                    own=own,
+                    show_values=own or c.values_shared,
+                    mirror=mirror,
+                )
             )
         return rows
 
@@ -649,22 +760,28 @@ class RoomState:
     def concessions(self) -> list[ConcessionRow]:
         """The latest entries of the concession log, oldest first."""
         latest = _latest(
-            Concession.objects.filter(deal=self.deal).select_related("party"),
-            CONCESSIONS_SHOWN,
+            self._concession_log().select_related("party"), CONCESSIONS_SHOWN
         )
         return latest.oldest_first(self._concession_rows(latest[::-1]))
 
     def concessions_of_trades(self, trade_ids) -> list[ConcessionRow]:
-        """The log entries accepting these trades wrote (one per side)."""
+        """The log's rows for these accepted trades (one each)."""
         return self._concession_rows(
-            Concession.objects.filter(deal=self.deal, trade_id__in=trade_ids)
+            self._concession_log()
+            .filter(trade_id__in=trade_ids)
             .select_related("party")
             .order_by("pk")
         )
 
     def concessions_by_id(self, ids) -> list[ConcessionRow]:
+        """The log's rows of these entries: an entry the viewer's log folds
+        into its own row of the same trade is shown through that row."""
+        trades = Concession.objects.filter(
+            deal=self.deal, pk__in=ids, trade__isnull=False
+        ).values("trade_id")
         return self._concession_rows(
-            Concession.objects.filter(deal=self.deal, pk__in=ids)
+            self._concession_log()
+            .filter(Q(pk__in=ids) | Q(trade_id__in=trades))
             .select_related("party")
             .order_by("pk")
         )
@@ -715,6 +832,7 @@ class RoomState:
             bool(self.issues)
             and not self.issues_without_terms
             and all(c.is_confirmed for c in self.commitments)
+            and self.cadence_agreed
         )
 
     @property
@@ -744,6 +862,7 @@ class RoomState:
             closed_on=self.deal.closed_at.date() if self.deal.closed_at else None,
             last_held=self.check_ins[0].held_on if self.check_ins else None,
             cadence=self.deal.review_cadence,
+            first=self.deal.first_check_in,
         )
 
     # --- "show earlier" -------------------------------------------------------
@@ -756,7 +875,7 @@ class RoomState:
             return _latest(self._meso_sets(), MESO_SETS_SHOWN, before)
         if list_name == "concessions":
             page = _latest(
-                Concession.objects.filter(deal=self.deal).select_related("party"),
+                self._concession_log().select_related("party"),
                 CONCESSIONS_SHOWN,
                 before,
             )
@@ -867,6 +986,25 @@ class RoomState:
             )
             for template in self.coaching.templates
         ]
+
+    @cached_property
+    def own_preparation(self) -> Preparation | None:
+        """The viewer's own side's preparation (its reading of the other side
+        included); None for a viewer without a side."""
+        if self.party is None:
+            return None
+        return Preparation.objects.filter(party=self.party).first()
+
+    @cached_property
+    def culture_tips(self) -> list[CultureTip]:
+        """The coach's lines for the other side's way of talking and deciding,
+        as the viewer's side recorded it, for the current stage."""
+        preparation = self.own_preparation
+        if preparation is None:
+            return []
+        return culture_tips(
+            preparation.their_style, preparation.their_decisions, self.deal.stage
+        )
 
     @cached_property
     def readiness(self):

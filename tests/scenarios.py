@@ -243,6 +243,12 @@ def negotiate(
     )  # fmt: skip
     for side in (host, guest):
         room.commitment_confirm(access=side, commitment_id=commitment.pk, version=1)
+    proposal = room.cadence_propose(
+        access=guest,
+        cadence="monthly",
+        first_check_in=timezone.localdate() + datetime.timedelta(days=14),
+    )
+    room.cadence_respond(access=host, proposal_id=proposal.pk, accept=True)
     for side in (host, guest):
         room.agreement_confirm(access=side, digest=room.agreement_digest(deal))
     _move(deal, guest, host, Stage.IMPLEMENTATION)

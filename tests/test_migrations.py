@@ -28,6 +28,8 @@ def test_the_moved_models_keep_their_tables(label):
             "RoomVisit",
             "GuestEmail",
             "WaitingEmail",
+            "CadenceProposal",
+            "Pause",
         )
     ]
     assert moved

@@ -7,6 +7,7 @@ in: a concession's valuation or a side's preparation never does.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,18 @@ def _trade_text(trade: TradeValues | None, names: EventNames) -> str:
         f"“if we give {give}: {trade.give_value}, "
         f"can you give {ask}: {trade.ask_value}?”"
     )
+
+
+# The cadences a replay names (a payload holds one of them, never free text).
+CADENCES = frozenset({"weekly", "fortnightly", "monthly", "quarterly"})
+
+
+def _day(raw: Any) -> str | None:
+    try:
+        day = datetime.date.fromisoformat(str(raw))
+    except ValueError:
+        return None
+    return f"{day.day} {day:%B %Y}"
 
 
 def who(event: LoggedEvent, names: EventNames) -> str:
@@ -91,6 +104,21 @@ class _Facts(dict):
         elif field == "to_value":
             raw = self.payload.get("value")
             value = f" to “{raw}”" if raw is not None else ""
+        elif field == "cadence":
+            cadence = self.payload.get("cadence")
+            cadence = cadence if cadence in CADENCES else None
+            first = _day(self.payload.get("first_check_in"))
+            value = (
+                f"{cadence} reviews from {first}"
+                if cadence and first
+                else "a review cadence"
+            )
+        elif field == "resume":
+            day = _day(self.payload.get("resume_on"))
+            note = str(self.payload.get("note") or "")
+            value = f"on {day}" if day else "later"
+            if note:
+                value += f" (“{note}”)"
         elif field == "quote":
             text = names.messages.get(self._id("message_id"))
             value = f": “{text}”" if text else " a message."

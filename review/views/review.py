@@ -191,7 +191,8 @@ def checkins_ics(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
             day=slot.date,
             summary=f"Check-in: {deal.title}",
             description=f"{slot.label}. Review the commitments of “{deal.title}” "
-            f"with {deal.counterpart_organisation}.",
+            f"with {deal.counterpart_organisation} (agreed review cadence: "
+            f"{deal.get_review_cadence_display().lower()}).",
             url=url,
         )
         for slot in state.schedule

@@ -8,6 +8,7 @@ retry with the same ``client_msg_id`` writes nothing and raises
 functions, through the action table (``room.actions``).
 """
 
+from room.services.cadence import cadence_propose, cadence_respond, cadence_withdraw
 from room.services.closing import (
     COMMITMENT_FIELDS,
     agreement_confirm,
@@ -36,6 +37,7 @@ from room.services.invites import (
     participant_group,
 )
 from room.services.packages import meso_present, meso_respond
+from room.services.pauses import pause_accept, pause_counter, pause_propose
 from room.services.positions import position_update
 from room.services.rules import STAGE_ORDER
 from room.services.stages import (
@@ -60,6 +62,9 @@ __all__ = [
     "InviteRefused",
     "agreement_confirm",
     "agreement_digest",
+    "cadence_propose",
+    "cadence_respond",
+    "cadence_withdraw",
     "check_in_add",
     "commitment_add",
     "commitment_confirm",
@@ -79,6 +84,9 @@ __all__ = [
     "meso_respond",
     "message_post",
     "participant_group",
+    "pause_accept",
+    "pause_counter",
+    "pause_propose",
     "position_update",
     "setup_update",
     "stage_change_propose",

@@ -7,6 +7,7 @@ import hashlib
 import json
 
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils import timezone
 
 from negotiation.access import DealAccess
@@ -22,7 +23,9 @@ from room.models import (
     CheckIn,
     CheckInItem,
     Commitment,
+    MesoSet,
     TermSheetEntry,
+    Trade,
 )
 from room.services.rules import agenda_issue, require_tool, room_event, set_term
 
@@ -189,7 +192,14 @@ def agreement_digest(deal: Deal) -> str:
         .order_by("pk")
         .values_list("pk", "version", "host_confirmed_at", "counterpart_confirmed_at")
     )
-    blob = json.dumps([terms, commitments], default=str, sort_keys=True)
+    # The agreed review cadence is part of what both sides sign off (read
+    # like the terms, from the database, not from a possibly older row).
+    cadence = list(
+        Deal.objects.filter(pk=deal.pk, first_check_in__isnull=False).values_list(
+            "review_cadence", "first_check_in"
+        )
+    )
+    blob = json.dumps([terms, commitments, cadence], default=str, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -215,6 +225,12 @@ def agreement_confirm(
     unconfirmed = [c for c in deal.commitments.all() if not c.is_confirmed]
     if unconfirmed:
         raise ValidationError("Both sides must confirm every commitment first.")
+    if deal.first_check_in is None:
+        raise ValidationError(
+            "Agree the review cadence first: one side proposes how often you "
+            "will review the commitments and the first check-in date, and the "
+            "other side accepts."
+        )
     AgreementConfirmation.objects.filter(deal=deal).exclude(digest=current).delete()
     confirmation, _ = AgreementConfirmation.objects.update_or_create(
         deal=deal,
@@ -229,8 +245,21 @@ def agreement_confirm(
         deal.status = Deal.Status.AGREED
         deal.closed_at = timezone.now()
         save_versioned(deal, fields=["status", "closed_at"])
+        _supersede_open_offers(deal)
     room_event(access, deal, "agreement.confirmed", client_msg_id, party=access.side)
     return confirmation
+
+
+def _supersede_open_offers(deal: Deal) -> None:
+    """Trades and package sets nobody answered are closed by the agreement:
+    nothing can answer them any more, and the room says why."""
+    now = timezone.now()
+    Trade.objects.filter(deal=deal, status=Trade.Status.OPEN).update(
+        status=Trade.Status.SUPERSEDED, decided_at=now, version=F("version") + 1
+    )
+    MesoSet.objects.filter(deal=deal, status=MesoSet.Status.PRESENTED).update(
+        status=MesoSet.Status.SUPERSEDED, version=F("version") + 1
+    )
 
 
 @applied_once

@@ -33,13 +33,23 @@ TOOL_STAGES: dict[str, set[str]] = {
     "commitments": {Stage.CLOSE, Stage.IMPLEMENTATION},
     "agreement": {Stage.CLOSE},
     "check_ins": {Stage.IMPLEMENTATION},
+    # The review cadence is agreed before the agreement (which requires it)
+    # and can be agreed anew while the deal is implemented.
+    "cadence": {Stage.CLOSE, Stage.IMPLEMENTATION},
     # In Implementation, once agreed: post-settlement improvements.
     "jointcheck": {Stage.MIDGAME, Stage.CLOSE, Stage.IMPLEMENTATION},
 }
 
 
 # What still happens once both sides confirmed the agreement.
-AFTER_AGREEMENT_TOOLS = {"stage", "check_ins", "discussion", "coach", "jointcheck"}
+AFTER_AGREEMENT_TOOLS = {
+    "stage",
+    "check_ins",
+    "discussion",
+    "coach",
+    "jointcheck",
+    "cadence",
+}
 
 
 def acting_party(access: DealAccess) -> Party:
@@ -79,6 +89,14 @@ ACTION_TOOLS: dict[str, str] = {
     "commitment.confirm": "commitments",
     "agreement.confirm": "agreement",
     "checkin.add": "check_ins",
+    "cadence.propose": "cadence",
+    "cadence.respond": "cadence",
+    "cadence.withdraw": "cadence",
+    # "Pause and revisit" works in every stage of an open negotiation.
+    "pause.propose": "pause",
+    "pause.accept": "pause",
+    "pause.counter": "pause",
+    "culture.set": "coach",
     "nudge.dismiss": "coach",
     "jointcheck.allow": "jointcheck",
     "jointcheck.withdraw": "jointcheck",

@@ -111,6 +111,8 @@ TOOL_REGIONS = {
     "commitments": "commitments",
     "agreement": "agreement",
     "check_ins": "checkins",
+    "cadence": "cadence",
+    "pause": "pause",
     "coach": "coach",
 }
 

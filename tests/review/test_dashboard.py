@@ -301,8 +301,10 @@ def test_the_teams_stage_times_follow_the_rule_of_a_single_deals(team, deals):
 def test_a_missed_check_in_is_counted_as_overdue(manager_browser, deals):
     acme = deals["agreed"].deal
     acme.check_ins.all().delete()
+    # The agreed first check-in passed a fortnight ago without one held.
     Deal.objects.filter(pk=acme.pk).update(
-        closed_at=timezone.now() - datetime.timedelta(days=45)
+        closed_at=timezone.now() - datetime.timedelta(days=45),
+        first_check_in=timezone.localdate() - datetime.timedelta(days=15),
     )
 
     page = manager_browser.get(DASHBOARD).content.decode()

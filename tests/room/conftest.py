@@ -22,6 +22,7 @@ from negotiation.services import base
 from room import services
 from room.models import Commitment, Invite, MesoSet, hash_token
 from room.services import invite_create
+from room.services.cadence import cadence_propose, cadence_respond
 from tests.factories import MembershipFactory
 
 
@@ -288,15 +289,30 @@ def add_commitment(access: DealAccess, **fields) -> Commitment:
     return services.commitment_add(access=access, **fields)
 
 
+def agree_cadence(
+    proposer: DealAccess,
+    accepter: DealAccess,
+    cadence: str = "monthly",
+    first_check_in: datetime.date | None = None,
+) -> None:
+    """One side proposes a review cadence and first check-in, the other
+    accepts: what the agreement needs (in Close or Implementation)."""
+    first = first_check_in or timezone.localdate() + datetime.timedelta(days=14)
+    proposal = cadence_propose(access=proposer, cadence=cadence, first_check_in=first)
+    cadence_respond(access=accepter, proposal_id=proposal.pk, accept=True)
+
+
 @pytest.fixture
 def ready(close, issues, host, guest_access) -> Commitment:
-    """Every term set and one commitment confirmed by both sides."""
+    """Every term set, one commitment confirmed by both sides and a review
+    cadence agreed."""
     price, terms = issues
     services.term_set(access=host, issue_id=price.pk, version=None, value="95")
     services.term_set(access=host, issue_id=terms.pk, version=None, value="30 days")
     commitment = add_commitment(host)
     for side in (host, guest_access):
         services.commitment_confirm(access=side, commitment_id=commitment.pk, version=1)
+    agree_cadence(host, guest_access)
     return commitment
 
 

@@ -131,7 +131,8 @@ def test_a_message_costs_the_sender_five_statements(host_access):
         '"their_decision_path", "their_pressures" FROM "negotiation_preparation"',
         'SELECT "id", "team_id", "owner_id", "title", "context", '
         '"counterpart_organisation", "counterpart_contact", "ground_rules", '
-        '"review_cadence", "shared_purpose", "deadline", "stage", "status", '
+        '"review_cadence", "first_check_in", "shared_purpose", "deadline", '
+        '"stage", "status", '
         '"outcome_note", "last_seq", "version", "created_at", "updated_at", '
         '"closed_at" FROM "negotiation_deal"',
         'INSERT INTO "negotiation_message"',

@@ -31,6 +31,8 @@ REPLAY_FACTS = {
     "about",
     "to_value",
     "quote",
+    "cadence",
+    "resume",
 }
 
 

@@ -22,7 +22,7 @@ from room.models import (
 )
 from room.render import render_regions
 from room.services import closing, jointcheck
-from tests.room.conftest import at_stage
+from tests.room.conftest import agree_cadence, at_stage
 
 pytestmark = pytest.mark.django_db
 
@@ -296,6 +296,7 @@ def test_after_the_agreement_a_package_both_accept_improves_the_agreed_terms(sco
     host, guest = scored
     deal = host.deal
     at_stage(deal, Deal.Stage.CLOSE)
+    agree_cadence(host, guest)
     for side in (host, guest):
         closing.agreement_confirm(access=side, digest=closing.agreement_digest(deal))
     deal.refresh_from_db()

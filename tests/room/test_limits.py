@@ -23,7 +23,7 @@ from room.coaching.limits import (
     written_limits,
 )
 from room.models import Nudge, TermSheetEntry, Trade
-from tests.room.conftest import propose
+from tests.room.conftest import agree_cadence, propose
 
 pytestmark = pytest.mark.django_db
 
@@ -265,11 +265,12 @@ def test_a_step_that_leaves_an_old_breach_alone_is_not_stopped_again(
 
 
 def test_confirming_the_agreement_counts_every_breach_of_the_sheet(
-    deal, close, issues, host, seller
+    deal, close, issues, host, guest_access, seller
 ):
     price, terms = issues
     services.term_set(access=host, issue_id=price.pk, version=None, value="45,000")
     services.term_set(access=host, issue_id=terms.pk, version=None, value="60 days")
+    agree_cadence(host, guest_access)
     digest = services.agreement_digest(deal)
 
     with pytest.raises(actions.ActionRefused) as stopped:

@@ -28,10 +28,13 @@ from typing import Any
 
 import pytest
 
-from negotiation.models import Deal, Issue
+from negotiation.models import Deal, Issue, Preparation
+from room.coaching.culture import STYLE_TIPS
 from room.models import (
+    CadenceProposal,
     Commitment,
     MesoSet,
+    Pause,
     SharedPosition,
     StageChange,
     TermSheetEntry,
@@ -82,6 +85,15 @@ GUEST_TYPED = {
     "ideal_outcome": "GUESTPRIV-ideal: 30 months with a break clause",
 }
 GUEST_SHARED_CELL = "GUEST-SHARED-want: a named customer success manager"
+# Each side's private reading of the other side's culture, recorded in the
+# room: the host reads the counterpart as high-context, the counterpart reads
+# the host as direct. The coach's advice for it shows only on the reader's
+# screen (it is shown in every stage, so the final visits see it too).
+CULTURE_READINGS = {"host": "high_context", "counterpart": "direct"}
+CULTURE_ADVICE = {
+    side: next(t.advice for t in STYLE_TIPS[style] if t.key.endswith("disagree"))
+    for side, style in CULTURE_READINGS.items()
+}
 # Concession valuations logged without sharing them, and the ways a decimal
 # could be written out.
 HOST_CONCESSION_VALUES = ("48123.45", "51234.56")
@@ -286,6 +298,20 @@ def negotiate(room: Room) -> None:
         shared_purpose=deal.shared_purpose,
         ground_rules="We share interests, never walk-away points. No surprises.",
     )
+    # Each side records, privately, how the other side communicates.
+    for browser, side in ((room.host, "host"), (room.guest, "counterpart")):
+        version = Preparation.objects.get(
+            party__deal_id=room.deal_id, party__side=side
+        ).version
+        page = browser.post(
+            f"{room.path}act/culture.set/",
+            {
+                "client_msg_id": f"culture-{side}",
+                "version": str(version),
+                "their_style": CULTURE_READINGS[side],
+            },
+        )
+        assert CULTURE_ADVICE[side] in html.unescape(page.body)
     room.move_to("first_move")
 
     # First Move: each side shares its interests, its ranking and exactly one
@@ -380,6 +406,20 @@ def negotiate(room: Room) -> None:
     assert 'id="region-trades"' not in seen["html"]
     assert "Thirty months is firm for us." in seen["html"]
     room.act("counterpart", "message.post", body="Yes, let us close.")
+    # Pause and revisit: proposed, answered with another date, agreed.
+    soon = datetime.date.today() + datetime.timedelta(days=2)
+    room.act(
+        "host", "pause.propose", resume_on=soon.isoformat(),
+        note="Time to check with finance",
+    )  # fmt: skip
+    pause = Pause.objects.get(deal_id=room.deal_id, status=Pause.Status.PENDING)
+    seen = room.act(
+        "counterpart", "pause.counter", pause_id=pause.pk,
+        resume_on=(soon + datetime.timedelta(days=1)).isoformat(),
+    )  # fmt: skip
+    assert "proposes to pause and resume" in html.unescape(seen["html"])
+    pause = Pause.objects.get(deal_id=room.deal_id, status=Pause.Status.PENDING)
+    room.act("host", "pause.accept", pause_id=pause.pk)
     room.move_to("close")
 
     # Close: the term sheet, commitments confirmed by both, the agreement.
@@ -406,6 +446,14 @@ def negotiate(room: Room) -> None:
                 side, "commitment.confirm", commitment_id=commitment.pk,
                 version=commitment.version, confirm="on",
             )  # fmt: skip
+    # The review cadence and first check-in: proposed, then accepted.
+    first = (datetime.date.today() + datetime.timedelta(days=7)).isoformat()
+    room.act("counterpart", "cadence.propose", cadence="weekly", first_check_in=first)
+    proposal = CadenceProposal.objects.get(deal_id=room.deal_id, status="pending")
+    room.act(
+        "host", "cadence.respond", proposal_id=proposal.pk, accept="yes",
+        confirm="on",
+    )  # fmt: skip
     for side, browser in (("host", room.host), ("counterpart", room.guest)):
         page = browser.get(room.path).body
         region = re.search(r'<section id="region-agreement".*?</section>', page, re.S)
@@ -489,11 +537,13 @@ def private_values(demo: dict[str, Any]) -> dict[str, list[str]]:
             *demo["private"]["host"],
             *HOST_TYPED.values(),
             *HOST_CONCESSION_VALUES,
+            CULTURE_ADVICE["host"],
         ],
         "counterpart": [
             *demo["private"]["counterpart"],
             *GUEST_TYPED.values(),
             *GUEST_CONCESSION_VALUES,
+            CULTURE_ADVICE["counterpart"],
         ],
     }
 

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from negotiation.access import DealAccess
 from negotiation.models import Deal, DealEvent
 from room import services
+from room.models import Concession
 from room.render import render_events
 from tests.room.conftest import at_stage
 
@@ -148,7 +149,11 @@ def test_an_accepted_trade_renders_its_row_its_two_terms_its_log_entries_and_the
     assert f'<template><tr id="term-{price.pk}"' in html
     assert f'<template><tr id="term-{terms.pk}"' in html
     assert 'hx-swap-oob="beforeend:#concession-rows"' in html
-    assert html.count('<tr id="concession-') == 2  # one entry per side
+    # Logged once per side; each side's log shows the trade once, as its own
+    # entry.
+    own = Concession.objects.get(trade=trade, party=host_access.party)
+    assert html.count('<tr id="concession-') == 1
+    assert f'<tr id="concession-{own.pk}"' in html
     assert 'id="region-agreement"' in html
     assert 'id="region-trades"' not in html
     assert 'id="region-terms"' not in html

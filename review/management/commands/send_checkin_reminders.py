@@ -1,8 +1,12 @@
-"""Email the host side about check-ins due within a week and overdue commitments.
+"""Email the host side about check-ins due within a week (on the cadence and
+first date both sides agreed in the room), overdue commitments, and a
+post-deal review still unwritten three days after the close.
 
 Run it daily (cron, a systemd timer, a scheduled job): it is idempotent, each
-reminder is sent once per check-in date per deal and once per overdue
-commitment (``ReminderLog``), so a rerun the same day sends nothing new.
+reminder is sent once per check-in date per deal, once per overdue
+commitment and once per deal for the review (``ReminderLog``), so a rerun the
+same day sends nothing new. Guests (the counterpart) have no email address:
+the room itself reminds them of their review (``RoomState.debrief_overdue``).
 
     python manage.py send_checkin_reminders [--date 2027-01-15]
         [--base-url https://parley.example.com] [--dry-run]
@@ -20,7 +24,9 @@ from review.services import reminders_send
 
 
 class Command(BaseCommand):
-    help = "Email check-in and overdue-commitment reminders (once each)."
+    help = (
+        "Email check-in, overdue-commitment and post-deal review reminders (once each)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
