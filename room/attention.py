@@ -23,10 +23,12 @@ from negotiation.events import EventKind, spec_of
 from negotiation.models import Deal, DealEvent, Issue, Participant, Party
 from room.models import (
     AgreementConfirmation,
+    CadenceProposal,
     Commitment,
     JointCheck,
     JointCheckConsent,
     MesoSet,
+    Pause,
     RoomVisit,
     StageChange,
     Trade,
@@ -184,6 +186,40 @@ def waiting_for(deal: Deal, party: Party) -> list[Waiting]:
                     f"They confirmed the commitment “{commitment.description}”.",
                     "Confirm the commitment",
                     f"commitment-{commitment.pk}",
+                )
+            )
+    if _usable(deal, "cadence"):
+        proposal = (
+            CadenceProposal.objects.filter(
+                deal=deal, status=CadenceProposal.Status.PENDING
+            )
+            .exclude(party=party)
+            .first()
+        )
+        if proposal is not None:
+            items.append(
+                Waiting(
+                    f"cadence:{proposal.pk}",
+                    "They propose a review cadence: "
+                    f"{proposal.get_cadence_display().lower()}, the first "
+                    f"check-in on {proposal.first_check_in:%-d %b %Y}.",
+                    "Answer the review cadence",
+                    "region-cadence",
+                )
+            )
+    if _usable(deal, "pause"):
+        pause = (
+            Pause.objects.filter(deal=deal, status=Pause.Status.PENDING)
+            .exclude(party=party)
+            .first()
+        )
+        if pause is not None:
+            items.append(
+                Waiting(
+                    f"pause:{pause.pk}",
+                    f"They propose to pause and resume on {pause.resume_on:%-d %b %Y}.",
+                    "Answer the pause",
+                    "region-pause",
                 )
             )
     if _usable(deal, "jointcheck"):

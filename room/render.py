@@ -78,6 +78,8 @@ ATTENTION_TOUCHES = frozenset(
         "commitments",
         "agreement",
         "jointcheck",
+        "cadence",
+        "pause",
     }
 )
 
@@ -85,7 +87,13 @@ ATTENTION_TOUCHES = frozenset(
 # A viewer's own proposals add nothing to what waits for the viewer: its own
 # render of them skips the attention box (and its reads).
 OWN_PROPOSALS = frozenset(
-    {EventKind.TRADE_PROPOSED, EventKind.MESO_PRESENTED, EventKind.STAGE_PROPOSED}
+    {
+        EventKind.TRADE_PROPOSED,
+        EventKind.MESO_PRESENTED,
+        EventKind.STAGE_PROPOSED,
+        EventKind.CADENCE_PROPOSED,
+        EventKind.PAUSE_PROPOSED,
+    }
 )
 
 

@@ -49,6 +49,49 @@ def test_an_open_trade_waits_for_the_other_side_only(
     assert "30 days sooner" in item.text
 
 
+def test_a_proposed_review_cadence_waits_for_the_other_side_until_answered(
+    close, host, guest_access
+):
+    import datetime
+
+    from django.utils import timezone
+
+    first = timezone.localdate() + datetime.timedelta(days=14)
+    proposal = services.cadence_propose(
+        access=host, cadence="fortnightly", first_check_in=first
+    )
+
+    assert keys(close, guest_access) == [f"cadence:{proposal.pk}"]
+    assert keys(close, host) == []
+    [item] = waiting_for(close, guest_access.party)
+    assert item.target == "region-cadence"
+    assert "every two weeks" in item.text
+
+    services.cadence_respond(access=guest_access, proposal_id=proposal.pk, accept=True)
+    assert keys(close, guest_access) == keys(close, host) == []
+
+
+def test_a_proposed_pause_waits_for_the_other_side_until_agreed(
+    midgame, host, guest_access
+):
+    import datetime
+
+    from django.utils import timezone
+
+    pause = services.pause_propose(
+        access=guest_access,
+        resume_on=timezone.localdate() + datetime.timedelta(days=3),
+        note="",
+    )
+
+    assert keys(midgame, host) == [f"pause:{pause.pk}"]
+    assert keys(midgame, guest_access) == []
+    assert waiting_for(midgame, host.party)[0].target == "region-pause"
+
+    services.pause_accept(access=host, pause_id=pause.pk)
+    assert keys(midgame, host) == keys(midgame, guest_access) == []
+
+
 def test_an_answered_trade_waits_no_more(midgame, issues, host, guest_access):
     price, terms = issues
     trade = propose(host, price, "5% off", terms, "30 days sooner")
