@@ -20,8 +20,10 @@ OVERFLOW = """() => ({
   innerWidth: window.innerWidth,
   culprits: [...document.querySelectorAll("body *")]
     .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
-    .filter((el) => !el.parentElement.closest("*")
-      || el.parentElement.getBoundingClientRect().right <= window.innerWidth + 0.5)
+    // The outermost element that sticks out, unless it scrolls inside its box.
+    .filter((el) => el.parentElement.getBoundingClientRect().right
+      <= window.innerWidth + 0.5)
+    .filter((el) => !el.parentElement.closest(".table-wrap, [data-scrolls]"))
     .slice(0, 5)
     .map((el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
       + (el.className && typeof el.className === "string"
