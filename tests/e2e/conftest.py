@@ -259,16 +259,20 @@ def walk_tour(
     visit: Callable[[TourStop, Page], None],
     *,
     on_new_page: Callable[[Page], None] | None = None,
+    roles: set[str] | None = None,
     **context_options,
 ) -> None:
     """Open every stop of the tour in its role's own browser context and call
     ``visit`` once the page has loaded (the room: once it is live).
 
     The counterpart opens the share link, gives a name and lands in the room,
-    as a guest would. ``on_new_page`` sees each page before it loads anything.
+    as a guest would. ``on_new_page`` sees each page before it loads anything;
+    ``roles`` limits the walk to those roles' stops.
     """
     pages: dict[str, Page] = {}
     for stop in tour.stops:
+        if roles is not None and stop.role not in roles:
+            continue
         page = pages.get(stop.role)
         if page is None:
             page = context_factory(**context_options).new_page()

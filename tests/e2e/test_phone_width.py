@@ -23,7 +23,7 @@ OVERFLOW = """() => ({
     // The outermost element that sticks out, unless it scrolls inside its box.
     .filter((el) => el.parentElement.getBoundingClientRect().right
       <= window.innerWidth + 0.5)
-    .filter((el) => !el.parentElement.closest(".table-wrap, [data-scrolls]"))
+    .filter((el) => !el.parentElement.closest(".table-wrap, .chart-frame"))
     .slice(0, 5)
     .map((el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
       + (el.className && typeof el.className === "string"
