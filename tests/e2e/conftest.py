@@ -205,8 +205,14 @@ PREP_SECTIONS = (
 def tour(daphne_server: str, monkeypatch: pytest.MonkeyPatch) -> Tour:
     """The demo (``seed_demo``: demo-rep, demo-manager, the live deal in
     Midgame and a fresh share link) plus a closed deal for the review pages."""
-    # Revoking the demo's earlier links closes sockets: nobody is connected.
-    monkeypatch.setattr("room.sessions.broadcast_to", lambda *a, **k: None)
+    # Seeding broadcasts after commit, beside Playwright's loop when a browser
+    # test ran before this one; nobody is connected yet (see the fixture above).
+    for name in (
+        "negotiation.services.base.broadcast_to",
+        "room.sessions.broadcast_to",
+        "room.services.invites.broadcast_to",
+    ):
+        monkeypatch.setattr(name, lambda *a, **k: None)
     from negotiation.models import Team
     from tests.live_server import seed_demo
     from tests.scenarios import negotiate
