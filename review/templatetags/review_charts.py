@@ -74,7 +74,8 @@ def svg(
     )
     # Safe: every label above went through conditional_escape.
     return mark_safe(
-        '<div class="chart-frame">'
+        # Focusable, so a chart that scrolls in its frame scrolls by keyboard.
+        '<div class="chart-frame" tabindex="0">'
         + el(
             "svg",
             head + "".join(body),
