@@ -7,6 +7,7 @@ from negotiation.views import health
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", account_views.favicon, name="favicon"),
     path("accounts/signup/", account_views.signup, name="signup"),
     path("team/", account_views.team, name="team"),
     path(

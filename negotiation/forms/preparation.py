@@ -202,16 +202,26 @@ class ReadinessForm(VersionedForm):
 class IssueRowForm(VersionedForm):
     """One issue's row on a page with a row per issue.
 
-    Each row gets its own element ids (the field names stay plain), and
-    ``version`` may be empty: that row did not exist when the page loaded.
+    Each row gets its own element ids, and ``version`` may be empty: that row
+    did not exist when the page loaded. With ``in_page=True`` the field names
+    carry the row too (``issue7_importance``), so every row of the page posts
+    in one form; the ids stay the same either way.
     """
 
     version = VersionField(allow_unseen=True)
 
-    def __init__(self, *args: Any, issue: Issue, **kwargs: Any) -> None:
-        kwargs.setdefault("auto_id", f"id_issue{issue.pk}_%s")
+    def __init__(
+        self, *args: Any, issue: Issue, in_page: bool = False, **kwargs: Any
+    ) -> None:
+        if in_page:
+            kwargs.update(prefix=f"issue{issue.pk}", auto_id="id_%s")
+        else:
+            kwargs.setdefault("auto_id", f"id_issue{issue.pk}_%s")
         super().__init__(*args, **kwargs)
         self.issue = issue
+
+    def add_prefix(self, field_name: str) -> str:
+        return f"{self.prefix}_{field_name}" if self.prefix else field_name
 
 
 class PriorityForm(IssueRowForm):

@@ -5,8 +5,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.web import HtmxHttpRequest
@@ -38,6 +39,12 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("negotiation:deal-list")
     return render(request, "negotiation/home.html")
+
+
+@require_GET
+def favicon(request: HtmxHttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on their own: send them to the icon."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
 @require_http_methods(["GET", "POST"])

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -73,6 +73,9 @@ ROW_FORMS: dict[str, type[IssueRowForm]] = {
     "matrix": PriorityForm,
     "anchors": AnchorForm,
 }
+# Pages whose rows all post in one form (to the section's own URL), so an edit
+# in one row is never dropped by saving another.
+ONE_FORM_PAGES = frozenset({"matrix"})
 # Which progress items of the selector each page completes.
 PAGE_PROGRESS: dict[str, tuple[str, ...]] = {
     "walkaway": ("walkaway", "target"),
@@ -186,7 +189,9 @@ def _issue_rows(
         form = None
         if access.can_prepare:
             initial = form_class.initial_from(entry)
-            form = form_class(issue=issue, initial=initial)
+            form = form_class(
+                issue=issue, initial=initial, in_page=page in ONE_FORM_PAGES
+            )
         rows.append(IssueRow(issue, entry, form))
     return rows
 
@@ -200,6 +205,7 @@ def _render_page(
     form: VersionedForm | None = None,
     conflict: Conflict | None = None,
     bound_row: IssueRow | None = None,
+    rows: list[IssueRow] | None = None,
     evidence_form: EvidenceForm | None = None,
     scoring_form: ScoringForm | None = None,
 ) -> HttpResponse:
@@ -221,7 +227,7 @@ def _render_page(
             form = form_class(initial=form_class.initial_from(prep.preparation))
         context["form"] = form
     if page in ROW_FORMS:
-        context["rows"] = _issue_rows(access, page, prep, bound_row)
+        context["rows"] = rows or _issue_rows(access, page, prep, bound_row)
     if page == "evidence" and access.can_prepare:
         context["evidence_form"] = (
             EvidenceForm() if evidence_form is None else evidence_form
@@ -265,6 +271,8 @@ def section(request: HtmxHttpRequest, deal_id: int, section: str) -> HttpRespons
         return _render_page(request, access, section)
     if section == "scoring":
         return _save_scoring(request, access)
+    if section in ONE_FORM_PAGES:
+        return _save_rows(request, access, section)
     if section not in SECTION_FORMS:
         # Rows and evidence items have their own URLs to post to.
         return HttpResponseNotAllowed(["GET"])
@@ -289,6 +297,68 @@ def section(request: HtmxHttpRequest, deal_id: int, section: str) -> HttpRespons
     return _render_page(
         request, access, section, status=422, form=form, conflict=conflict
     )
+
+
+class _RowsRefused(Exception):
+    """Rolls back the rows saved before one that was refused."""
+
+
+def _save_rows(request: HtmxHttpRequest, access: DealAccess, page: str) -> HttpResponse:
+    """Save every row of the page posted at once, or none of them.
+
+    Only the rows whose values changed are saved, in one transaction. When
+    any is refused (bad input, a row changed meanwhile, a held-back share),
+    nothing is saved and every row comes back as typed, each refused one
+    with its reason.
+    """
+    _require_preparer(access)
+    prep = preparation_view(access, access.private_party())
+    form_class = ROW_FORMS[page]
+    save = prep_services.priority_set if page == "matrix" else prep_services.anchor_set
+    pairs = prep.matrix_rows() if page == "matrix" else prep.anchor_rows()
+    rows = [
+        IssueRow(
+            issue,
+            entry,
+            form_class(
+                request.POST,
+                issue=issue,
+                initial=form_class.initial_from(entry),
+                in_page=True,
+            ),
+        )
+        for issue, entry in pairs
+    ]
+    changed = [row for row in rows if row.form.has_changed()]
+    refused = [row for row in changed if not row.form.is_valid()]
+    if not refused:
+        try:
+            with transaction.atomic():
+                for row in changed:
+                    try:
+                        save(
+                            access=access,
+                            issue_id=row.issue.pk,
+                            **row.form.cleaned_data,
+                        )
+                    except EditConflict as error:
+                        row.conflict = row.form.show_conflict(error)
+                        refused.append(row)
+                    except ValidationError as error:
+                        add_service_errors(row.form, error)
+                        row.held_back = isinstance(error, OversharingRefused)
+                        refused.append(row)
+                if refused:
+                    raise _RowsRefused
+        except _RowsRefused:
+            pass
+    if refused:
+        return _render_page(request, access, page, status=422, rows=rows)
+    names = ", ".join(f"“{row.issue.name}”" for row in changed)
+    messages.success(
+        request, f"{PAGES[page]}: {names} saved." if changed else "Nothing had changed."
+    )
+    return redirect(_page_url(access.deal.pk, page))
 
 
 def _save_scoring(request: HtmxHttpRequest, access: DealAccess) -> HttpResponse:

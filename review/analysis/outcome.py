@@ -16,6 +16,8 @@ on the agenda among equals.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -109,6 +111,27 @@ class OutcomeReport:
         return sum(1 for i in self.issues if i.verdict in ("beat", "met", "short"))
 
 
+# What may differ between two writings of the same option: a leading article,
+# case, spacing, hyphens and dashes, quotes, and closing punctuation or "…".
+_LEADING_ARTICLE = re.compile(r"^(?:a|an|the)\s+")
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—_/]+")
+_QUOTES = re.compile(r"[\"'‘’“”«»]")
+_TRAILING = re.compile(r"[\s.,;:!?…]+$")
+
+
+def option_key(text: str) -> str:
+    """The value an option's wording names, for comparing two writings of it.
+
+    "a 12-week pilot…", "12-week pilot" and "12 week Pilot." give the same
+    key; "6-week pilot", "no pilot" or "pilot" do not.
+    """
+    key = unicodedata.normalize("NFKC", text).casefold()
+    key = _QUOTES.sub("", key)
+    key = _TRAILING.sub("", key.strip())
+    key = _SEPARATORS.sub(" ", key).strip()
+    return _LEADING_ARTICLE.sub("", key)
+
+
 def _sign(value: Decimal | None) -> int:
     if value is None or value == 0:
         return 0
@@ -144,7 +167,7 @@ def _issue_outcome(
         number = parse_number(final) if target.numeric else None
         return IssueOutcome(target, final, number, None, 0, "no_target")
     if not target.numeric:
-        same = final.strip().casefold() == target.ideal.strip().casefold()
+        same = option_key(final) == option_key(target.ideal)
         return IssueOutcome(target, final, None, None, 0, "met" if same else "short")
     final_number = parse_number(final)
     target_number = parse_number(target.ideal)

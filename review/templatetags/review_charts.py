@@ -66,22 +66,29 @@ def svg(
     width: float, height: float, title: str, desc: str, body: Iterable[str], **attrs
 ) -> SafeString:
     uid = f"chart-{next(_ids)}"
+    # Drawn at its own size (one unit, one CSS pixel), so a 12-unit label reads
+    # at 12 px; a chart wider than its card scrolls in its frame.
     attrs.setdefault("class_", "chart")
     head = el("title", conditional_escape(title), id=f"{uid}-t") + el(
         "desc", conditional_escape(desc), id=f"{uid}-d"
     )
     # Safe: every label above went through conditional_escape.
     return mark_safe(
-        el(
+        # Focusable, so a chart that scrolls in its frame scrolls by keyboard.
+        '<div class="chart-frame" tabindex="0">'
+        + el(
             "svg",
             head + "".join(body),
             viewBox=f"0 0 {_n(width)} {_n(height)}",
+            width=_n(width),
+            height=_n(height),
             role="img",
             aria_labelledby=f"{uid}-t {uid}-d",
             xmlns="http://www.w3.org/2000/svg",
             font_size="12",
             **attrs,
         )
+        + "</div>"
     )
 
 
@@ -378,7 +385,7 @@ def commitment_progress(rows, today: datetime.date) -> SafeString:
                         "circle",
                         cx=_n(cx),
                         cy=_n(y),
-                        r=8,
+                        r=11,
                         class_=f"status s-{item.status}",
                     )
                     + text(
@@ -418,11 +425,12 @@ def _hbars(
     """Horizontal bars, the label column as wide as the longest label needs."""
     if not items:
         return mark_safe("")
-    width = 420
     top_value = max((value for _, value, _ in items), default=0) or 1
     longest = max(len(_clip(label, 28)) for label, _, _ in items)
     label_w = min(max(longest * 7.2, 60), 200)
-    bar_left, bar_right = label_w + 8, width - 96
+    # As narrow as the labels allow: a third of the dashboard holds it unscaled.
+    width = label_w + 8 + 150 + 80
+    bar_left, bar_right = label_w + 8, width - 80
     row_h = 22
     height = row_h * len(items) + 6
     body = []

@@ -16,9 +16,11 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.live_server import (
@@ -171,3 +173,135 @@ def enter_room(rep: Page, guest: Page, deal_id: int, token: str) -> None:
     guest.get_by_role("button", name="Join the room").click()
     for page in (rep, guest):
         expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
+
+
+# --- The README's tour, page by page, for each role -------------------------
+# The accessibility, phone-width and console checks walk the same pages.
+
+
+@dataclass(frozen=True)
+class TourStop:
+    """One page of the tour, as one role sees it."""
+
+    role: str  # visitor, rep, counterpart or manager
+    name: str
+    path: str | None  # None: reached by the step before it (the join flow)
+
+
+@dataclass
+class Tour:
+    deal_id: int
+    closed_deal_id: int
+    invite_path: str  # /join/#<token>
+    stops: list[TourStop] = field(default_factory=list)
+
+
+PREP_SECTIONS = (
+    "walkaway", "matrix", "counterparty", "evidence", "anchors", "scoring", "readiness",
+)  # fmt: skip
+
+
+@pytest.fixture
+def tour(daphne_server: str, monkeypatch: pytest.MonkeyPatch) -> Tour:
+    """The demo (``seed_demo``: demo-rep, demo-manager, the live deal in
+    Midgame and a fresh share link) plus a closed deal for the review pages."""
+    # Seeding broadcasts after commit, beside Playwright's loop when a browser
+    # test ran before this one; nobody is connected yet (see the fixture above).
+    for name in (
+        "negotiation.services.base.broadcast_to",
+        "room.sessions.broadcast_to",
+        "room.services.invites.broadcast_to",
+    ):
+        monkeypatch.setattr(name, lambda *a, **k: None)
+    from negotiation.models import Team
+    from tests.live_server import seed_demo
+    from tests.scenarios import negotiate
+
+    demo = seed_demo(daphne_server)
+    deal_id = int(demo["deal_url"].rstrip("/").rsplit("/", 1)[-1])
+    rep = get_user_model().objects.get(username=demo["host"]["username"])
+    team = Team.objects.get(deals__pk=deal_id)
+    closed = negotiate(owner=rep, team=team, title="Globex analytics pilot").deal
+    invite_path = demo["invite_url"].removeprefix(daphne_server)
+    deal, prep = f"/deals/{deal_id}", f"/deals/{deal_id}/prep"
+    stops = [
+        TourStop("visitor", "home", "/"),
+        TourStop("visitor", "log in", "/accounts/login/"),
+        TourStop("visitor", "sign up", "/accounts/signup/"),
+        TourStop("rep", "deals", "/deals/"),
+        TourStop("rep", "deal", f"{deal}/"),
+        TourStop("rep", "issues", f"{deal}/issues/"),
+        TourStop("rep", "preparation", f"{prep}/"),
+        *(TourStop("rep", f"preparation: {s}", f"{prep}/{s}/") for s in PREP_SECTIONS),
+        TourStop("rep", "share links", f"/deals/{deal_id}/invites/"),
+        TourStop("rep", "room", f"/room/{deal_id}/"),
+        TourStop("rep", "playbooks", "/playbooks/"),
+        TourStop("counterpart", "join (paste a link)", "/join/"),
+        TourStop("counterpart", "join (your name)", None),
+        TourStop("counterpart", "room", None),
+        TourStop("counterpart", "preparation", f"{prep}/"),
+        TourStop("counterpart", "preparation: matrix", f"{prep}/matrix/"),
+        TourStop("manager", "dashboard", "/deals/dashboard/"),
+        TourStop("manager", "review", f"/deals/{closed.pk}/review/"),
+        TourStop("manager", "lessons", "/deals/lessons/"),
+    ]
+    return Tour(deal_id, closed.pk, invite_path, stops)
+
+
+DEMO_LOGINS = {"rep": "demo-rep", "manager": "demo-manager"}
+
+
+def _log_in_as(page: Page, username: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label(re.compile(r"^Username")).fill(username)
+    page.get_by_label(re.compile(r"^Password")).fill(f"parley-{username}")
+    page.locator("main").get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Deals")
+
+
+def walk_tour(
+    tour: Tour,
+    context_factory: Callable[..., BrowserContext],
+    visit: Callable[[TourStop, Page], None],
+    *,
+    on_new_page: Callable[[Page], None] | None = None,
+    roles: set[str] | None = None,
+    **context_options,
+) -> None:
+    """Open every stop of the tour in its role's own browser context and call
+    ``visit`` once the page has loaded (the room: once it is live).
+
+    The counterpart opens the share link, gives a name and lands in the room,
+    as a guest would. ``on_new_page`` sees each page before it loads anything;
+    ``roles`` limits the walk to those roles' stops.
+    """
+    pages: dict[str, Page] = {}
+    for stop in tour.stops:
+        if roles is not None and stop.role not in roles:
+            continue
+        page = pages.get(stop.role)
+        if page is None:
+            page = context_factory(**context_options).new_page()
+            if on_new_page is not None:
+                on_new_page(page)
+            if stop.role in DEMO_LOGINS:
+                _log_in_as(page, DEMO_LOGINS[stop.role])
+            pages[stop.role] = page
+        if stop.role == "counterpart" and stop.path is None:
+            if stop.name.startswith("join"):
+                # From /join/ itself, /join/#… would only move to the fragment.
+                page.goto("about:blank")
+                page.goto(tour.invite_path)
+                expect(page.get_by_label(re.compile(r"^Your name"))).to_be_visible()
+            else:
+                page.get_by_label(re.compile(r"^Your name")).fill("Dana Whitfield")
+                page.get_by_role("button", name="Join the room").click()
+                expect(page).to_have_url(re.compile(rf"/room/{tour.deal_id}/$"))
+        else:
+            page.goto(stop.path)
+        if "room" in stop.name and "join" not in stop.name:
+            expect(page.locator("#live-status")).to_have_text(
+                "Live", timeout=LIVE_TIMEOUT
+            )
+        page.wait_for_load_state("networkidle")
+        visit(stop, page)

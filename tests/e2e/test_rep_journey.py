@@ -200,6 +200,7 @@ def _prepare_matrix(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Priority & tradeables matrix"
     )
+    # Every row first, then one save for the whole matrix.
     for issue, (importance, give, want, ideal) in MATRIX.items():
         row = page.get_by_role("article", name=issue)
         expect(row.locator(".badge")).to_have_text("Not ranked yet")
@@ -207,8 +208,11 @@ def _prepare_matrix(page: Page) -> None:
         _field(row, "What you can give").fill(give)
         _field(row, "What you want in return").fill(want)
         _field(row, "Ideal outcome").fill(ideal)
-        row.get_by_role("button", name=f"Save {issue}").click()
-        expect(_flash(page)).to_contain_text(f"Priority matrix: “{issue}” saved.")
+    page.get_by_role("button", name="Save the matrix").click()
+    expect(_flash(page)).to_contain_text(
+        "Priority matrix: “Price”, “Payment terms”, “Support tier” saved."
+    )
+    for issue, (importance, *_) in MATRIX.items():
         row = page.get_by_role("article", name=issue)
         score = importance.split(" ")[0]
         expect(row.locator(".card-head .badge")).to_have_text(f"Importance {score} / 5")

@@ -24,6 +24,11 @@ def test_rep_logs_in_through_the_browser_and_sees_the_deals_page(page: Page):
     # The stylesheet is served too (whitenoise, through daphne).
     stylesheet = page.request.get("/static/css/parley.css")
     assert stylesheet.status == 200
+    # So is the icon browsers ask for on their own (no 404 in the console).
+    icon = page.request.get("/favicon.ico")
+    assert icon.status == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.url.endswith("/static/img/favicon.svg")
 
     page.get_by_role("navigation", name="Main").get_by_role(
         "link", name="Log in"

@@ -215,14 +215,116 @@ def test_a_clear_readiness_check_says_good_to_go(rep_client, deal):
 # --- Priority matrix ----------------------------------------------------------
 
 
-def test_the_matrix_shows_a_row_form_per_issue(rep_client, deal):
+def test_the_matrix_is_one_form_with_a_row_per_issue(rep_client, deal):
     page = html(rep_client.get(section_url(deal, "matrix")))
 
+    assert page.count('<form method="post" action="') == 2  # the matrix, log out
+    assert f'action="{section_url(deal, "matrix")}" id="matrix-form"' in page
     for issue in deal.issues.all():
         assert f'id="issue-{issue.pk}"' in page
-        assert reverse("negotiation:prep-priority", args=[deal.pk, issue.pk]) in page
+        assert f'name="issue{issue.pk}_importance"' in page
         assert f'id="id_issue{issue.pk}_importance"' in page
     assert "5 · essential" in page
+    assert page.count("Save the matrix") == 1
+
+
+def matrix_post(deal: Deal, rows: dict[int, dict[str, str]]) -> dict[str, str]:
+    """What the matrix form posts: every issue's row, edited or not."""
+    data = {}
+    for issue in deal.issues.all():
+        entry = PriorityEntry.objects.filter(issue=issue).first()
+        row = {
+            "version": str(entry.version) if entry else "",
+            "importance": str(entry.importance) if entry else "",
+            "can_give": entry.can_give if entry else "",
+            "want_get": entry.want_get if entry else "",
+            "ideal_outcome": entry.ideal_outcome if entry else "",
+        } | rows.get(issue.pk, {})
+        data |= {f"issue{issue.pk}_{name}": value for name, value in row.items()}
+    return data
+
+
+def test_every_row_of_the_matrix_is_saved_by_one_post(rep_client, deal):
+    IssueFactory(deal=deal, name="Onboarding", unit="", position=2)
+    issues = list(deal.issues.all())
+    edits = {
+        issue.pk: {"importance": str(n), "want_get": f"Ask {n} on {issue.name}"}
+        for n, issue in enumerate(issues[:3], start=3)
+    }
+
+    response = rep_client.post(section_url(deal, "matrix"), matrix_post(deal, edits))
+
+    assert response.status_code == 302
+    assert response["Location"] == section_url(deal, "matrix")
+    saved = {
+        e.issue_id: (e.importance, e.want_get) for e in PriorityEntry.objects.all()
+    }
+    assert saved == {
+        pk: (int(edit["importance"]), edit["want_get"]) for pk, edit in edits.items()
+    }
+    page = html(rep_client.get(section_url(deal, "matrix")))
+    assert all(edit["want_get"] in page for edit in edits.values())
+
+
+def test_an_unchanged_row_is_not_saved_again(rep_client, deal, host_access):
+    first, second = deal.issues.all()[:2]
+    prep_services.priority_set(
+        access=host_access, issue_id=first.pk, version=None, importance=2
+    )
+
+    response = rep_client.post(
+        section_url(deal, "matrix"),
+        matrix_post(deal, {second.pk: {"importance": "4"}}),
+    )
+
+    assert response.status_code == 302
+    assert PriorityEntry.objects.get(issue=first).version == 1
+    assert PriorityEntry.objects.get(issue=second).importance == 4
+
+
+def test_one_bad_row_saves_no_row_and_keeps_every_row_typed(rep_client, deal):
+    IssueFactory(deal=deal, name="Onboarding", unit="", position=2)
+    first, second, third = deal.issues.all()
+
+    response = rep_client.post(
+        section_url(deal, "matrix"),
+        matrix_post(
+            deal,
+            {
+                first.pk: {"importance": "5", "can_give": "Kept as typed one"},
+                second.pk: {"importance": "9", "can_give": "Kept as typed two"},
+                third.pk: {"importance": "2", "can_give": "Kept as typed three"},
+            },
+        ),
+    )
+
+    assert response.status_code == 422
+    page = html(response)
+    assert "Choose an importance from 1 (nice to have) to 5 (essential)." in page
+    assert all(f"Kept as typed {n}" in page for n in ("one", "two", "three"))
+    assert not PriorityEntry.objects.exists()
+
+
+def test_a_row_changed_meanwhile_saves_no_row(rep_client, deal, host_access):
+    first, second = deal.issues.all()[:2]
+    edits = matrix_post(
+        deal,
+        {
+            first.pk: {"importance": "5"},
+            second.pk: {"importance": "3", "want_get": "Mine"},
+        },
+    )
+    prep_services.priority_set(
+        access=host_access, issue_id=second.pk, version=None, importance=1
+    )
+
+    response = rep_client.post(section_url(deal, "matrix"), edits)
+
+    assert response.status_code == 422
+    assert 'class="conflict"' in html(response)
+    assert "Mine" in html(response)
+    assert not PriorityEntry.objects.filter(issue=first).exists()
+    assert PriorityEntry.objects.get(issue=second).importance == 1
 
 
 def test_saving_a_matrix_row_creates_then_updates_it(rep_client, deal):
@@ -251,7 +353,10 @@ def test_saving_a_matrix_row_creates_then_updates_it(rep_client, deal):
     page = html(rep_client.get(section_url(deal, "matrix")))
     assert "Importance 4 / 5" in page
     assert '<option value="4" selected>' in page
-    assert f'name="version" value="2" id="id_issue{issue.pk}_version"' in page
+    assert (
+        f'name="issue{issue.pk}_version" value="2" id="id_issue{issue.pk}_version"'
+        in (page)
+    )
 
 
 def test_an_importance_outside_the_scale_is_refused(rep_client, deal):
@@ -472,8 +577,15 @@ def test_an_unknown_section_is_not_found(rep_client, deal):
 
 
 def test_row_pages_take_no_post_of_their_own(rep_client, deal):
-    for section in ("matrix", "anchors", "evidence"):
+    for section in ("anchors", "evidence"):
         assert rep_client.post(section_url(deal, section)).status_code == 405
+
+
+def test_posting_the_matrix_unchanged_saves_nothing(rep_client, deal):
+    response = rep_client.post(section_url(deal, "matrix"), follow=True)
+
+    assert "Nothing had changed." in html(response)
+    assert not PriorityEntry.objects.exists()
 
 
 # --- Who may reach the pages --------------------------------------------------

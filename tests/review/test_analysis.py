@@ -404,3 +404,45 @@ def test_the_calendar_holds_no_control_character():
     assert "SUMMARY:Due: a\\nb\\nc\\nd\\ne\\nf\\ng!" in unfolded
     (event,) = icalendar.Calendar.from_ical(body).walk("VEVENT")
     assert str(event["DESCRIPTION"]) == "a\nb\nc\nd\ne\nf\ng"
+
+
+@pytest.mark.parametrize(
+    ("final", "ideal"),
+    [
+        ("a 12-week pilot…", "12-week pilot…"),
+        ("A 12-week pilot", "12-week pilot"),
+        ("The 12 week pilot.", "12-week pilot"),
+        ("12‑week  pilot", "12–week pilot"),  # non-breaking hyphen, en dash
+        ("an on-site week", "On site week"),
+        ("“Remote only”", "remote only"),
+    ],
+)
+def test_an_option_written_differently_still_meets_its_target(final, ideal):
+    target = IssueTarget(1, "Pilot", numeric=False, importance=3, ideal=ideal)
+
+    report = compare_outcome(
+        targets=[target], final_terms={1: final}, reservation_value=None
+    )
+
+    assert report.issues[0].verdict == "met"
+
+
+@pytest.mark.parametrize(
+    ("final", "ideal"),
+    [
+        ("a 6-week pilot", "12-week pilot"),
+        ("no pilot", "pilot"),
+        ("pilot", "12-week pilot"),
+        ("Remote", "Remote only"),
+        ("a pilot then a rollout", "a pilot"),
+        ("12-week pilots", "12-week pilot"),
+    ],
+)
+def test_a_different_option_is_still_short_of_its_target(final, ideal):
+    target = IssueTarget(1, "Pilot", numeric=False, importance=3, ideal=ideal)
+
+    report = compare_outcome(
+        targets=[target], final_terms={1: final}, reservation_value=None
+    )
+
+    assert report.issues[0].verdict == "short"

@@ -403,6 +403,7 @@ NOT_DEAL_PAGES = {
     "admin": "Django admin: staff only, none of the viewers is staff",
     "playbooks": "the method's content, the same for everyone",
     "healthz": "a health probe",
+    "favicon": "the site icon, the same for everyone",
     "signup": "account creation",
     "login": "authentication pages",
     "logout": "authentication pages",
