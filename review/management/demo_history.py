@@ -787,14 +787,36 @@ def play(
                 commitment_id=commitment.pk,
                 version=1,
             )
+    # The review cadence, agreed before the agreement (which needs it). The
+    # service wants a first check-in still to come, so it is proposed for
+    # today and moved onto the deal's calendar once the check-ins are held.
+    cadence = act(
+        room.cadence_propose,
+        access=host,
+        cadence="monthly",
+        first_check_in=timezone.localdate(),
+    )
+    act(room.cadence_respond, access=guest, proposal_id=cadence.pk, accept=True)
     for side in (host, guest):
         clock.wait(hours=rng.randint(1, 6))
         act(room.agreement_confirm, access=side, digest=room.agreement_digest(deal))
     clock.wait(days=1)
     move(guest, host, Stage.IMPLEMENTATION)
     _review(clock, deal, spec, host, guest, manager)
+    first = timezone.localdate(clock.now) + datetime.timedelta(days=7)
     _check_ins(clock, act, spec, guest, added)
+    _date_cadence(deal, cadence, first)
     return _backdate(deal, clock)
+
+
+def _date_cadence(deal: Deal, proposal, first: datetime.date) -> None:
+    """The agreed first check-in, on the deal's own calendar: the deal, the
+    proposal and the events that name it."""
+    Deal.objects.filter(pk=deal.pk).update(first_check_in=first)
+    type(proposal).objects.filter(pk=proposal.pk).update(first_check_in=first)
+    for event in deal.events.filter(payload__has_key="first_check_in"):
+        event.payload["first_check_in"] = first.isoformat()
+        event.save(update_fields=["payload"])
 
 
 def _check_ins(clock, act, spec: PastDeal, guest, commitments) -> None:
