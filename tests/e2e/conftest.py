@@ -160,6 +160,14 @@ PASSWORD = "correct-horse-9"  # UserFactory's
 LIVE_TIMEOUT = 5_000
 
 
+def open_tool(page: Page, region: str) -> None:
+    """Open a room tool the current stage keeps collapsed (one click away)."""
+    tool = page.locator(f"#tool-{region}")
+    if tool.get_attribute("open") is None:
+        tool.locator("> summary").click()
+    expect(tool).to_have_attribute("open", "")
+
+
 def enter_room(rep: Page, guest: Page, deal_id: int, token: str) -> None:
     """The rep "riley" logs in and opens the deal's room; the guest opens the
     share link and joins as Sam Rivera; both wait until the room is live."""

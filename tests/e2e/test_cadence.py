@@ -13,7 +13,7 @@ from playwright.sync_api import BrowserContext, expect
 from negotiation.access import deal_access_for_user
 from negotiation.models import Deal
 from room.services import invite_create
-from tests.e2e.conftest import LIVE_TIMEOUT, enter_room
+from tests.e2e.conftest import LIVE_TIMEOUT, enter_room, open_tool
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
 
@@ -35,6 +35,9 @@ def test_one_side_proposes_a_cadence_and_the_other_accepts_it_live(
     guest = context_factory().new_page()
     enter_room(rep, guest, deal.pk, token)
     for page in (rep, guest):
+        # In Close the term sheet is the open tool; the cadence sits with the
+        # agreement, one click away.
+        open_tool(page, "agreement")
         expect(page.locator("#region-cadence")).to_contain_text("No cadence agreed")
 
     first = timezone.localdate() + datetime.timedelta(days=10)

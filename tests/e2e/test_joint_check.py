@@ -14,6 +14,7 @@ from negotiation.models import Deal
 from room import services
 from room.models import JointCheck, TermSheetEntry
 from room.services import invite_create
+from tests.e2e.conftest import open_tool
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
 PASSWORD = "correct-horse-9"  # UserFactory's
@@ -93,6 +94,7 @@ def test_both_sides_score_run_the_joint_check_and_accept_a_better_package(
 
     # The host asks for three packages worth the same to it, and presents them.
     # (The MESO form is open while no packages have been presented.)
+    open_tool(rep, "packages")
     packages = rep.locator("#region-packages")
     packages.get_by_role("button", name="Suggest three packages").click()
     expect(rep.locator("#meso-form")).to_contain_text("worth the same to you")
@@ -106,6 +108,7 @@ def test_both_sides_score_run_the_joint_check_and_accept_a_better_package(
 
     # Both allow the joint check; the counterpart runs it.
     for page in (rep, guest):
+        open_tool(page, "jointcheck")
         page.get_by_role("button", name="Allow a joint check").click()
     run = guest.get_by_role("button", name="Run the joint check")
     expect(run).to_be_visible(timeout=LIVE_TIMEOUT)

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from negotiation.models import Deal, Issue, Party, Preparation, PriorityEntry
+from tests.e2e.conftest import open_tool
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
 PASSWORD = "correct-horse-9"  # UserFactory's
@@ -138,14 +139,6 @@ def _expect_private_stays_private(page: Page, secrets: list[str]) -> None:
     html = page.content()
     for secret in secrets:
         assert secret not in html, f"private value leaked to the other side: {secret}"
-
-
-def _open_tool(page: Page, region: str) -> None:
-    """Open a tool the current stage keeps collapsed (one click away)."""
-    tool = page.locator(f"#tool-{region}")
-    if tool.get_attribute("open") is None:
-        tool.locator("> summary").click()
-    expect(tool).to_have_attribute("open", "")
 
 
 def _current_stage(page: Page) -> Locator:
@@ -443,7 +436,7 @@ PACKAGES = {
 
 def _midgame_meso(rep: Page, guest: Page, issues: dict[str, Issue]) -> None:
     for page in (rep, guest):
-        _open_tool(page, "packages")
+        open_tool(page, "packages")
     form = rep.locator("#region-packages form.meso-form")
     for n, (name, values) in enumerate(PACKAGES.items(), start=1):
         _field(form, f"Name of package {n}").fill(name)
@@ -521,8 +514,8 @@ def _add_commitment(page: Page, side_label: str, **fields: str) -> None:
 
 def _close(rep: Page, guest: Page, deal_id: int) -> None:
     for page in (rep, guest):
-        _open_tool(page, "commitments")
-        _open_tool(page, "agreement")
+        open_tool(page, "commitments")
+        open_tool(page, "agreement")
     rollout = "Roll out dashboards to all depots"
     _add_commitment(
         rep,
