@@ -190,6 +190,19 @@ PARLEY_JOIN_UNKNOWN_WINDOW = int(os.environ.get("PARLEY_JOIN_UNKNOWN_WINDOW", "6
 PARLEY_WS_MAX_FRAME_BYTES = 64 * 1024
 PARLEY_WS_RATE_PER_SECOND = float(os.environ.get("PARLEY_WS_RATE_PER_SECOND", "20"))
 PARLEY_WS_BURST = int(os.environ.get("PARLEY_WS_BURST", "40"))
+# Per participant, whatever the number of sockets and processes: at most this
+# many open sockets (a new one closes the oldest), and at most this many room
+# actions per window of seconds, counted in the cache (Redis when set).
+PARLEY_SOCKETS_PER_PARTICIPANT = int(
+    os.environ.get("PARLEY_SOCKETS_PER_PARTICIPANT", "5")
+)
+PARLEY_PARTICIPANT_ACTIONS = int(os.environ.get("PARLEY_PARTICIPANT_ACTIONS", "100"))
+PARLEY_PARTICIPANT_ACTIONS_WINDOW = int(
+    os.environ.get("PARLEY_PARTICIPANT_ACTIONS_WINDOW", "10")
+)
+# A socket renders the presence list at most once per this many seconds, so a
+# storm of sockets coming and going costs each socket a few renders.
+PARLEY_PRESENCE_COALESCE_SECONDS = 0.25
 
 # --- Locale ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -251,7 +264,10 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "config.logs.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "config.logs.RedactSecretsFilter"},
+        "redis_outage": {"()": "common.outage.RedisOutageFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -263,5 +279,7 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "INFO"},
+        # One warning per Redis outage instead of a traceback a second.
+        "channels_redis.pubsub": {"filters": ["redis_outage"]},
     },
 }

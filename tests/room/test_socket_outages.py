@@ -1,0 +1,183 @@
+"""Redis or PostgreSQL going away for a few seconds: the socket lives, an edit
+the database could not save is refused with "try again" and never
+acknowledged, and the log gets one warning line per outage, no traceback."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import redis.exceptions
+from channels.layers import get_channel_layer
+from django.db import OperationalError, connection
+
+from common import outage
+from common.throttle import RateThrottle
+from room import consumers
+from room.models import Message
+from tests.room.sockets import TIMEOUT, act, db, event_count, receive, room
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("own_channel_layer", "_outages_forgotten"),
+]
+
+
+@pytest.fixture
+def _outages_forgotten():
+    for service in (outage.redis, outage.database):
+        service.failures = 0
+    yield
+    for service in (outage.redis, outage.database):
+        service.failures = 0
+
+
+def outage_lines(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "parley.outage"]
+
+
+def tracebacks(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.exc_info]
+
+
+async def reply_to(comm, client_msg_id: str) -> dict:
+    while True:
+        frame = await comm.receive_json_from(TIMEOUT)
+        if frame.get("client_msg_id") == client_msg_id:
+            return frame
+        assert frame["type"] in {"presence", "event", "coach"}, frame
+
+
+async def test_an_edit_the_database_cannot_save_is_refused_with_try_again(
+    deal, host_cookie, guest_cookie, monkeypatch, caplog
+):
+    perform = consumers.actions.perform
+    failures = iter([True, True])
+
+    def perform_while_down(*args, **kwargs):
+        if next(failures, False):
+            raise OperationalError(
+                "terminating connection due to administrator command"
+            )
+        return perform(*args, **kwargs)
+
+    monkeypatch.setattr(consumers.actions, "perform", perform_while_down)
+    events_before = await event_count(deal)
+
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        refusals = [
+            await reply_to(host, await act(host, "message.post", {"body": "Lost?"}))
+            for _ in range(2)
+        ]
+        # The database is back: the same socket works.
+        ack = await reply_to(host, await act(host, "message.post", {"body": "Back"}))
+        seen = await receive(guest, "event")
+
+    assert [r["type"] for r in refusals] == ["error", "error"]
+    assert {r["code"] for r in refusals} == {"try_again"}
+    assert "try again" in refusals[0]["message"]
+    assert ack["type"] == "ack"
+    assert "Back" in seen["html"]
+    assert await event_count(deal) == events_before + 1
+    assert list(
+        await db(lambda: list(Message.objects.values_list("body", flat=True)))()
+    ) == ["Back"]
+    assert len(outage_lines(caplog)) == 2  # down once, back once
+    assert not tracebacks(caplog)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="kills PostgreSQL backends"
+)
+async def test_a_postgresql_restart_refuses_the_edit_and_the_socket_stays_usable(
+    deal, host_cookie
+):
+    """The real thing on PostgreSQL: every backend but the test's own is
+    terminated (as a restart does), under the socket's pooled connections."""
+    async with room(deal.pk, host_cookie) as (host,):
+
+        @db
+        def terminate_others() -> int:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                return cursor.fetchone()[0]
+
+        assert await terminate_others() >= 1
+        replies = []
+        for n in range(12):  # a refusal per dead pooled connection, at most
+            replies.append(
+                await reply_to(host, await act(host, "message.post", {"body": f"n{n}"}))
+            )
+            if replies[-1]["type"] == "ack":
+                break
+
+    assert replies[-1]["type"] == "ack"
+    assert {r["code"] for r in replies[:-1]} <= {"try_again"}
+    bodies = await db(lambda: list(Message.objects.values_list("body", flat=True)))()
+    assert bodies == [f"n{len(replies) - 1}"]  # only the acknowledged one saved
+
+
+async def test_a_broadcast_redis_refuses_is_logged_once_and_the_edit_stands(
+    deal, host_cookie, guest_cookie, monkeypatch, caplog
+):
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        layer = get_channel_layer()
+        real_group_send = layer.group_send
+
+        async def group_send_while_down(group, message):
+            raise redis.exceptions.ConnectionError("Error 111 connecting")
+
+        monkeypatch.setattr(layer, "group_send", group_send_while_down)
+        acks = [
+            await reply_to(host, await act(host, "message.post", {"body": f"m{n}"}))
+            for n in range(3)
+        ]
+        monkeypatch.setattr(layer, "group_send", real_group_send)
+        # Redis is back: the guest catches up on all three with the next one.
+        await reply_to(host, await act(host, "message.post", {"body": "m3"}))
+        caught_up = await receive(guest, "event")
+
+    assert [a["type"] for a in acks] == ["ack"] * 3
+    assert all(f"m{n}" in caught_up["html"] for n in range(4))
+    lines = outage_lines(caplog)
+    assert len(lines) == 2
+    assert lines[0].levelno == logging.WARNING
+    assert "Redis unavailable" in lines[0].getMessage()
+    assert "back" in lines[1].getMessage()
+    assert not tracebacks(caplog)
+
+
+def test_the_channel_layer_receive_loop_logs_one_line_per_outage(caplog):
+    """channels_redis logs a traceback a second while Redis is down; the
+    settings' filter makes that one warning."""
+    logger = logging.getLogger("channels_redis.pubsub")
+    for _ in range(5):
+        try:
+            raise redis.exceptions.ConnectionError("Connection closed by server.")
+        except redis.exceptions.ConnectionError:
+            logger.exception("Unexpected exception in receive task")
+
+    assert len(outage_lines(caplog)) == 1
+    assert not tracebacks(caplog)
+
+
+def test_the_shared_rate_lets_actions_through_while_the_cache_is_down(
+    monkeypatch, caplog
+):
+    from common import throttle
+
+    class Down:
+        def add(self, *args, **kwargs):
+            raise redis.exceptions.ConnectionError("Error 111 connecting")
+
+        incr = add
+
+    monkeypatch.setattr(throttle, "cache", Down())
+    limit = RateThrottle("test", limit=1, window=60)
+
+    assert all(limit.allow("p1") for _ in range(3))
+    assert len(outage_lines(caplog)) == 1
+    assert not tracebacks(caplog)
