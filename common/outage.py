@@ -91,3 +91,18 @@ class RedisOutageFilter(logging.Filter):
             redis.failed(error, "receiving from the channel layer")
             return False
         return True
+
+
+class DatabasePoolOutageFilter(logging.Filter):
+    """psycopg's pool logs each failed attempt to reconnect while PostgreSQL
+    is down; those become the outage's single warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith(
+            ("error connecting in ", "discarding closed connection")
+        ):
+            database.failed(
+                ConnectionError(record.getMessage()), "reconnecting the pool"
+            )
+            return False
+        return True

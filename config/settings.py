@@ -106,10 +106,16 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'parley.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    from psycopg_pool import ConnectionPool
+
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
         "timeout": 10,
+        # A connection is checked (one round trip) as it leaves the pool, so
+        # that after a PostgreSQL restart the pool's dead connections are
+        # replaced, instead of each failing one request or action.
+        "check": ConnectionPool.check_connection,
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
@@ -267,6 +273,7 @@ LOGGING = {
     "filters": {
         "redact_secrets": {"()": "config.logs.RedactSecretsFilter"},
         "redis_outage": {"()": "common.outage.RedisOutageFilter"},
+        "database_outage": {"()": "common.outage.DatabasePoolOutageFilter"},
     },
     "handlers": {
         "console": {
@@ -281,5 +288,6 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # One warning per Redis outage instead of a traceback a second.
         "channels_redis.pubsub": {"filters": ["redis_outage"]},
+        "psycopg.pool": {"filters": ["database_outage"]},
     },
 }

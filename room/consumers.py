@@ -62,7 +62,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.http import Http404
 
 from common import outage
@@ -114,6 +114,26 @@ def _unavailable(error: BaseException) -> outage.Outage | None:
     if outage.is_connection_error(error):
         return outage.redis
     return None
+
+
+def database_work(function):
+    """``database_sync_to_async``, and a connection the database broke is
+    dropped at once.
+
+    The connection lives in the context the function runs in (the socket's
+    own), which the ``close_old_connections()`` around the call does not
+    see: without this, a socket would keep its dead connection after a
+    PostgreSQL restart and fail every action."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except DATABASE_ERRORS:
+            close_old_connections()
+            raise
+
+    return database_sync_to_async(run)
 
 
 def participant_actions() -> RateThrottle:
@@ -299,7 +319,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self._send_update(await self._heartbeat())
             return
         if action == "sync":
-            await self._catch_up(content.get("since"))
+            try:
+                await self._catch_up(content.get("since"))
+            except DATABASE_ERRORS as error:
+                # The client reconnects and asks again, as after any close.
+                outage.database.failed(error, "catching a socket up")
+                await self.close(code=CLOSE_TRY_LATER)
             return
         data = content.get("data", {})
         if not isinstance(action, str) or not isinstance(data, dict):
@@ -493,15 +518,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     # --- database work (each in a worker thread) ----------------------------------
 
-    @database_sync_to_async
+    @database_work
     def _resolve_access(self) -> DealAccess | None:
         return self._fresh_access()
 
-    @database_sync_to_async
+    @database_work
     def _current_seq(self) -> int:
         return Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
 
-    @database_sync_to_async
+    @database_work
     def _perform(
         self, action: str, data: dict, client_msg_id
     ) -> tuple[int, dict[str, Any] | None, list[DealEvent]]:
@@ -544,7 +569,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             update = {"seq": self.last_seq}
         return delivery.events[-1].seq, update, delivery.events
 
-    @database_sync_to_async
+    @database_work
     def _coach(self, events: list[DealEvent]) -> None:
         """The pitfall detectors, on the events of the action just
         acknowledged. A detector that fails is logged; the action stands."""
@@ -682,14 +707,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     def _csrf(self) -> str:
         return self.scope.get("cookies", {}).get(settings.CSRF_COOKIE_NAME, "")
 
-    @database_sync_to_async
+    @database_work
     def _render(self, regions) -> str | None:
         access = self._checked_access()
         if access is None:
             return None
         return render_regions(access, regions, csrf_token=self._csrf())
 
-    @database_sync_to_async
+    @database_work
     def _render_all(self) -> tuple[int, str] | None:
         access = self._fresh_access()
         if access is None:
@@ -697,7 +722,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         seq = access.deal.last_seq
         return seq, render_regions(access, ALL_REGIONS, csrf_token=self._csrf())
 
-    @database_sync_to_async
+    @database_work
     def _event_update(self, message: dict[str, Any], since: int) -> dict | None:
         """This socket's update for a deal's group message.
 
@@ -787,7 +812,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             }
         return self.people.get(participant_id, ("Someone", None))
 
-    @database_sync_to_async
+    @database_work
     def _presence_join(self) -> list[str]:
         """Record this socket; returns the channels of the participant's
         sockets beyond the limit, oldest first, to close."""
@@ -800,11 +825,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             limit=settings.PARLEY_SOCKETS_PER_PARTICIPANT,
         )
 
-    @database_sync_to_async
+    @database_work
     def _presence_leave(self) -> None:
         presence_leave(deal_id=self.deal_id, channel_name=self.channel_name)
 
-    @database_sync_to_async
+    @database_work
     def _heartbeat(self) -> dict[str, Any] | None:
         """Keep presence fresh, and catch up on any event whose broadcast
         never reached this socket (the channel layer delivers at most once:

@@ -15,7 +15,7 @@ from common import outage
 from common.throttle import RateThrottle
 from room import consumers
 from room.models import Message
-from tests.room.sockets import TIMEOUT, act, db, event_count, receive, room
+from tests.room.sockets import TIMEOUT, act, closed_with, db, event_count, receive, room
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -87,37 +87,35 @@ async def test_an_edit_the_database_cannot_save_is_refused_with_try_again(
 
 
 @pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="kills PostgreSQL backends"
+    connection.vendor != "postgresql", reason="terminates a PostgreSQL backend"
 )
 async def test_a_postgresql_restart_refuses_the_edit_and_the_socket_stays_usable(
-    deal, host_cookie
+    deal, host_cookie, monkeypatch
 ):
-    """The real thing on PostgreSQL: every backend but the test's own is
-    terminated (as a restart does), under the socket's pooled connections."""
-    async with room(deal.pk, host_cookie) as (host,):
+    """The real thing on PostgreSQL: the socket's database connection is
+    terminated by the server as the edit starts (as a restart does), and the
+    pool replaces it for the next one."""
+    perform = consumers.actions.perform
+    terminated = []
 
-        @db
-        def terminate_others() -> int:
+    def perform_after_restart(*args, **kwargs):
+        if not terminated:
+            terminated.append(True)
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-                return cursor.fetchone()[0]
+                cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return perform(*args, **kwargs)
 
-        assert await terminate_others() >= 1
-        replies = []
-        for n in range(12):  # a refusal per dead pooled connection, at most
-            replies.append(
-                await reply_to(host, await act(host, "message.post", {"body": f"n{n}"}))
-            )
-            if replies[-1]["type"] == "ack":
-                break
+    monkeypatch.setattr(consumers.actions, "perform", perform_after_restart)
+    async with room(deal.pk, host_cookie) as (host,):
+        refusal = await reply_to(host, await act(host, "message.post", {"body": "a"}))
+        ack = await reply_to(host, await act(host, "message.post", {"body": "b"}))
 
-    assert replies[-1]["type"] == "ack"
-    assert {r["code"] for r in replies[:-1]} <= {"try_again"}
+    assert terminated
+    assert refusal["type"] == "error"
+    assert refusal["code"] == "try_again"
+    assert ack["type"] == "ack", ack
     bodies = await db(lambda: list(Message.objects.values_list("body", flat=True)))()
-    assert bodies == [f"n{len(replies) - 1}"]  # only the acknowledged one saved
+    assert bodies == ["b"]
 
 
 async def test_a_broadcast_redis_refuses_is_logged_once_and_the_edit_stands(
@@ -181,3 +179,36 @@ def test_the_shared_rate_lets_actions_through_while_the_cache_is_down(
     assert all(limit.allow("p1") for _ in range(3))
     assert len(outage_lines(caplog)) == 1
     assert not tracebacks(caplog)
+
+
+async def test_a_sync_the_database_cannot_answer_closes_for_a_reconnect(
+    deal, host_cookie, monkeypatch, caplog
+):
+    """The client reconnects after 1013 and asks again, as after any close."""
+
+    def render_while_down(self):
+        raise OperationalError("connection failed: Connection refused")
+
+    async with room(deal.pk, host_cookie) as (host,):
+        monkeypatch.setattr(
+            consumers.RoomConsumer,
+            "_render_all",
+            consumers.database_work(render_while_down),
+        )
+        await host.send_json_to({"action": "sync", "since": 0})
+        code = await closed_with(host)
+
+    assert code == consumers.CLOSE_TRY_LATER == 1013
+    assert len(outage_lines(caplog)) == 1
+    assert not tracebacks(caplog)
+
+
+def test_the_pools_reconnect_attempts_log_one_line_per_outage(caplog):
+    logger = logging.getLogger("psycopg.pool")
+    for _ in range(5):
+        logger.warning(
+            "error connecting in 'pool-1': connection failed: Connection refused"
+        )
+
+    assert len(outage_lines(caplog)) == 1
+    assert not [r for r in caplog.records if r.name == "psycopg.pool"]
