@@ -589,7 +589,7 @@ async def run(
     )
     try:
         for server in servers:
-            await asyncio.to_thread(wait_until_healthy, server)
+            await asyncio.to_thread(wait_until_healthy, server, 180)
         await asyncio.sleep(0.5)
         ledger = Ledger()
         rng = random.Random(args.seed)
@@ -647,7 +647,7 @@ async def run(
                 await asyncio.sleep(3)
                 servers[index] = start_daphne(victim.port, env, log_dir, n + 1)
                 all_servers.append(servers[index])
-                await asyncio.to_thread(wait_until_healthy, servers[index])
+                await asyncio.to_thread(wait_until_healthy, servers[index], 180)
                 timeline.append(
                     {
                         "t": round(time.monotonic() - started, 1),
@@ -911,7 +911,7 @@ async def idle(count: int, rooms, secret_key: str, database_url: str, services) 
     server = start_daphne(port, env, log_dir, 0)
     connections = []
     try:
-        await asyncio.to_thread(wait_until_healthy, server)
+        await asyncio.to_thread(wait_until_healthy, server, 180)
         process = psutil.Process(server.process.pid)
         from websockets.asyncio.client import connect
 

@@ -27,7 +27,7 @@ sees a gap in ``seq`` reads the missing events from the log.
 Close codes: 4401/4403/4404/4409 mean "do not come back" (signed out,
 access revoked, no such deal, replaced by a newer socket of the same
 participant); anything else is retried by the client, which then sends
-``sync`` (1013 when the database or Redis could not be reached at connect). A
+``sync`` (4503 when the database or Redis could not be reached). A
 logged-in user's sockets close with 4401 when the sign-in ends: logging out, a
 password change, the account switched off (``room.sessions``).
 
@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import json
@@ -99,8 +100,9 @@ CLOSE_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
 # A newer socket of the same participant replaced this one (too many open).
 CLOSE_SUPERSEDED = 4409
-# The database or Redis could not be reached: the client comes back later.
-CLOSE_TRY_LATER = 1013
+# The database or Redis could not be reached: the client comes back later
+# (1013, "try again later", is not a code a server may send through daphne).
+CLOSE_TRY_LATER = 4503
 TRY_AGAIN = "The room could not save that just now. Nothing was changed; try again."
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 
@@ -193,6 +195,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         return ScoringMemo()
 
     # --- lifecycle -----------------------------------------------------------
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Channels' consumer, and a Redis that cannot be reached while the
+        socket subscribes to its channel is one outage line and a close the
+        client retries, not a traceback."""
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as error:
+            if not outage.is_connection_error(error):
+                raise
+            outage.redis.failed(error, "opening a room socket")
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": CLOSE_TRY_LATER})
 
     async def connect(self) -> None:
         self.deal_id = int(self.scope["url_route"]["kwargs"]["deal_id"])

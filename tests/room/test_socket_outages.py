@@ -184,7 +184,7 @@ def test_the_shared_rate_lets_actions_through_while_the_cache_is_down(
 async def test_a_sync_the_database_cannot_answer_closes_for_a_reconnect(
     deal, host_cookie, monkeypatch, caplog
 ):
-    """The client reconnects after 1013 and asks again, as after any close."""
+    """The client reconnects after 4503 and asks again, as after any close."""
 
     def render_while_down(self):
         raise OperationalError("connection failed: Connection refused")
@@ -198,7 +198,7 @@ async def test_a_sync_the_database_cannot_answer_closes_for_a_reconnect(
         await host.send_json_to({"action": "sync", "since": 0})
         code = await closed_with(host)
 
-    assert code == consumers.CLOSE_TRY_LATER == 1013
+    assert code == consumers.CLOSE_TRY_LATER == 4503
     assert len(outage_lines(caplog)) == 1
     assert not tracebacks(caplog)
 
