@@ -10,8 +10,10 @@ answers again. Failures less than ``QUIET_SECONDS`` apart are the same outage.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import traceback
 
 logger = logging.getLogger("parley.outage")
 
@@ -79,6 +81,19 @@ def is_connection_error(error: BaseException) -> bool:
     except ImportError:  # pragma: no cover - redis is a dependency
         return False
     return isinstance(error, (redis_errors.ConnectionError, redis_errors.TimeoutError))
+
+
+def raised_by_redis_client(error: BaseException) -> bool:
+    """Whether ``error`` is a connection error, or came from inside the Redis
+    client or the channel layer: while Redis restarts, redis-py can also fail
+    with a ``TypeError`` on a connection torn down under it."""
+    if is_connection_error(error):
+        return True
+    files = [frame.filename for frame in traceback.extract_tb(error.__traceback__)]
+    return bool(files) and any(
+        f"{os.sep}redis{os.sep}" in name or f"{os.sep}channels_redis{os.sep}" in name
+        for name in files[-3:]
+    )
 
 
 class RedisOutageFilter(logging.Filter):

@@ -117,6 +117,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # replaced, instead of each failing one request or action.
         "check": ConnectionPool.check_connection,
     }
+    # A daphne killed mid-transaction leaves its backend "idle in
+    # transaction", holding row locks, until PostgreSQL notices the dead
+    # client; every process's database thread then waits on those locks and
+    # its sockets freeze (bench/faults.py). The server ends such a
+    # transaction after a few seconds, and a lock wait gives up (the action
+    # is refused with "try again") rather than blocking the thread.
+    DATABASES["default"]["OPTIONS"]["options"] = (
+        "-c idle_in_transaction_session_timeout="
+        + os.environ.get("PG_IDLE_IN_TRANSACTION_TIMEOUT", "5s")
+        + " -c lock_timeout="
+        + os.environ.get("PG_LOCK_TIMEOUT", "3s")
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -203,7 +203,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         except Exception as error:
-            if not outage.is_connection_error(error):
+            if not outage.raised_by_redis_client(error):
                 raise
             outage.redis.failed(error, "opening a room socket")
             with contextlib.suppress(Exception):

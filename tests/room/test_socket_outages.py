@@ -5,6 +5,7 @@ acknowledged, and the log gets one warning line per outage, no traceback."""
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 import redis.exceptions
@@ -212,3 +213,23 @@ def test_the_pools_reconnect_attempts_log_one_line_per_outage(caplog):
 
     assert len(outage_lines(caplog)) == 1
     assert not [r for r in caplog.records if r.name == "psycopg.pool"]
+
+
+def test_an_error_from_inside_the_redis_client_counts_as_the_outage():
+    def torn_down():
+        raise TypeError("'NoneType' object is not callable")
+
+    torn_down.__code__ = torn_down.__code__.replace(
+        co_filename=f"{os.sep}site-packages{os.sep}redis{os.sep}asyncio{os.sep}x.py"
+    )
+    try:
+        torn_down()
+    except TypeError as error:
+        from_redis = outage.raised_by_redis_client(error)
+    try:
+        raise TypeError("a bug of ours")
+    except TypeError as error:
+        ours = outage.raised_by_redis_client(error)
+
+    assert from_redis
+    assert not ours
