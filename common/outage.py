@@ -102,7 +102,7 @@ class RedisOutageFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if error is not None and is_connection_error(error):
+        if error is not None and raised_by_redis_client(error):
             redis.failed(error, "receiving from the channel layer")
             return False
         return True
