@@ -1025,12 +1025,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     finally:
-        from django.db import connections
+        try:
+            from django.db import connections
 
-        for conn in connections.all():
-            with contextlib.suppress(Exception):
-                conn.close()
-        services.stop()
+            for conn in connections.all():
+                with contextlib.suppress(Exception):
+                    conn.close()
+        finally:
+            services.stop()
 
 
 if __name__ == "__main__":
