@@ -3,9 +3,12 @@ set, so every daphne process shares the count)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+
+from common import outage
 
 
 @dataclass(frozen=True)
@@ -35,3 +38,38 @@ class FailureThrottle:
             cache.incr(key)
         except ValueError:  # expired between add() and incr()
             cache.add(key, 1, timeout=self.window)
+
+
+@dataclass(frozen=True)
+class RateThrottle:
+    """At most ``limit`` hits per fixed ``window`` of seconds per key, counted
+    in the cache, so that every socket and every process of a participant
+    draws on the same allowance.
+
+    When the cache cannot be reached (Redis down), the hit is allowed: the
+    per-socket limit still holds, and the outage is logged once
+    (``common.outage``).
+    """
+
+    name: str
+    limit: int
+    window: int
+
+    def allow(self, key: str | int) -> bool:
+        now = int(time.time())
+        bucket = f"rate:{self.name}:{key}:{now // self.window}"
+        try:
+            # add() then incr() is atomic enough on Redis: incr is atomic, and
+            # add only creates the key (with its expiry) if it is missing.
+            cache.add(bucket, 0, timeout=self.window + 1)
+            try:
+                count = cache.incr(bucket)
+            except ValueError:  # expired between add() and incr()
+                cache.add(bucket, 1, timeout=self.window + 1)
+                count = 1
+        except Exception as error:
+            if not outage.is_connection_error(error):
+                raise
+            outage.redis.failed(error, f"counting {self.name}")
+            return True
+        return count <= self.limit

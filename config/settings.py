@@ -108,11 +108,29 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'parley.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    from psycopg_pool import ConnectionPool
+
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
         "timeout": 10,
+        # A connection is checked (one round trip) as it leaves the pool, so
+        # that after a PostgreSQL restart the pool's dead connections are
+        # replaced, instead of each failing one request or action.
+        "check": ConnectionPool.check_connection,
     }
+    # A daphne killed mid-transaction leaves its backend "idle in
+    # transaction", holding row locks, until PostgreSQL notices the dead
+    # client; every process's database thread then waits on those locks and
+    # its sockets freeze (bench/faults.py). The server ends such a
+    # transaction after a few seconds, and a lock wait gives up (the action
+    # is refused with "try again") rather than blocking the thread.
+    DATABASES["default"]["OPTIONS"]["options"] = (
+        "-c idle_in_transaction_session_timeout="
+        + os.environ.get("PG_IDLE_IN_TRANSACTION_TIMEOUT", "5s")
+        + " -c lock_timeout="
+        + os.environ.get("PG_LOCK_TIMEOUT", "3s")
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -195,6 +213,19 @@ PARLEY_JOIN_UNKNOWN_WINDOW = int(os.environ.get("PARLEY_JOIN_UNKNOWN_WINDOW", "6
 PARLEY_WS_MAX_FRAME_BYTES = 64 * 1024
 PARLEY_WS_RATE_PER_SECOND = float(os.environ.get("PARLEY_WS_RATE_PER_SECOND", "20"))
 PARLEY_WS_BURST = int(os.environ.get("PARLEY_WS_BURST", "40"))
+# Per participant, whatever the number of sockets and processes: at most this
+# many open sockets (a new one closes the oldest), and at most this many room
+# actions per window of seconds, counted in the cache (Redis when set).
+PARLEY_SOCKETS_PER_PARTICIPANT = int(
+    os.environ.get("PARLEY_SOCKETS_PER_PARTICIPANT", "5")
+)
+PARLEY_PARTICIPANT_ACTIONS = int(os.environ.get("PARLEY_PARTICIPANT_ACTIONS", "100"))
+PARLEY_PARTICIPANT_ACTIONS_WINDOW = int(
+    os.environ.get("PARLEY_PARTICIPANT_ACTIONS_WINDOW", "10")
+)
+# A socket renders the presence list at most once per this many seconds, so a
+# storm of sockets coming and going costs each socket a few renders.
+PARLEY_PRESENCE_COALESCE_SECONDS = 0.25
 
 # --- Locale ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -256,7 +287,11 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "config.logs.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "config.logs.RedactSecretsFilter"},
+        "redis_outage": {"()": "common.outage.RedisOutageFilter"},
+        "database_outage": {"()": "common.outage.DatabasePoolOutageFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -268,5 +303,8 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "INFO"},
+        # One warning per Redis outage instead of a traceback a second.
+        "channels_redis.pubsub": {"filters": ["redis_outage"]},
+        "psycopg.pool": {"filters": ["database_outage"]},
     },
 }

@@ -24,17 +24,29 @@ Group messages carry ids and ``seq`` only; each socket renders its own side's
 view from the database. They arrive at most once (Redis Pub/Sub): a socket that
 sees a gap in ``seq`` reads the missing events from the log.
 
-Close codes: 4401/4403/4404 mean "do not come back" (signed out, access
-revoked, no such deal); anything else is retried by the client, which then
-sends ``sync``. A logged-in user's sockets close with 4401 when the sign-in
-ends: logging out, a password change, the account switched off
-(``room.sessions``).
+Close codes: 4401/4403/4404/4409 mean "do not come back" (signed out,
+access revoked, no such deal, replaced by a newer socket of the same
+participant); anything else is retried by the client, which then sends
+``sync`` (4503 when the database or Redis could not be reached). A
+logged-in user's sockets close with 4401 when the sign-in ends: logging out, a
+password change, the account switched off (``room.sessions``).
+
+Limits: per socket, a frame size and a token bucket; per participant, across
+sockets and processes, at most ``PARLEY_SOCKETS_PER_PARTICIPANT`` open sockets
+(the presence rows count them; a new one closes the oldest with 4409) and
+``PARLEY_PARTICIPANT_ACTIONS`` actions per window (counted in the cache).
+
+Outages: when PostgreSQL cannot be reached an action is refused with
+``code: "try_again"`` and never acknowledged; group messages that cannot be
+handled are dropped (the log has them; the next event, heartbeat or sync
+catches up). Either outage is logged once (``common.outage``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import json
@@ -51,8 +63,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.http import Http404
 
+from common import outage
+from common.throttle import RateThrottle
 from negotiation.access import DealAccess, room_access
 from negotiation.events import spec_of
 from negotiation.models import Deal, DealEvent, Participant, Party
@@ -88,8 +103,53 @@ ACCESS_RECHECK_SECONDS = 30
 CLOSE_SIGNED_OUT = 4401
 CLOSE_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
+# A newer socket of the same participant replaced this one (too many open).
+CLOSE_SUPERSEDED = 4409
+# The database or Redis could not be reached: the client comes back later
+# (1013, "try again later", is not a code a server may send through daphne).
+CLOSE_TRY_LATER = 4503
+TRY_AGAIN = "The room could not save that just now. Nothing was changed; try again."
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 logger = logging.getLogger(__name__)
+
+
+def _unavailable(error: BaseException) -> outage.Outage | None:
+    """Which backing service ``error`` says is down, if any."""
+    if isinstance(error, DATABASE_ERRORS):
+        return outage.database
+    if outage.is_connection_error(error):
+        return outage.redis
+    return None
+
+
+def database_work(function):
+    """``database_sync_to_async``, and a connection the database broke is
+    dropped at once.
+
+    The connection lives in the context the function runs in (the socket's
+    own), which the ``close_old_connections()`` around the call does not
+    see: without this, a socket would keep its dead connection after a
+    PostgreSQL restart and fail every action."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except DATABASE_ERRORS:
+            close_old_connections()
+            raise
+
+    return database_sync_to_async(run)
+
+
+def participant_actions() -> RateThrottle:
+    """The room actions one participant may take, from all its sockets."""
+    return RateThrottle(
+        "room-actions",
+        settings.PARLEY_PARTICIPANT_ACTIONS,
+        settings.PARLEY_PARTICIPANT_ACTIONS_WINDOW,
+    )
 
 
 class TokenBucket:
@@ -130,6 +190,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
     # Set when a re-check finds the session's sign-in gone.
     signed_out: bool = False
+    # Presence renders are coalesced: one runs at a time, at most one waits.
+    presence_task: asyncio.Task | None = None
+    presence_wanted: bool = False
 
     @functools.cached_property
     def scoring_memo(self) -> ScoringMemo:
@@ -137,6 +200,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         return ScoringMemo()
 
     # --- lifecycle -----------------------------------------------------------
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Channels' consumer, and a Redis that cannot be reached while the
+        socket subscribes to its channel is one outage line and a close the
+        client retries, not a traceback."""
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as error:
+            if not outage.raised_by_redis_client(error):
+                raise
+            outage.redis.failed(error, "opening a room socket")
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": CLOSE_TRY_LATER})
 
     async def connect(self) -> None:
         self.deal_id = int(self.scope["url_route"]["kwargs"]["deal_id"])
@@ -148,7 +224,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.bucket = TokenBucket(
             settings.PARLEY_WS_RATE_PER_SECOND, settings.PARLEY_WS_BURST
         )
-        access = await self._resolve_access()
+        try:
+            access = await self._resolve_access()
+        except Exception as error:
+            await self.accept()
+            await self._connect_failed(error)
+            return
         await self.accept()
         if access is None:
             # Accept, then close with a code the client understands as final.
@@ -158,20 +239,51 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if access.participant is not None and access.side == Party.Side.COUNTERPART:
             groups.append(participant_group(access.participant.pk))
         groups.extend(self._user_groups())
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined = groups
-        self.last_seq = await self._current_seq()
-        await self._presence_join()
+        try:
+            for group in groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
+            self.last_seq = await self._current_seq()
+            superseded = await self._presence_join()
+        except Exception as error:
+            await self._connect_failed(error)
+            return
         await self.send_json(
             {"type": "hello", "seq": self.last_seq, "side": access.side}
         )
+        for channel in superseded:
+            await self._tell(channel, {"type": "socket.superseded"})
+
+    async def _connect_failed(self, error: Exception) -> None:
+        """The database or Redis is down: the client is told to come back."""
+        service = _unavailable(error)
+        if service is None:
+            raise error
+        service.failed(error, "opening a room socket")
+        await self.close(code=CLOSE_TRY_LATER)
+
+    async def _tell(self, channel: str, message: dict[str, Any]) -> None:
+        try:
+            await self.channel_layer.send(channel, message)
+        except Exception as error:
+            if not outage.is_connection_error(error):
+                raise
+            outage.redis.failed(error, "closing a participant's oldest socket")
 
     async def disconnect(self, code: int) -> None:
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        if self.access is not None and self.access.participant is not None:
-            await self._presence_leave()
+        if self.presence_task is not None:
+            self.presence_task.cancel()
+        try:
+            for group in self.groups_joined:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            if self.access is not None and self.access.participant is not None:
+                await self._presence_leave()
+        except Exception as error:
+            # The row ages out of the presence window and is deleted later.
+            service = _unavailable(error)
+            if service is None:
+                raise
+            service.failed(error, "closing a room socket")
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, without its ``aclose_old_connections()`` before
@@ -179,11 +291,21 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         for every frame and every group message, queued behind the other
         sockets' database work; here every database call already goes through
         ``database_sync_to_async``, which closes stale connections itself,
-        before and after."""
+        before and after.
+
+        A handler that finds the database or Redis down is logged once per
+        outage and the socket lives on: what it missed comes with the next
+        event, heartbeat or sync."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except Exception as error:
+            service = _unavailable(error)
+            if service is None:
+                raise
+            service.failed(error, f"handling {message['type']}")
 
     # --- inbound frames --------------------------------------------------------
 
@@ -217,7 +339,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self._send_update(await self._heartbeat())
             return
         if action == "sync":
-            await self._catch_up(content.get("since"))
+            try:
+                await self._catch_up(content.get("since"))
+            except DATABASE_ERRORS as error:
+                # The client reconnects and asks again, as after any close.
+                outage.database.failed(error, "catching a socket up")
+                await self.close(code=CLOSE_TRY_LATER)
             return
         data = content.get("data", {})
         if not isinstance(action, str) or not isinstance(data, dict):
@@ -226,6 +353,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         events: list[DealEvent] = []
         try:
             seq, update, events = await self._perform(action, data, client_msg_id)
+        except DATABASE_ERRORS as error:
+            # Not saved (the transaction did not commit): never acknowledged.
+            outage.database.failed(error, f"saving {action!r}")
+            await self._refuse(client_msg_id, "try_again", TRY_AGAIN)
         except actions.ActionRefused as refused:
             await self._refuse(
                 client_msg_id,
@@ -306,9 +437,44 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(update)
 
     async def presence_changed(self, message: dict[str, Any]) -> None:
-        html = await self._render(("presence",))
-        if html is not None:
-            await self.send_json({"type": "presence", "html": html})
+        """Someone came or went. The first change is rendered at once; the
+        changes that come while it renders, or within
+        ``PARLEY_PRESENCE_COALESCE_SECONDS`` after, make one more render: a
+        storm of sockets costs each socket a few renders, not one each."""
+        self.presence_wanted = True
+        if self.presence_task is None or self.presence_task.done():
+            self.presence_task = asyncio.create_task(self._presence_renders())
+
+    async def _presence_renders(self) -> None:
+        try:
+            while self.presence_wanted:
+                self.presence_wanted = False
+                html = await self._render(("presence",))
+                if html is not None:
+                    await self.send_json({"type": "presence", "html": html})
+                await asyncio.sleep(settings.PARLEY_PRESENCE_COALESCE_SECONDS)
+        except Exception as error:
+            service = _unavailable(error)
+            if service is None:
+                logger.exception("Presence of deal %s failed.", self.deal_id)
+            else:
+                service.failed(error, "rendering presence")
+
+    async def socket_superseded(self, message: dict[str, Any]) -> None:
+        """The participant opened one socket too many: this, the oldest, goes."""
+        text = (
+            "This room is open in too many windows or tabs, so this one was "
+            "closed. Reload the page to use the room here."
+        )
+        await self.send_json(
+            {
+                "type": "error",
+                "code": "superseded",
+                "message": text,
+                "html": render_notice(text),
+            }
+        )
+        await self.close(code=CLOSE_SUPERSEDED)
 
     async def coach_changed(self, message: dict[str, Any]) -> None:
         """A side's private coaching changed: only that side's sockets render."""
@@ -373,15 +539,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     # --- database work (each in a worker thread) ----------------------------------
 
-    @database_sync_to_async
+    @database_work
     def _resolve_access(self) -> DealAccess | None:
         return self._fresh_access()
 
-    @database_sync_to_async
+    @database_work
     def _current_seq(self) -> int:
         return Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
 
-    @database_sync_to_async
+    @database_work
     def _perform(
         self, action: str, data: dict, client_msg_id
     ) -> tuple[int, dict[str, Any] | None, list[DealEvent]]:
@@ -397,15 +563,34 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             raise actions.ActionRefused(
                 "forbidden", "You no longer have access to this room."
             )
+        # A manager reviewing (no participant) cannot act; the service says so.
+        owner = access.participant.pk if access.participant else f"c{self.channel_name}"
+        if not participant_actions().allow(owner):
+            raise actions.ActionRefused(
+                "rate_limited",
+                "Too many changes at once from your open windows; "
+                "wait a few seconds, then try again.",
+            )
         with delivered_by(self._send_soon) as delivery:
             result = actions.perform(access, action, data, client_msg_id)
-        if not delivery.events:  # a private action (no event): where the log is
-            seq = Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
-            return seq, None, []
-        update = self._update(self.last_seq, delivery.events, known=[result])
+        outage.database.ok()
+        try:
+            if not delivery.events:  # a private action (no event): where the log is
+                seq = Deal.objects.values_list("last_seq", flat=True).get(
+                    pk=self.deal_id
+                )
+                return seq, None, []
+            update = self._update(self.last_seq, delivery.events, known=[result])
+        except DATABASE_ERRORS as error:
+            # Saved, but the database went away before the render: acknowledge
+            # it; this socket catches up from the log with its next event.
+            outage.database.failed(error, "rendering a saved action")
+            if not delivery.events:
+                raise
+            update = {"seq": self.last_seq}
         return delivery.events[-1].seq, update, delivery.events
 
-    @database_sync_to_async
+    @database_work
     def _coach(self, events: list[DealEvent]) -> None:
         """The pitfall detectors, on the events of the action just
         acknowledged. A detector that fails is logged; the action stands."""
@@ -435,10 +620,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         for future in sending:
             try:
                 await asyncio.wrap_future(future)
-            except Exception:
+            except Exception as error:
                 # The action is saved; the other sockets get it with their
                 # next event or when they reconnect and sync.
-                logger.exception("A broadcast of deal %s failed.", self.deal_id)
+                if outage.is_connection_error(error):
+                    outage.redis.failed(error, "broadcasting an event")
+                else:
+                    logger.exception("A broadcast of deal %s failed.", self.deal_id)
+            else:
+                outage.redis.ok()
 
     def _user_groups(self) -> list[str]:
         """The group that closes the socket when the user's sign-in ends."""
@@ -538,14 +728,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     def _csrf(self) -> str:
         return self.scope.get("cookies", {}).get(settings.CSRF_COOKIE_NAME, "")
 
-    @database_sync_to_async
+    @database_work
     def _render(self, regions) -> str | None:
         access = self._checked_access()
         if access is None:
             return None
         return render_regions(access, regions, csrf_token=self._csrf())
 
-    @database_sync_to_async
+    @database_work
     def _render_all(self) -> tuple[int, str] | None:
         access = self._fresh_access()
         if access is None:
@@ -553,7 +743,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         seq = access.deal.last_seq
         return seq, render_regions(access, ALL_REGIONS, csrf_token=self._csrf())
 
-    @database_sync_to_async
+    @database_work
     def _event_update(self, message: dict[str, Any], since: int) -> dict | None:
         """This socket's update for a deal's group message.
 
@@ -643,23 +833,27 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             }
         return self.people.get(participant_id, ("Someone", None))
 
-    @database_sync_to_async
-    def _presence_join(self) -> None:
-        if self.access.participant is not None:
-            presence_join(
-                deal_id=self.deal_id,
-                participant=self.access.participant,
-                channel_name=self.channel_name,
-            )
+    @database_work
+    def _presence_join(self) -> list[str]:
+        """Record this socket; returns the channels of the participant's
+        sockets beyond the limit, oldest first, to close."""
+        if self.access.participant is None:
+            return []
+        return presence_join(
+            deal_id=self.deal_id,
+            participant=self.access.participant,
+            channel_name=self.channel_name,
+            limit=settings.PARLEY_SOCKETS_PER_PARTICIPANT,
+        )
 
-    @database_sync_to_async
+    @database_work
     def _presence_leave(self) -> None:
         presence_leave(deal_id=self.deal_id, channel_name=self.channel_name)
         # What this socket showed is what the participant saw: "while you
         # were away" starts after it.
         visit_left(participant_id=self.access.participant.pk, seen_seq=self.last_seq)
 
-    @database_sync_to_async
+    @database_work
     def _heartbeat(self) -> dict[str, Any] | None:
         """Keep presence fresh, and catch up on any event whose broadcast
         never reached this socket (the channel layer delivers at most once:

@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import connection, models, transaction
 
+from common import outage
 from negotiation.access import DealAccess
 from negotiation.events import EventKind
 from negotiation.fixed_sql import Columns, column, table
@@ -327,4 +328,11 @@ def broadcast_to(group: str, message: dict[str, Any]) -> None:
         return
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(group, message)
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception as error:
+            # Saved all the same: open sockets catch up from the log with
+            # their next event, heartbeat or reconnect.
+            if not outage.is_connection_error(error):
+                raise
+            outage.redis.failed(error, "broadcasting an event")

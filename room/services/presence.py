@@ -1,9 +1,15 @@
 """Who is in the room now, across server processes: one row per open socket.
 
 A row is removed when its socket closes; ``seen_at`` is refreshed by the
-client's heartbeat, so rows left behind by a crashed process age out
-(``room.selectors.PRESENCE_WINDOW``). Joining and leaving tell the room's
-sockets to render the presence list again; a heartbeat changes nothing shown.
+client's heartbeat, so rows left behind by a crashed process stop counting
+after ``room.selectors.PRESENCE_WINDOW`` and are deleted by the next socket
+that joins the deal (and by ``manage.py presence_prune``). Joining and leaving
+tell the room's sockets to render the presence list again; a heartbeat changes
+nothing shown.
+
+The rows are also how a participant's open sockets are counted across
+processes: joining beyond the limit forgets the participant's oldest sockets
+and returns their channels, for the caller to close.
 """
 
 from __future__ import annotations
@@ -14,19 +20,46 @@ from django.utils import timezone
 from negotiation.models import Deal, Participant
 from negotiation.services.base import broadcast
 from room.models import RoomConnection, RoomVisit
+from room.selectors import PRESENCE_WINDOW
 
 
 def presence_join(
-    *, deal_id: int, participant: Participant, channel_name: str
-) -> RoomConnection:
+    *,
+    deal_id: int,
+    participant: Participant,
+    channel_name: str,
+    limit: int | None = None,
+) -> list[str]:
     """Record an open socket of a participant of the deal (a reconnect reuses
-    its row)."""
+    its row), and delete the deal's stale rows.
+
+    With a ``limit``, the participant keeps at most that many sockets: the
+    oldest beyond it are forgotten, and their channel names returned so the
+    caller can close them.
+    """
+    stale = timezone.now() - PRESENCE_WINDOW
     with transaction.atomic():
-        connection, _ = RoomConnection.objects.update_or_create(
-            channel_name=channel_name, defaults={"participant": participant}
+        # One participant's joins, one at a time (a no-op on SQLite, which
+        # has one writer anyway), so two racing joins agree on the oldest.
+        Participant.objects.select_for_update().filter(pk=participant.pk).exists()
+        RoomConnection.objects.update_or_create(
+            channel_name=channel_name,
+            defaults={"participant": participant, "seen_at": timezone.now()},
         )
+        RoomConnection.objects.filter(
+            participant__party__deal_id=deal_id, seen_at__lt=stale
+        ).delete()
+        evicted: list[str] = []
+        if limit is not None:
+            rows = list(
+                RoomConnection.objects.filter(participant=participant)
+                .order_by("-connected_at", "-pk")
+                .values_list("pk", "channel_name")[limit:]
+            )
+            RoomConnection.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+            evicted = [name for _, name in rows]
     _presence_changed(deal_id)
-    return connection
+    return evicted
 
 
 def presence_leave(*, deal_id: int, channel_name: str) -> None:
@@ -41,6 +74,15 @@ def presence_seen(*, channel_name: str) -> None:
     RoomConnection.objects.filter(channel_name=channel_name).update(
         seen_at=timezone.now()
     )
+
+
+def presence_prune() -> int:
+    """Delete every row whose socket has not been heard from within the
+    presence window (its process died); returns how many."""
+    deleted, _ = RoomConnection.objects.filter(
+        seen_at__lt=timezone.now() - PRESENCE_WINDOW
+    ).delete()
+    return deleted
 
 
 def _presence_changed(deal_id: int) -> None:

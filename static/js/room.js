@@ -19,6 +19,7 @@
     4401: "You are signed out. Reload the page to sign in again.",
     4403: "Your access to this room was revoked.",
     4404: "This room is not available to you.",
+    4409: "This room is open in too many windows or tabs, so this one was closed. Reload the page to use the room here.",
   };
   const FINAL_CODES = new Set(Object.keys(FINAL_MESSAGES).map(Number));
   const HEARTBEAT_MS = 25000;

@@ -4,8 +4,10 @@ the heartbeat, and the room told when someone comes or goes."""
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from room.models import RoomConnection
@@ -60,3 +62,60 @@ def test_the_heartbeat_refreshes_the_row_and_tells_nobody(deal, host_access, tol
 
     assert RoomConnection.objects.get().seen_at > old
     assert told == []
+
+
+def test_joining_deletes_the_deals_stale_rows_only(deal, host_access, told):
+    presence.presence_join(
+        deal_id=deal.pk, participant=host_access.participant, channel_name="dead"
+    )
+    presence.presence_join(
+        deal_id=deal.pk, participant=host_access.participant, channel_name="alive"
+    )
+    RoomConnection.objects.filter(channel_name="dead").update(
+        seen_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+
+    presence.presence_join(
+        deal_id=deal.pk, participant=host_access.participant, channel_name="new"
+    )
+
+    assert set(RoomConnection.objects.values_list("channel_name", flat=True)) == {
+        "alive",
+        "new",
+    }
+
+
+def test_joining_beyond_the_limit_forgets_and_returns_the_oldest(
+    deal, host_access, told
+):
+    for n in range(5):
+        assert presence.presence_join(
+            deal_id=deal.pk,
+            participant=host_access.participant,
+            channel_name=f"c-{n}",
+            limit=3,
+        ) == ([] if n < 3 else [f"c-{n - 3}"])
+
+    assert set(RoomConnection.objects.values_list("channel_name", flat=True)) == {
+        "c-2",
+        "c-3",
+        "c-4",
+    }
+
+
+def test_the_prune_command_deletes_every_stale_row(deal, host_access, told):
+    for name in ("c-1", "c-2"):
+        presence.presence_join(
+            deal_id=deal.pk, participant=host_access.participant, channel_name=name
+        )
+    RoomConnection.objects.filter(channel_name="c-1").update(
+        seen_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    out = io.StringIO()
+
+    call_command("presence_prune", stdout=out)
+
+    assert list(RoomConnection.objects.values_list("channel_name", flat=True)) == [
+        "c-2"
+    ]
+    assert "Deleted 1 stale" in out.getvalue()
