@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from common.numbers import figures_in
-from negotiation.models import Party, Preparation
+from negotiation.models import EvidenceItem, Party, Preparation
 from negotiation.selectors import walk_away_of
 
 BATNA_SHINGLE_WORDS = 5
@@ -61,8 +61,9 @@ def oversharing_in(
 ) -> Oversharing | None:
     """Does any text reveal this side's walk-away figure, one of its
     sensitive figures (however written: "104000.00", "€104k", "104.000",
-    "104 thousand"), or the wording of its BATNA, reservation point, target or
-    notes on the other side, repeated (five words in a row) or paraphrased
+    "104 thousand"), a figure of its evidence marked internal only, or the
+    wording of its BATNA, reservation point, target, notes on the other side
+    or internal evidence, repeated (five words in a row) or paraphrased
     (most of one sentence's content words)?"""
     joined = "\n".join(t for t in texts if t)
     if not joined.strip():
@@ -84,13 +85,20 @@ def oversharing_in(
                 f"It contains a figure you marked sensitive (“{line}”). Keep "
                 "internal costs, margins and budgets on your side."
             )
+    internal = _internal_evidence(preparation)
+    for title, text in internal:
+        if figures.intersection(f for f in figures_in(text) if _telling(f)):
+            return Oversharing(
+                f"It contains a figure from your internal evidence (“{title}”). "
+                "Share what they can check, not what you keep to yourselves."
+            )
     text_words = _words(joined)
     shingles = {
         tuple(text_words[i : i + BATNA_SHINGLE_WORDS])
         for i in range(len(text_words) - BATNA_SHINGLE_WORDS + 1)
     }
     shared_content = _content(text_words)
-    for source, label, why in _private_texts(preparation):
+    for source, label, why in _private_texts(preparation, internal):
         words = _words(source)
         for i in range(len(words) - BATNA_SHINGLE_WORDS + 1):
             if tuple(words[i : i + BATNA_SHINGLE_WORDS]) in shingles:
@@ -101,7 +109,19 @@ def oversharing_in(
     return None
 
 
-def _private_texts(preparation: Preparation) -> list[tuple[str, str, str]]:
+def _internal_evidence(preparation: Preparation) -> list[tuple[str, str]]:
+    """The side's evidence marked internal only: (title, title and detail)."""
+    return [
+        (title, f"{title}.\n{detail}")
+        for title, detail in EvidenceItem.objects.filter(
+            party_id=preparation.party_id, internal=True
+        ).values_list("title", "detail")
+    ]
+
+
+def _private_texts(
+    preparation: Preparation, internal: Iterable[tuple[str, str]] = ()
+) -> list[tuple[str, str, str]]:
     """The private wordings a shared text must not repeat or paraphrase."""
     alternative = "Telling them your alternative removes your safety margin."
     map_ = "Your read of their side is yours: ask them instead of telling them."
@@ -119,6 +139,14 @@ def _private_texts(preparation: Preparation) -> list[tuple[str, str, str]]:
     # decides and what presses on them are the side's intelligence.
     for field in ("their_constraints", "their_decision_path", "their_pressures"):
         texts.append((getattr(preparation, field), "your notes on their side", map_))
+    for title, text in internal:
+        texts.append(
+            (
+                text,
+                f"your internal evidence (“{title}”)",
+                "Share what they can check, not what you keep to yourselves.",
+            )
+        )
     return [(text, label, why) for text, label, why in texts if text]
 
 

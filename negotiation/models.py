@@ -576,6 +576,10 @@ class EvidenceItem(models.Model):
     title = models.CharField(max_length=160)
     detail = models.TextField(blank=True)
     url = models.URLField("link", blank=True)
+    # Evidence for the side's eyes only (its own cost model, a reference it
+    # may not name): the over-sharing guard holds back a shared text that
+    # repeats its wording or its figures.
+    internal = models.BooleanField("internal only", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -295,6 +295,12 @@ class EvidenceForm(forms.Form):
             "invalid": "Enter a full web address, such as https://example.com/report."
         },
     )
+    internal = forms.BooleanField(
+        label="Internal only: never to be shared",
+        required=False,
+        help_text="Your own costs, a reference you may not name. The coach "
+        "holds back a text for the other side that repeats it.",
+    )
 
 
 class ScoringForm(forms.Form):

@@ -198,9 +198,17 @@ def evidence_add(
     title: str,
     detail: str = "",
     url: str = "",
+    internal: bool = False,
 ) -> EvidenceItem:
     party = _own_party(access)
-    item = EvidenceItem(party=party, kind=kind, title=title, detail=detail, url=url)
+    item = EvidenceItem(
+        party=party,
+        kind=kind,
+        title=title,
+        detail=detail,
+        url=url,
+        internal=internal,
+    )
     item.full_clean()
     item.save()
     return item

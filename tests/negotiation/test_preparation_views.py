@@ -532,6 +532,28 @@ def test_adding_and_deleting_evidence(rep_client, deal):
     assert not EvidenceItem.objects.filter(pk=item.pk).exists()
 
 
+def test_evidence_can_be_marked_internal_only(rep_client, deal):
+    response = rep_client.post(
+        reverse("negotiation:prep-evidence-add", args=[deal.pk]),
+        {
+            "kind": "roi",
+            "title": "Our cost per site",
+            "detail": "EUR 23,400 in field hours",
+            "internal": "on",
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(section_url(deal, "evidence"), 302)]
+    assert EvidenceItem.objects.get(title="Our cost per site").internal
+    assert "internal only" in html(response)
+    rep_client.post(
+        reverse("negotiation:prep-evidence-add", args=[deal.pk]),
+        {"kind": "benchmark", "title": "Peer prices"},
+    )
+    assert not EvidenceItem.objects.get(title="Peer prices").internal
+
+
 def test_evidence_with_a_bad_link_is_refused(rep_client, deal):
     response = rep_client.post(
         reverse("negotiation:prep-evidence-add", args=[deal.pk]),

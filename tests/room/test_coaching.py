@@ -21,6 +21,7 @@ from negotiation.models import (
     Preparation,
     PriorityEntry,
 )
+from negotiation.selectors import walk_away_of
 from room import actions, coaching, services
 from room.models import Message, Nudge
 from room.selectors import active_nudges
@@ -98,6 +99,74 @@ def test_the_guard_spots_a_figure_with_cents_written_with_separators(host_prep, 
     host_prep.save()
 
     assert coaching.oversharing_in([text], host_prep) is not None
+
+
+@pytest.fixture
+def internal_evidence(host_prep) -> None:
+    from negotiation.models import EvidenceItem
+
+    EvidenceItem.objects.create(
+        party=host_prep.party,
+        kind=EvidenceItem.Kind.ROI,
+        title="Our delivery cost model",
+        detail="Each store rollout costs us 23,400 in field engineering hours.",
+        internal=True,
+    )
+    EvidenceItem.objects.create(
+        party=host_prep.party,
+        kind=EvidenceItem.Kind.BENCHMARK,
+        title="Gartner benchmark",
+        detail="Peers pay 41,000 per store for comparable analytics.",
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Honestly a rollout runs us about €23.4k per store",
+        "Each store rollout costs us a lot in field engineering hours",
+        "Our field engineering hours per store rollout are what drive cost",
+    ],
+)
+@pytest.mark.django_db
+def test_the_guard_holds_back_a_figure_or_wording_of_internal_evidence(
+    host_prep, internal_evidence, text
+):
+    found = coaching.oversharing_in([text], walk_away_of(host_prep.party))
+    assert found is not None
+    assert "internal evidence" in found.reason
+    assert "Our delivery cost model" in found.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Evidence not marked internal is there to be shown.
+        "Peers pay 41,000 per store for comparable analytics",
+        "A rollout is a big effort for both teams",
+        "Could we phase the store rollout over two quarters?",
+    ],
+)
+@pytest.mark.django_db
+def test_the_guard_lets_shareable_evidence_and_near_misses_through(
+    host_prep, internal_evidence, text
+):
+    assert coaching.oversharing_in([text], walk_away_of(host_prep.party)) is None
+
+
+@pytest.mark.django_db
+def test_a_message_repeating_internal_evidence_is_held_until_confirmed(
+    deal, sides, host_prep, internal_evidence
+):
+    host, _ = sides
+    data = {"body": "Between us, each store rollout costs us 23,400 in engineering."}
+    with pytest.raises(actions.ActionRefused) as held:
+        perform(host, "message.post", data)
+    assert held.value.code == "over_sharing"
+    assert "internal evidence" in held.value.message
+    assert not Message.objects.exists()
+    perform(host, "message.post", {**data, "confirm_share": "on"})
+    assert Message.objects.get().body == data["body"]
 
 
 @pytest.mark.parametrize(
