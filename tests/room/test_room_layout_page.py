@@ -64,7 +64,7 @@ def test_the_waiting_slot_sits_right_under_the_stage_bar(deal, rep_client):
     page = room_page(rep_client, deal)
     stagebar_end = page.index("</section>", page.index('id="region-stagebar"'))
     after = page[stagebar_end + len("</section>") :]
-    assert re.match(r'\s*<div id="room-attention"></div>', after)
+    assert re.match(r'\s*<section id="room-attention"', after)
 
 
 def test_a_stage_change_is_offered_only_with_a_button(deal, rep_client):
