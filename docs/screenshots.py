@@ -30,7 +30,11 @@ sys.path.insert(0, str(REPO))
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from tests.live_server import start_servers, stop_servers  # noqa: E402
+from tests.live_server import (  # noqa: E402
+    CHROMIUM_ARGS,
+    start_servers,
+    stop_servers,
+)
 
 DOCS = REPO / "docs"
 WIDTH, HEIGHT = 1366, 900
@@ -40,16 +44,6 @@ TIMEOUT_MS = 30_000
 REVIEWED_DEAL = "Meridian Health renewal"
 # A colleague of the counterpart seed_demo prepared: a side may be a team.
 GUEST_NAME = "Chris Lund (Acme Finance)"
-CHROMIUM_ARGS = [  # as tests/e2e/conftest.py
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def manage(env: dict[str, str], *args: str) -> str:

@@ -24,7 +24,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.live_server import (
-    ASYNC_UNSAFE,  # set for this process only (``_allow_orm_beside_playwright``)
+    ASYNC_UNSAFE,
+    CHROMIUM_ARGS,  # set for this process only (``_allow_orm_beside_playwright``)
     database_url_for,
     start_servers,
     stop_servers,
@@ -34,18 +35,6 @@ from tests.service_checks import service_unavailable
 E2E_DIR = Path(__file__).resolve().parent
 
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
-# Playwright cannot download its own browser here: these flags make Debian's
-# Chromium run as root in a container, headless, and never phone home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -19,6 +19,7 @@ from room.services.discussion import message_post
 from room.services.trades import trade_propose
 from tests.e2e.conftest import LIVE_TIMEOUT, enter_room
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
+from tests.room.test_room_layout_page import TOOL_ORDER
 
 DESKTOP = {"width": 1366, "height": 900}
 HOST_SHARE_TEXT = "A multi-year discount on the licence"
@@ -215,18 +216,7 @@ def test_collapsed_tools_stay_live_and_drafts_stay_in_their_own_form(
     order = guest.locator("details.tool").evaluate_all(
         "(tools) => tools.map((t) => t.dataset.region)"
     )
-    assert order == [
-        "setup",
-        "positions",
-        "trades",
-        "packages",
-        "concessions",
-        "terms",
-        "jointcheck",
-        "commitments",
-        "agreement",
-        "checkins",
-    ]
+    assert order == TOOL_ORDER
 
     # Sent from the keyboard: the box is cleared and keeps the focus.
     guest.locator("#message-body").press("Control+Enter")
