@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from common.numbers import figures_in
-from negotiation.models import EvidenceItem, Party, Preparation
+from negotiation.models import Party, Preparation
 from negotiation.selectors import walk_away_of
 
 BATNA_SHINGLE_WORDS = 5
@@ -113,9 +113,7 @@ def _internal_evidence(preparation: Preparation) -> list[tuple[str, str]]:
     """The side's evidence marked internal only: (title, title and detail)."""
     return [
         (title, f"{title}.\n{detail}")
-        for title, detail in EvidenceItem.objects.filter(
-            party_id=preparation.party_id, internal=True
-        ).values_list("title", "detail")
+        for title, detail in preparation.internal_evidence or []
     ]
 
 

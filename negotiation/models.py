@@ -358,6 +358,10 @@ class Preparation(models.Model):
     # Internal figures the side must never let slip (costs, margins, budgets),
     # one per line: the over-sharing guard holds back any text holding one.
     sensitive_figures = models.TextField(blank=True)
+    # The side's evidence marked internal only, as [title, detail] pairs: a
+    # copy the evidence services keep, so that the over-sharing guard reads
+    # it in the same statement as the rest (``walk_away_of``).
+    internal_evidence = models.JSONField(default=list, blank=True, editable=False)
     # Counterparty map.
     their_constraints = models.TextField(blank=True)
     their_decision_path = models.TextField(blank=True)

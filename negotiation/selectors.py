@@ -54,8 +54,8 @@ def deal_issues(deal: Deal) -> list[Issue]:
 def walk_away_of(party: Party) -> Preparation:
     """What the over-sharing guard compares every shared text with, and
     nothing else of the side's preparation: its BATNA, reservation point,
-    walk-away and sensitive figures, target and counterparty map (and its
-    party, whose evidence marked internal the guard reads too).
+    walk-away and sensitive figures, evidence marked internal only, target
+    and counterparty map.
 
     The guard runs on every message and shared text in the room, so this is
     a statement written once (``negotiation.fixed_sql``): 0.11 ms against
@@ -74,11 +74,11 @@ _WALK_AWAY = Columns(
     Preparation,
     [
         "id",
-        "party",
         "batna",
         "reservation_point",
         "reservation_value",
         "sensitive_figures",
+        "internal_evidence",
         "target_outcome",
         "their_constraints",
         "their_decision_path",

@@ -211,6 +211,8 @@ def evidence_add(
     )
     item.full_clean()
     item.save()
+    if item.internal:
+        _copy_internal_evidence(party)
     return item
 
 
@@ -220,6 +222,20 @@ def evidence_remove(*, access: DealAccess, evidence_id: int) -> None:
     deleted, _ = EvidenceItem.objects.filter(pk=evidence_id, party=party).delete()
     if not deleted:
         raise ValidationError("That evidence item does not exist.")
+    _copy_internal_evidence(party)
+
+
+def _copy_internal_evidence(party: Party) -> None:
+    """Keep the preparation's copy of the side's internal evidence, which the
+    over-sharing guard reads, in step with the evidence pack."""
+    Preparation.objects.filter(party=party).update(
+        internal_evidence=[
+            [title, detail]
+            for title, detail in EvidenceItem.objects.filter(
+                party=party, internal=True
+            ).values_list("title", "detail")
+        ]
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -102,18 +102,20 @@ def test_the_guard_spots_a_figure_with_cents_written_with_separators(host_prep, 
 
 
 @pytest.fixture
-def internal_evidence(host_prep) -> None:
+def internal_evidence(host_prep, host_access) -> None:
+    """One item of the host's evidence marked internal only, one not."""
     from negotiation.models import EvidenceItem
+    from negotiation.services.preparation import evidence_add
 
-    EvidenceItem.objects.create(
-        party=host_prep.party,
+    evidence_add(
+        access=host_access,
         kind=EvidenceItem.Kind.ROI,
         title="Our delivery cost model",
         detail="Each store rollout costs us 23,400 in field engineering hours.",
         internal=True,
     )
-    EvidenceItem.objects.create(
-        party=host_prep.party,
+    evidence_add(
+        access=host_access,
         kind=EvidenceItem.Kind.BENCHMARK,
         title="Gartner benchmark",
         detail="Peers pay 41,000 per store for comparable analytics.",
@@ -151,6 +153,20 @@ def test_the_guard_holds_back_a_figure_or_wording_of_internal_evidence(
 def test_the_guard_lets_shareable_evidence_and_near_misses_through(
     host_prep, internal_evidence, text
 ):
+    assert coaching.oversharing_in([text], walk_away_of(host_prep.party)) is None
+
+
+@pytest.mark.django_db
+def test_removing_internal_evidence_lets_its_figures_through(
+    host_prep, host_access, internal_evidence
+):
+    from negotiation.models import EvidenceItem
+    from negotiation.services.preparation import evidence_remove
+
+    text = "A rollout runs us 23,400 per store"
+    assert coaching.oversharing_in([text], walk_away_of(host_prep.party))
+    item = EvidenceItem.objects.get(internal=True)
+    evidence_remove(access=host_access, evidence_id=item.pk)
     assert coaching.oversharing_in([text], walk_away_of(host_prep.party)) is None
 
 
