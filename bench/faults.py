@@ -27,7 +27,7 @@ from what their pages show, plus the heartbeat. Faults, at fixed fractions of
   for 5 s, then resets both connections (no close handshake on either side).
 
 A client whose socket closes does what ``static/js/room.js`` does: it waits
-``min(15 s, 0.5 s × 2^attempts)`` (× 0.75–1.25) and connects again, then
+``min(15 s, 0.25 s × 2^attempts)`` (× 0.75–1.25) and connects again, then
 sends ``sync`` from the last seq it has, and takes the whole room the
 ``sync`` frame brings. An edit that got neither an ack nor an error before
 the close is sent again after the resync with the same ``client_msg_id``
@@ -394,7 +394,7 @@ class Client:
             if stop.is_set() or self.finished:
                 return
             attempts += 1
-            delay = min(15.0, 0.5 * 2 ** min(attempts, 5))
+            delay = min(15.0, 0.25 * 2 ** min(attempts, 6))
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(
                     stop.wait(), delay * (0.75 + self.rng.random() / 2)

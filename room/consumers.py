@@ -80,14 +80,14 @@ from negotiation.services.base import (
 from room import actions
 from room.coaching import run_detectors
 from room.render import (
-    ALL_REGIONS,
     SCORED_REGIONS,
+    render_catch_up,
     render_events,
     render_notice,
     render_refusal,
     render_regions,
 )
-from room.selectors import ScoringMemo
+from room.selectors import ScoringMemo, events_after
 from room.services.invites import participant_group
 from room.services.presence import (
     presence_join,
@@ -243,8 +243,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             for group in groups:
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.groups_joined.append(group)
-            self.last_seq = await self._current_seq()
-            superseded = await self._presence_join()
+            self.last_seq, superseded = await self._join()
         except Exception as error:
             await self._connect_failed(error)
             return
@@ -405,21 +404,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def _catch_up(self, since: Any) -> None:
-        """Send a fresh render of every region when the client is behind."""
+        """Bring the client from ``since`` (-1: it knows nothing) up to date
+        (``render_catch_up``)."""
         try:
             since = int(since)
         except (TypeError, ValueError, OverflowError):
             since = -1
-        payload = await self._render_all()
+        payload = await self._render_catch_up(since)
         if payload is None:
             await self._close_revoked()
             return
         seq, html = payload
         self.last_seq = max(self.last_seq, seq)
-        if since < seq:
-            await self.send_json({"type": "sync", "seq": seq, "html": html})
-        else:
-            await self.send_json({"type": "sync", "seq": seq, "html": ""})
+        await self.send_json({"type": "sync", "seq": seq, "html": html})
 
     # --- group messages ------------------------------------------------------------
 
@@ -544,8 +541,22 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         return self._fresh_access()
 
     @database_work
-    def _current_seq(self) -> int:
-        return Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
+    def _join(self) -> tuple[int, list[str]]:
+        """Once the socket listens to the deal's group: the newest seq (what
+        comes after it arrives through the group) and the channels of the
+        participant's sockets beyond the limit, oldest first, to close. One
+        trip to the database thread, which every socket of the process
+        shares: a server's sockets coming back at once queue there."""
+        seq = Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
+        if self.access.participant is None:
+            return seq, []
+        superseded = presence_join(
+            deal_id=self.deal_id,
+            participant=self.access.participant,
+            channel_name=self.channel_name,
+            limit=settings.PARLEY_SOCKETS_PER_PARTICIPANT,
+        )
+        return seq, superseded
 
     @database_work
     def _perform(
@@ -736,12 +747,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         return render_regions(access, regions, csrf_token=self._csrf())
 
     @database_work
-    def _render_all(self) -> tuple[int, str] | None:
+    def _render_catch_up(self, since: int) -> tuple[int, str] | None:
         access = self._fresh_access()
         if access is None:
             return None
-        seq = access.deal.last_seq
-        return seq, render_regions(access, ALL_REGIONS, csrf_token=self._csrf())
+        return render_catch_up(
+            access, since, csrf_token=self._csrf(), scoring_memo=self.scoring_memo
+        )
 
     @database_work
     def _event_update(self, message: dict[str, Any], since: int) -> dict | None:
@@ -780,11 +792,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         """
         seqs = [event.seq for event in events or ()]
         if not seqs or seqs != list(range(since + 1, since + 1 + len(seqs))):
-            events = list(
-                DealEvent.objects.filter(deal_id=self.deal_id, seq__gt=since).order_by(
-                    "seq"
-                )
-            )
+            events = events_after(self.deal_id, since)
         if not events:
             return {"seq": since}
         if self._can_reuse_access(events):
@@ -832,19 +840,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 ).values_list("pk", "display_name", "party_id")
             }
         return self.people.get(participant_id, ("Someone", None))
-
-    @database_work
-    def _presence_join(self) -> list[str]:
-        """Record this socket; returns the channels of the participant's
-        sockets beyond the limit, oldest first, to close."""
-        if self.access.participant is None:
-            return []
-        return presence_join(
-            deal_id=self.deal_id,
-            participant=self.access.participant,
-            channel_name=self.channel_name,
-            limit=settings.PARLEY_SOCKETS_PER_PARTICIPANT,
-        )
 
     @database_work
     def _presence_leave(self) -> None:

@@ -28,7 +28,13 @@ from negotiation.models import DealEvent
 from room.actions import ACTIONS
 from room.models import Message, Trade
 from room.scores import open_trade_score_slots
-from room.selectors import RoomState, ScoringMemo, messages_by_id
+from room.selectors import (
+    RoomState,
+    ScoringMemo,
+    events_after,
+    messages_by_id,
+    scoring_changed_since,
+)
 
 TEMPLATE = "room/room.html"
 
@@ -56,6 +62,14 @@ ALL_REGIONS = (
 # The regions that show a side's own scores: rendered again for that side's
 # sockets when it saves a new scoring.
 SCORED_REGIONS = ("trades", "packages", "terms", "jointcheck")
+
+# What changes with no event in the log: who is in the room, and a side's
+# own coaching. A socket that comes back renders these whatever it missed.
+UNLOGGED_REGIONS = ("presence", "coach")
+
+# A socket this many events behind, or more, gets the whole room again
+# rather than what each event touched.
+CATCH_UP_EVENTS = 200
 
 # Regions kept in templates of their own (included from the room's page),
 # rather than as partials of ``TEMPLATE``.
@@ -256,6 +270,42 @@ def render_events(
         access, oob=True, csrf_token=csrf_token, scoring_memo=scoring_memo
     )
     return _Renderer(context, changes, known).render()
+
+
+def render_catch_up(
+    access: DealAccess,
+    since: int,
+    *,
+    csrf_token: str = "",
+    scoring_memo: ScoringMemo | None = None,
+) -> tuple[int, str]:
+    """The newest seq, and what a page that has every event up to ``since``
+    needs to be current: what the events after it touched (as a live update
+    renders them), and the regions that change without an event.
+
+    A socket coming back after a short drop, or opening under a page just
+    rendered, is a few events behind at most, so this costs about what its
+    missed live updates would have, not a render of the whole room. The whole
+    room comes instead when ``since`` is unknown (-1), ahead of the log,
+    ``CATCH_UP_EVENTS`` or more behind, or when the side saved a new scoring
+    since (its scores are on every package)."""
+    seq = access.deal.last_seq
+    whole = (
+        since < 0
+        or since > seq
+        or seq - since >= CATCH_UP_EVENTS
+        or scoring_changed_since(access.party, access.deal.pk, since)
+    )
+    if whole:
+        return seq, render_regions(access, ALL_REGIONS, csrf_token=csrf_token)
+    events = events_after(access.deal.pk, since)
+    html = ""
+    if events:
+        seq = max(seq, events[-1].seq)
+        html = render_events(
+            access, events, csrf_token=csrf_token, scoring_memo=scoring_memo
+        )
+    return seq, html + render_regions(access, UNLOGGED_REGIONS, csrf_token=csrf_token)
 
 
 class _Renderer:

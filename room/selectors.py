@@ -24,11 +24,13 @@ from negotiation.access import DealAccess
 from negotiation.fixed_sql import Columns, column, table
 from negotiation.models import (
     Deal,
+    DealEvent,
     Issue,
     Participant,
     Party,
     Preparation,
     PriorityEntry,
+    Scoring,
 )
 from negotiation.scoring.joint import suggest_meso
 from negotiation.scoring.values import TermsScore
@@ -1034,6 +1036,35 @@ class RoomState:
             MESSAGES_SHOWN,
         )
         return latest.oldest_first(latest[::-1])
+
+
+def events_after(deal_id: int, since: int) -> list[DealEvent]:
+    """The deal's events after ``since``, in order."""
+    events = DealEvent.objects.filter(deal_id=deal_id, seq__gt=since)
+    return list(events.order_by("seq"))
+
+
+# The processes that stamp events and scorings may not share a clock exactly.
+CLOCK_MARGIN = datetime.timedelta(seconds=60)
+
+
+def scoring_changed_since(party: Party | None, deal_id: int, seq: int) -> bool:
+    """Whether ``party``'s scoring may have changed since the deal's event
+    ``seq``: a page or socket that has every event up to it may then show
+    scores of an older scoring (a new one is no event; it reaches open
+    sockets as ``scoring.changed``). Leans towards yes."""
+    if party is None:
+        return False
+    at = (
+        DealEvent.objects.filter(deal_id=deal_id, seq=seq)
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if at is None:
+        return True
+    return Scoring.objects.filter(
+        party=party, updated_at__gte=at - CLOCK_MARGIN
+    ).exists()
 
 
 def messages_by_id(deal: Deal, ids: Sequence[int]) -> dict[int, Message]:

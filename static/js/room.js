@@ -636,7 +636,9 @@
       setStatus("paused", "Live updates paused — reconnecting. Your changes still save.");
       startPolling();
       attempts += 1;
-      const delay = Math.min(15000, 500 * 2 ** Math.min(attempts, 5));
+      // 0.5 s, then 1, 2, 4, 8 and at most 15 s, each ±25 % so that the
+      // sockets of a server that went away do not all come back at once.
+      const delay = Math.min(15000, 250 * 2 ** Math.min(attempts, 6));
       reconnectTimer = window.setTimeout(connect, delay * (0.75 + Math.random() / 2));
     });
   }

@@ -187,13 +187,13 @@ async def test_a_sync_the_database_cannot_answer_closes_for_a_reconnect(
 ):
     """The client reconnects after 4503 and asks again, as after any close."""
 
-    def render_while_down(self):
+    def render_while_down(self, since):
         raise OperationalError("connection failed: Connection refused")
 
     async with room(deal.pk, host_cookie) as (host,):
         monkeypatch.setattr(
             consumers.RoomConsumer,
-            "_render_all",
+            "_render_catch_up",
             consumers.database_work(render_while_down),
         )
         await host.send_json_to({"action": "sync", "since": 0})

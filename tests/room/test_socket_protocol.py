@@ -8,13 +8,14 @@ its own side); a refused frame reaches its sender only and changes nothing."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from negotiation.access import (
     DealAccess,
 )
-from negotiation.models import Deal, Party
+from negotiation.models import Deal, Party, Scoring
 from negotiation.services.base import delivered_by
 from room import services
 from room.models import (
@@ -375,7 +376,79 @@ async def test_a_reconnecting_guest_catches_up_with_what_it_missed(
     for change in ("First change: a question", "Second change: a note"):
         assert change in behind["html"]
     assert "Third change: our goal" in behind["html"]
-    assert current == {"type": "sync", "seq": seq, "html": ""}
+    # Up to date: who is here and the coach, which change with no event.
+    assert current["seq"] == seq
+    assert regions_in(current["html"]) == {"region-presence", "region-coach"}
+
+
+def regions_in(html: str) -> set[str]:
+    """The ids of the regions a frame replaces whole."""
+    return set(re.findall(r'id="(region-[a-z]+)"', html))
+
+
+async def test_a_catch_up_a_few_events_behind_brings_what_they_touched_only(
+    deal, host_cookie, guest_cookie
+):
+    """A socket back after a short drop costs what it missed, not a render of
+    the whole room."""
+    since = await last_seq(deal)
+    async with room(deal.pk, host_cookie) as (host,):
+        await act(host, "message.post", {"body": "While you were out"})
+        await receive(host, "ack")
+    async with room(deal.pk, guest_cookie) as (guest,):
+        await guest.send_json_to({"action": "sync", "since": since})
+        caught_up = await receive(guest, "sync")
+
+    assert caught_up["seq"] == since + 1
+    assert "While you were out" in caught_up["html"]
+    assert "region-terms" not in regions_in(caught_up["html"])
+    assert "region-trades" not in regions_in(caught_up["html"])
+    assert {"region-presence", "region-coach"} <= regions_in(caught_up["html"])
+
+
+WHOLE_ROOM = {"region-terms", "region-trades", "region-stagebar", "region-setup"}
+
+
+async def test_a_catch_up_from_nowhere_or_far_behind_is_the_whole_room(
+    deal, host_cookie, monkeypatch
+):
+    monkeypatch.setattr("room.render.CATCH_UP_EVENTS", 2)
+    since = await last_seq(deal)
+    async with room(deal.pk, host_cookie) as (host,):
+        for n in range(2):
+            await act(host, "message.post", {"body": f"Note {n}"})
+            await receive(host, "ack")
+        frames = []
+        for behind in (-1, since, since + 1, since + 99):
+            await host.send_json_to({"action": "sync", "since": behind})
+            frames.append(await receive(host, "sync"))
+
+    unknown, far_behind, near, ahead = frames
+    assert WHOLE_ROOM <= regions_in(unknown["html"])
+    assert WHOLE_ROOM <= regions_in(far_behind["html"])
+    assert not WHOLE_ROOM & regions_in(near["html"])
+    assert "Note 1" in near["html"] and "Note 0" not in near["html"]
+    # A client that claims events the log does not have gets the room as it is.
+    assert WHOLE_ROOM <= regions_in(ahead["html"])
+    assert {f["seq"] for f in frames} == {since + 2}
+
+
+async def test_a_catch_up_after_a_new_scoring_brings_the_scores_again(
+    deal, host_access, host_cookie
+):
+    """A new scoring is no event: a socket that was away when it came renders
+    every package with it."""
+    since = await last_seq(deal)
+    async with room(deal.pk, host_cookie) as (host,):
+        await host.send_json_to({"action": "sync", "since": since})
+        before = await receive(host, "sync")
+        await db(Scoring.objects.create)(party=host_access.party, reservation_score=60)
+        await host.send_json_to({"action": "sync", "since": since})
+        after = await receive(host, "sync")
+
+    assert since > 0
+    assert not WHOLE_ROOM & regions_in(before["html"])
+    assert WHOLE_ROOM <= regions_in(after["html"])
 
 
 @db
