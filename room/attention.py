@@ -16,10 +16,17 @@ changed (shown as unread until seen).
 
 from __future__ import annotations
 
+import datetime
+import functools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
 
 from negotiation.events import EventKind, spec_of
+from negotiation.fixed_sql import column, table
 from negotiation.models import Deal, DealEvent, Issue, Participant, Party
 from room.models import (
     AgreementConfirmation,
@@ -115,121 +122,94 @@ def _usable(deal: Deal, tool: str) -> bool:
 
 
 def waiting_for(deal: Deal, party: Party) -> list[Waiting]:
-    """What waits for ``party``'s side of ``deal`` now, oldest first within
-    each kind, the stage change first. At most one query per tool the stage
-    allows."""
+    """What waits for ``party``'s side of ``deal`` now: the stage change
+    first, then trades, packages and commitments oldest first, the review
+    cadence, the pause, the joint check and the agreement.
+
+    One statement (``_waiting_rows``) reads every table a waiting item can
+    come from; the stage's rules then keep the tools it allows. The box is
+    rendered again for each side at every proposal and answer, so the reads
+    are the room's most frequent after a message's."""
     items: list[Waiting] = []
     if deal.status == Deal.Status.NO_DEAL:
         return items
     other = party.other_side
-    if _usable(deal, "stage"):
-        change = (
-            StageChange.objects.filter(deal=deal, status=StageChange.Status.PENDING)
-            .exclude(party=party)
-            .first()
-        )
-        if change is not None:
+    rows: dict[str, list[tuple]] = {}
+    for kind, *row in _waiting_rows(deal, party):
+        rows.setdefault(kind, []).append(tuple(row))
+    usable = functools.partial(_usable, deal)
+    if usable("stage"):
+        for pk, to_stage, *_ in rows.get("stage", ()):
             items.append(
                 Waiting(
-                    f"stage:{change.pk}",
-                    f"They propose moving to {change.get_to_stage_display()}.",
+                    f"stage:{pk}",
+                    f"They propose moving to {Deal.Stage(to_stage).label}.",
                     "Answer the stage change",
                     "region-stagebar",
                 )
             )
-    if _usable(deal, "trades"):
-        trades = (
-            Trade.objects.filter(deal=deal, status=Trade.Status.OPEN)
-            .exclude(party=party)
-            .select_related("give_issue", "ask_issue")
-            .order_by("pk")
-        )
-        for trade in trades:
-            what = "counter-offer" if trade.counter_of_id else "trade"
+    if usable("trades"):
+        for pk, counter_of, give_issue, give_value, ask_issue, ask_value in sorted(
+            rows.get("trade", ())
+        ):
+            what = "counter-offer" if counter_of else "trade"
             items.append(
                 Waiting(
-                    f"trade:{trade.pk}",
-                    f"Their {what}: they give {trade.give_issue.name} "
-                    f"“{trade.give_value}” if you give {trade.ask_issue.name} "
-                    f"“{trade.ask_value}”.",
+                    f"trade:{pk}",
+                    f"Their {what}: they give {give_issue} “{give_value}” if you "
+                    f"give {ask_issue} “{ask_value}”.",
                     f"Answer their {what}",
-                    f"trade-{trade.pk}",
+                    f"trade-{pk}",
                 )
             )
-    if _usable(deal, "packages"):
-        for meso in (
-            MesoSet.objects.filter(deal=deal, status=MesoSet.Status.PRESENTED)
-            .exclude(party=party)
-            .order_by("pk")
-        ):
+    if usable("packages"):
+        for pk, *_ in sorted(rows.get("meso", ())):
             items.append(
                 Waiting(
-                    f"meso:{meso.pk}",
+                    f"meso:{pk}",
                     "They presented a set of packages worth the same to them: "
                     "rank them or pick one.",
                     "Answer their packages",
-                    f"meso-{meso.pk}",
+                    f"meso-{pk}",
                 )
             )
-    if _usable(deal, "commitments"):
-        own, theirs = (
-            ("host_confirmed_at", "counterpart_confirmed_at")
-            if party.side == Party.Side.HOST
-            else ("counterpart_confirmed_at", "host_confirmed_at")
-        )
-        for commitment in Commitment.objects.filter(
-            deal=deal, **{f"{own}__isnull": True, f"{theirs}__isnull": False}
-        ).order_by("pk"):
+    if usable("commitments"):
+        for pk, version, description, *_ in sorted(rows.get("commitment", ())):
             items.append(
                 Waiting(
-                    f"commitment:{commitment.pk}:{commitment.version}",
-                    f"They confirmed the commitment “{commitment.description}”.",
+                    f"commitment:{pk}:{version}",
+                    f"They confirmed the commitment “{description}”.",
                     "Confirm the commitment",
-                    f"commitment-{commitment.pk}",
+                    f"commitment-{pk}",
                 )
             )
-    if _usable(deal, "cadence"):
-        proposal = (
-            CadenceProposal.objects.filter(
-                deal=deal, status=CadenceProposal.Status.PENDING
-            )
-            .exclude(party=party)
-            .first()
-        )
-        if proposal is not None:
+    if usable("cadence"):
+        for pk, cadence, first_check_in, *_ in rows.get("cadence", ()):
             items.append(
                 Waiting(
-                    f"cadence:{proposal.pk}",
+                    f"cadence:{pk}",
                     "They propose a review cadence: "
-                    f"{proposal.get_cadence_display().lower()}, the first "
-                    f"check-in on {proposal.first_check_in:%-d %b %Y}.",
+                    f"{_CADENCES.get(cadence, cadence).lower()}, the first "
+                    f"check-in on {_date(first_check_in):%-d %b %Y}.",
                     "Answer the review cadence",
                     "region-cadence",
                 )
             )
-    if _usable(deal, "pause"):
-        pause = (
-            Pause.objects.filter(deal=deal, status=Pause.Status.PENDING)
-            .exclude(party=party)
-            .first()
-        )
-        if pause is not None:
+    if usable("pause"):
+        for pk, resume_on, *_ in rows.get("pause", ()):
             items.append(
                 Waiting(
-                    f"pause:{pause.pk}",
-                    f"They propose to pause and resume on {pause.resume_on:%-d %b %Y}.",
+                    f"pause:{pk}",
+                    "They propose to pause and resume on "
+                    f"{_date(resume_on):%-d %b %Y}.",
                     "Answer the pause",
                     "region-pause",
                 )
             )
-    if _usable(deal, "jointcheck"):
-        items.extend(_joint_check_items(deal, party, other))
-    if _usable(deal, "agreement"):
-        confirmed = dict(
-            AgreementConfirmation.objects.filter(deal=deal).values_list(
-                "party__side", "digest"
-            )
-        )
+    if usable("jointcheck"):
+        items.extend(_joint_check_items(rows, party, other))
+    if usable("agreement"):
+        confirmed = {side: digest for _, side, digest, *_ in rows.get("agreed", ())}
         if other in confirmed and party.side not in confirmed:
             digest = agreement_digest(deal)
             if confirmed[other] == digest:
@@ -244,11 +224,11 @@ def waiting_for(deal: Deal, party: Party) -> list[Waiting]:
     return items
 
 
-def _joint_check_items(deal: Deal, party: Party, other: str) -> list[Waiting]:
+def _joint_check_items(
+    rows: dict[str, list[tuple]], party: Party, other: str
+) -> list[Waiting]:
     items = []
-    consents = dict(
-        JointCheckConsent.objects.filter(deal=deal).values_list("party__side", "pk")
-    )
+    consents = {side: pk for pk, side, *_ in rows.get("consent", ())}
     if other in consents and party.side not in consents:
         items.append(
             Waiting(
@@ -258,19 +238,172 @@ def _joint_check_items(deal: Deal, party: Party, other: str) -> list[Waiting]:
                 "region-jointcheck",
             )
         )
-    check = JointCheck.objects.filter(deal=deal).order_by("-pk").first()
-    if check is not None and not check.applied:
-        theirs, ours = check.accepted.get(other), check.accepted.get(party.side)
+    for pk, applied, accepted, *_ in rows.get("check", ()):
+        if applied in ("1", "true"):
+            continue
+        accepted = json.loads(accepted or "{}")
+        theirs, ours = accepted.get(other), accepted.get(party.side)
         if theirs is not None and ours != theirs:
             items.append(
                 Waiting(
-                    f"jointcheck:{check.pk}:accept:{theirs}",
+                    f"jointcheck:{pk}:accept:{theirs}",
                     "They accepted a package the joint check suggested.",
                     "Look at the suggested package",
                     "region-jointcheck",
                 )
             )
     return items
+
+
+_CADENCES = dict(CadenceProposal._meta.get_field("cadence").choices)
+
+
+def _date(value: Any) -> datetime.date:
+    """A date column read as text (``_waiting_rows``)."""
+    return (
+        value
+        if isinstance(value, datetime.date)
+        else datetime.date.fromisoformat(value)
+    )
+
+
+def _waiting_rows(deal: Deal, party: Party) -> list[tuple]:
+    """Every row a waiting item can come from, as ``(kind, id, a, b, c, d,
+    e)`` text columns: pending proposals of the other side, open trades and
+    presented packages of the other side, commitments the other side
+    confirmed and this side has not, the consents to a joint check, the
+    latest joint check, and the agreement's confirmations."""
+    own = "host" if party.side == Party.Side.HOST else "counterpart"
+    with connection.cursor() as cursor:
+        cursor.execute(_waiting_sql(own), {"deal": deal.pk, "party": party.pk})
+        return cursor.fetchall()
+
+
+@functools.cache
+def _waiting_sql(own: str) -> str:
+    """The statement behind ``_waiting_rows`` for the side ``own``, written
+    once per process: six queries the ORM compiled at every render of the
+    box before."""
+    theirs = "counterpart" if own == "host" else "host"
+
+    def text(expression: str) -> str:
+        return f"CAST({expression} AS TEXT)"
+
+    null = text("NULL")
+
+    def part(kind: str, model, columns: list[str], where: str, joins: str = "") -> str:
+        columns = [*columns, *[null] * (6 - len(columns))]
+        return (
+            f"SELECT '{kind}', {', '.join(columns)} FROM {table(model)} x {joins}"
+            f" WHERE x.{column(model, 'deal')} = %(deal)s AND {where}"
+        )
+
+    def col(model, name: str, alias: str = "x") -> str:
+        return f"{alias}.{column(model, name)}"
+
+    def other_party(model) -> str:
+        return f"{col(model, 'party')} <> %(party)s"
+
+    def pending(model, status: str) -> str:
+        return f"{col(model, 'status')} = '{status}' AND {other_party(model)}"
+
+    issue = Issue
+    parts = [
+        part(
+            "stage",
+            StageChange,
+            [text(col(StageChange, "id")), col(StageChange, "to_stage")],
+            pending(StageChange, StageChange.Status.PENDING),
+        ),
+        part(
+            "trade",
+            Trade,
+            [
+                text(col(Trade, "id")),
+                text(col(Trade, "counter_of")),
+                col(issue, "name", "g"),
+                col(Trade, "give_value"),
+                col(issue, "name", "a"),
+                col(Trade, "ask_value"),
+            ],
+            pending(Trade, Trade.Status.OPEN),
+            joins=(
+                f"JOIN {table(issue)} g ON g.{column(issue, 'id')} = "
+                f"{col(Trade, 'give_issue')} JOIN {table(issue)} a ON "
+                f"a.{column(issue, 'id')} = {col(Trade, 'ask_issue')}"
+            ),
+        ),
+        part(
+            "meso",
+            MesoSet,
+            [text(col(MesoSet, "id"))],
+            pending(MesoSet, MesoSet.Status.PRESENTED),
+        ),
+        part(
+            "commitment",
+            Commitment,
+            [
+                text(col(Commitment, "id")),
+                text(col(Commitment, "version")),
+                col(Commitment, "description"),
+            ],
+            f"{col(Commitment, f'{own}_confirmed_at')} IS NULL AND "
+            f"{col(Commitment, f'{theirs}_confirmed_at')} IS NOT NULL",
+        ),
+        part(
+            "cadence",
+            CadenceProposal,
+            [
+                text(col(CadenceProposal, "id")),
+                col(CadenceProposal, "cadence"),
+                text(col(CadenceProposal, "first_check_in")),
+            ],
+            pending(CadenceProposal, CadenceProposal.Status.PENDING),
+        ),
+        part(
+            "pause",
+            Pause,
+            [text(col(Pause, "id")), text(col(Pause, "resume_on"))],
+            pending(Pause, Pause.Status.PENDING),
+        ),
+        part(
+            "consent",
+            JointCheckConsent,
+            [text(col(JointCheckConsent, "id")), col(Party, "side", "p")],
+            "1 = 1",
+            joins=(
+                f"JOIN {table(Party)} p ON p.{column(Party, 'id')} = "
+                f"{col(JointCheckConsent, 'party')}"
+            ),
+        ),
+        part(
+            "check",
+            JointCheck,
+            [
+                text(col(JointCheck, "id")),
+                text(col(JointCheck, "applied")),
+                text(col(JointCheck, "accepted")),
+            ],
+            f"{col(JointCheck, 'id')} = (SELECT MAX(y.{column(JointCheck, 'id')})"
+            f" FROM {table(JointCheck)} y"
+            f" WHERE y.{column(JointCheck, 'deal')} = %(deal)s)",
+        ),
+        part(
+            "agreed",
+            AgreementConfirmation,
+            [
+                text(col(AgreementConfirmation, "id")),
+                col(Party, "side", "p"),
+                col(AgreementConfirmation, "digest"),
+            ],
+            "1 = 1",
+            joins=(
+                f"JOIN {table(Party)} p ON p.{column(Party, 'id')} = "
+                f"{col(AgreementConfirmation, 'party')}"
+            ),
+        ),
+    ]
+    return " UNION ALL ".join(parts)
 
 
 def attention_for(deal: Deal, party: Party | None) -> Attention | None:
