@@ -8,7 +8,7 @@ the deal's log is replayed to both sides, and these facts belong to one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -180,13 +180,14 @@ def anchor_set(
         entry = AnchorEntry(party=party, issue=issue, **values)
         entry.full_clean()
         entry.save()
-        return entry
-    if version is None:
-        raise EditConflict(entry)
-    check_version(entry, version)
-    for field, value in values.items():
-        setattr(entry, field, value)
-    save_versioned(entry, fields=list(values))
+    else:
+        if version is None:
+            raise EditConflict(entry)
+        check_version(entry, version)
+        for field, value in values.items():
+            setattr(entry, field, value)
+        save_versioned(entry, fields=list(values))
+    copy_anchor_ranges([party.pk])
     return entry
 
 
@@ -236,6 +237,21 @@ def _copy_internal_evidence(party: Party) -> None:
             ).values_list("title", "detail")
         ]
     )
+
+
+def copy_anchor_ranges(party_ids: Iterable[int]) -> None:
+    """Keep the preparation's copy of each side's opening ranges, which the
+    over-sharing guard reads, in step with its anchor worksheet: after any
+    change to an anchor row, or to the name or presence of an issue."""
+    party_ids = list(party_ids)
+    ranges: dict[int, list[list[str]]] = {pk: [] for pk in party_ids}
+    rows = AnchorEntry.objects.filter(
+        party_id__in=party_ids, low__isnull=False, high__isnull=False
+    ).values_list("party_id", "issue__name", "low", "high")
+    for party_id, issue_name, low, high in rows:
+        ranges[party_id].append([issue_name, str(low), str(high)])
+    for party_id, copy in ranges.items():
+        Preparation.objects.filter(party_id=party_id).update(anchor_ranges=copy)
 
 
 @dataclasses.dataclass(frozen=True)

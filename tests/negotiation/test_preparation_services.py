@@ -278,6 +278,97 @@ def test_a_stale_anchor_edit_is_a_conflict(deal, host_access):
     assert AnchorEntry.objects.get().low == 2
 
 
+# --- the copy of the opening ranges the over-sharing guard reads ---------------
+
+
+def anchor_ranges(deal: Deal, side: str = "host") -> list[list[str]]:
+    return Preparation.objects.get(party__deal=deal, party__side=side).anchor_ranges
+
+
+def test_the_preparation_keeps_a_copy_of_the_opening_ranges(deal, host_access):
+    price, terms = deal.issues.order_by("position")
+    anchor_set(
+        access=host_access,
+        issue_id=price.pk,
+        version=None,
+        low=Decimal("120000"),
+        high=Decimal("130000"),
+        benchmark="Peers pay 125k",
+    )
+    # Only an opening with both ends is a range.
+    anchor_set(access=host_access, issue_id=terms.pk, version=None, high=Decimal("45"))
+    assert anchor_ranges(deal) == [["Price", "120000.00", "130000.00"]]
+
+    anchor_set(
+        access=host_access,
+        issue_id=price.pk,
+        version=1,
+        low=Decimal("118000"),
+        high=Decimal("128000"),
+    )
+    assert anchor_ranges(deal) == [["Price", "118000.00", "128000.00"]]
+
+    # Clearing the ends takes the range off the copy.
+    anchor_set(access=host_access, issue_id=price.pk, version=2)
+    assert anchor_ranges(deal) == []
+
+
+def test_a_refused_anchor_edit_leaves_the_copy_as_it_was(deal, host_access):
+    price = deal.issues.get(name="Price")
+    anchor_set(access=host_access, issue_id=price.pk, version=None, low=1, high=5)
+
+    with pytest.raises(EditConflict):
+        anchor_set(access=host_access, issue_id=price.pk, version=7, low=2, high=9)
+    with pytest.raises(ValidationError):
+        anchor_set(access=host_access, issue_id=price.pk, version=1, low=9, high=2)
+
+    assert anchor_ranges(deal) == [["Price", "1.00", "5.00"]]
+
+
+def test_renaming_or_removing_an_issue_updates_both_sides_copies(deal, host_access):
+    from negotiation.services.deals import issue_remove, issue_update
+
+    price = deal.issues.get(name="Price")
+    anchor_set(access=host_access, issue_id=price.pk, version=None, low=1, high=5)
+    # The counterpart's own worksheet, as its guest would have saved it.
+    AnchorEntry.objects.create(
+        party=deal.parties.get(side="counterpart"), issue=price, low=3, high=4
+    )
+
+    issue_update(access=host_access, issue_id=price.pk, version=1, name="Licence fee")
+    assert anchor_ranges(deal) == [["Licence fee", "1.00", "5.00"]]
+    assert anchor_ranges(deal, "counterpart") == [["Licence fee", "3.00", "4.00"]]
+
+    issue_remove(access=host_access, issue_id=price.pk, version=2)
+    assert anchor_ranges(deal) == []
+    assert anchor_ranges(deal, "counterpart") == []
+
+
+def test_the_migration_fills_the_copy_from_existing_worksheets(deal):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "negotiation.migrations.0013_preparation_anchor_ranges"
+    )
+    price, terms = deal.issues.order_by("position")
+    host = deal.parties.get(side="host")
+    AnchorEntry.objects.create(party=host, issue=terms, low=30, high=45)
+    AnchorEntry.objects.create(party=host, issue=price, low=120000, high=130000)
+    AnchorEntry.objects.create(
+        party=deal.parties.get(side="counterpart"), issue=price, high=99000
+    )
+
+    migration.copy_anchor_ranges(apps, None)
+
+    assert anchor_ranges(deal) == [
+        ["Price", "120000.00", "130000.00"],
+        ["Payment terms", "30.00", "45.00"],
+    ]
+    assert anchor_ranges(deal, "counterpart") == []
+
+
 # --- evidence -----------------------------------------------------------------
 
 
