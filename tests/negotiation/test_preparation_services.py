@@ -15,6 +15,7 @@ from negotiation.models import (
 from negotiation.services.base import EditConflict
 from negotiation.services.preparation import (
     anchor_set,
+    culture_set,
     evidence_add,
     evidence_remove,
     preparation_update,
@@ -276,6 +277,69 @@ def test_a_stale_anchor_edit_is_a_conflict(deal, host_access):
 
     assert raised.value.current.low == 2
     assert AnchorEntry.objects.get().low == 2
+
+
+# --- the reading of their culture: the counterparty map and the room ---------
+
+
+@pytest.mark.parametrize("section", ["counterparty", "culture"])
+def test_an_unknown_culture_reading_is_refused_by_either_path(
+    deal, host_access, section
+):
+    with pytest.raises(ValidationError) as refused:
+        preparation_update(
+            access=host_access,
+            section=section,
+            version=1,
+            their_style="loud",
+            their_decisions="anarchy",
+        )
+
+    assert refused.value.message_dict == {
+        "their_style": ["Choose direct or high-context, or leave it open."],
+        "their_decisions": [
+            "Choose hierarchical, by consensus or one person, or leave it open."
+        ],
+    }
+    prep = host_prep(deal)
+    assert (prep.version, prep.their_style, prep.their_decisions) == (1, "", "")
+
+
+def test_a_changed_reading_refreshes_only_the_own_sides_coach(
+    deal, host_access, django_capture_on_commit_callbacks, monkeypatch
+):
+    from negotiation.services import preparation
+
+    sent = []
+    monkeypatch.setattr(
+        preparation, "broadcast", lambda deal_id, message: sent.append(message)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        preparation_update(
+            access=host_access,
+            section="counterparty",
+            version=1,
+            their_constraints="Budget frozen",
+            their_style="direct",
+        )
+        # The same reading again, or the map's text alone: nothing to refresh.
+        preparation_update(
+            access=host_access,
+            section="counterparty",
+            version=2,
+            their_constraints="Budget frozen until Q3",
+            their_style="direct",
+        )
+        culture_set(access=host_access, version=3, their_style="direct")
+        culture_set(access=host_access, version=4, their_decisions="consensus")
+
+    assert sent == [
+        {"type": "coach.changed", "side": "host"},
+        {"type": "coach.changed", "side": "host"},
+    ]
+    prep = host_prep(deal)
+    assert (prep.their_style, prep.their_decisions) == ("", "consensus")
+    assert prep.their_constraints == "Budget frozen until Q3"
 
 
 # --- the copy of the opening ranges the over-sharing guard reads ---------------
