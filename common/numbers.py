@@ -55,7 +55,8 @@ def format_number(value: Decimal | float | int | None, places: int = 2) -> str:
 # "104.000", "104 000", "€104k", "EUR 104k", "104 thousand", "1.2m". A run
 # of three-digit groups after one separator is read as thousands ("104.000"
 # is 104000); a final separator followed by other than three digits marks
-# decimals ("104,5" is 104.5).
+# decimals ("104,5" is 104.5). A range written with one scale ("120–130k")
+# has it for both ends.
 _FIGURE = re.compile(
     r"(?<![\w.,])(?P<sign>[-\u2212])?"
     r"(?P<body>\d{1,3}(?P<sep>[.,\u00a0\u202f ])\d{3}(?:(?P=sep)\d{3})*"
@@ -87,12 +88,38 @@ def _digits(body: str, sep: str | None) -> str:
 _GROUPING = re.compile(r"[.,\u00a0\u202f ]")
 
 
+# What joins the two ends of a range ("120–130k", "120 to 130 thousand",
+# "€120-€130k", "between 120 and 130k"): a range whose scale is written once,
+# at its end, has it for both ends.
+_RANGE_JOIN = re.compile(r"\s*(?:[-\u2013\u2014]|to)\s*[€$£]?\s*", re.IGNORECASE)
+_BETWEEN_JOIN = re.compile(r"\s+and\s+[€$£]?\s*", re.IGNORECASE)
+_BETWEEN = re.compile(r"between\s+[€$£]?\s*$", re.IGNORECASE)
+
+
+def _one_range(text: str, head: re.Match, tail: re.Match | None) -> bool:
+    """Are ``head`` and ``tail`` the two ends of one range?"""
+    if tail is None or tail["sign"]:
+        return False
+    if _RANGE_JOIN.fullmatch(text, head.end(), tail.start()):
+        return True
+    return bool(
+        _BETWEEN_JOIN.fullmatch(text, head.end(), tail.start())
+        and _BETWEEN.search(text, 0, head.start())
+    )
+
+
 def figures_in(text: str | None) -> list[Decimal]:
     """Every figure ``text`` holds, read as people write them (see above)."""
+    text = text or ""
+    matches = list(_FIGURE.finditer(text))
     figures = []
-    for match in _FIGURE.finditer(text or ""):
+    for index, match in enumerate(matches):
+        after = matches[index + 1] if index + 1 < len(matches) else None
         value = Decimal(_digits(match["body"], match["sep"]))
-        if match["scale"]:
-            value *= _SCALES[match["scale"].lower()]
+        scale = match["scale"]
+        if not scale and after is not None and _one_range(text, match, after):
+            scale = after["scale"]
+        if scale:
+            value *= _SCALES[scale.lower()]
         figures.append(-value if match["sign"] else value)
     return figures

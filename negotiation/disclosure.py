@@ -1,9 +1,10 @@
 """Does a text a side is about to share give away its walk-away point?
 
-The check behind the over-sharing guard: the side's walk-away figure and its
-sensitive figures (in the ways people write figures), and the wording of its
-BATNA, reservation point, target and counterparty map, repeated or
-paraphrased. It reads the side's own private preparation only, and its
+The check behind the over-sharing guard: the side's walk-away figure, its
+sensitive figures, the figures of its internal evidence and both ends of an
+opening range (in the ways people write figures), and the wording of its
+BATNA, reservation point, target, counterparty map and internal evidence,
+repeated or paraphrased. It reads the side's own private preparation only, and its
 finding goes to that side only. Services that share text call
 ``check_shared_text`` inside their transaction, before writing.
 """
@@ -61,10 +62,12 @@ def oversharing_in(
 ) -> Oversharing | None:
     """Does any text reveal this side's walk-away figure, one of its
     sensitive figures (however written: "104000.00", "€104k", "104.000",
-    "104 thousand"), a figure of its evidence marked internal only, or the
-    wording of its BATNA, reservation point, target, notes on the other side
-    or internal evidence, repeated (five words in a row) or paraphrased
-    (most of one sentence's content words)?"""
+    "104 thousand"), a figure of its evidence marked internal only, both ends
+    of one of its opening ranges, or the wording of its BATNA, reservation
+    point, target, notes on the other side or internal evidence, repeated
+    (five words in a row) or paraphrased (most of one sentence's content
+    words)? Its anchors (one end, the opening wording) and benchmarks are
+    there to be said, and pass."""
     joined = "\n".join(t for t in texts if t)
     if not joined.strip():
         return None
@@ -92,6 +95,13 @@ def oversharing_in(
                 f"It contains a figure from your internal evidence (“{title}”). "
                 "Share what they can check, not what you keep to yourselves."
             )
+    for issue, low, high in opening_ranges(preparation):
+        if low in figures and high in figures:
+            return Oversharing(
+                f"It states both ends of your planned opening range for “{issue}”: "
+                "they will go straight to the end that suits them. Open with one "
+                "figure and the evidence behind it."
+            )
     text_words = _words(joined)
     shingles = {
         tuple(text_words[i : i + BATNA_SHINGLE_WORDS])
@@ -107,6 +117,21 @@ def oversharing_in(
             if _paraphrased(_content(_words(sentence)), shared_content):
                 return Oversharing(f"It says what {label} says, in other words. {why}")
     return None
+
+
+def opening_ranges(preparation: Preparation) -> list[tuple[str, Decimal, Decimal]]:
+    """The side's opening ranges worth guarding: (issue, low, high).
+
+    Saying one end is anchoring, the point of the worksheet; saying both
+    tells the other side how far the opening can move. A range whose ends
+    are equal is a single figure, and one of small whole numbers ("30–45
+    days") is said too often to give anything away, like a single one."""
+    ranges = []
+    for issue, low, high in preparation.anchor_ranges or []:
+        low, high = Decimal(low), Decimal(high)
+        if low != high and (_telling(low) or _telling(high)):
+            ranges.append((issue, low, high))
+    return ranges
 
 
 def _internal_evidence(preparation: Preparation) -> list[tuple[str, str]]:

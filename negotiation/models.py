@@ -362,6 +362,10 @@ class Preparation(models.Model):
     # copy the evidence services keep, so that the over-sharing guard reads
     # it in the same statement as the rest (``walk_away_of``).
     internal_evidence = models.JSONField(default=list, blank=True, editable=False)
+    # The side's opening ranges from its anchor worksheet, as [issue name,
+    # low, high] (figures as strings) for each row with both ends: a copy the
+    # anchor and agenda services keep, read by the guard with the rest.
+    anchor_ranges = models.JSONField(default=list, blank=True, editable=False)
     # Counterparty map.
     their_constraints = models.TextField(blank=True)
     their_decision_path = models.TextField(blank=True)

@@ -54,8 +54,8 @@ def deal_issues(deal: Deal) -> list[Issue]:
 def walk_away_of(party: Party) -> Preparation:
     """What the over-sharing guard compares every shared text with, and
     nothing else of the side's preparation: its BATNA, reservation point,
-    walk-away and sensitive figures, evidence marked internal only, target
-    and counterparty map.
+    walk-away and sensitive figures, evidence marked internal only, opening
+    ranges (a copy kept on the preparation), target and counterparty map.
 
     The guard runs on every message and shared text in the room, so this is
     a statement written once (``negotiation.fixed_sql``): 0.11 ms against
@@ -79,6 +79,7 @@ _WALK_AWAY = Columns(
         "reservation_value",
         "sensitive_figures",
         "internal_evidence",
+        "anchor_ranges",
         "target_outcome",
         "their_constraints",
         "their_decision_path",

@@ -24,6 +24,7 @@ from negotiation.access import DealAccess
 from negotiation.models import DealEvent, Issue, PriorityEntry
 from negotiation.selectors import walk_away_of
 from negotiation.services import deals as deal_services
+from negotiation.services import preparation as prep_services
 from negotiation.services.base import (
     AlreadyApplied,
     EditConflict,
@@ -37,7 +38,6 @@ from room.services import (
     cadence,
     closing,
     concessions,
-    culture,
     discussion,
     jointcheck,
     packages,
@@ -185,9 +185,10 @@ ACTIONS: dict[str, Action] = {
         forms.PauseCounterForm, pauses.pause_counter, ("pause.countered",)
     ),
     # Private: the side's own reading of the other side, kept in its
-    # preparation. Never shared, so not read by the over-sharing guard.
+    # preparation (its counterparty map page saves it too). Never shared, so
+    # not read by the over-sharing guard.
     "culture.set": Action(
-        forms.CultureForm, culture.culture_set, (), shares_text=False
+        forms.CultureForm, prep_services.culture_set, (), shares_text=False
     ),
     "jointcheck.allow": Action(
         forms.JointCheckForm,

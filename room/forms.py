@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from negotiation.access import DealAccess
 from negotiation.forms.deals import IssueForm
+from negotiation.forms.preparation import DECISION_CHOICES, STYLE_CHOICES
 from negotiation.models import Deal, Party
 from playbooks.templating import blanks_in
 from room.models import Commitment, Message, SharedPosition
@@ -446,16 +447,8 @@ class PauseCounterForm(PauseProposeForm):
 
 class CultureForm(RoomForm):
     version = VersionField()
-    their_style = forms.ChoiceField(
-        required=False,
-        choices=[("", "Not sure yet"), ("direct", "Direct"),
-                 ("high_context", "High-context")],
-    )  # fmt: skip
-    their_decisions = forms.ChoiceField(
-        required=False,
-        choices=[("", "Not sure yet"), ("hierarchical", "Hierarchical"),
-                 ("consensus", "By consensus"), ("individual", "One person")],
-    )  # fmt: skip
+    their_style = forms.ChoiceField(required=False, choices=STYLE_CHOICES)
+    their_decisions = forms.ChoiceField(required=False, choices=DECISION_CHOICES)
 
 
 class NudgeForm(RoomForm):

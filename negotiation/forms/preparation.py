@@ -157,8 +157,24 @@ class WalkawayForm(VersionedForm):
     )
 
 
+# How the other side communicates and decides: the choices of the
+# counterparty map page and of the room's coach panel.
+STYLE_CHOICES = [
+    ("", "Not sure yet"),
+    ("direct", "Direct: they say what they mean"),
+    ("high_context", "High-context: subtle, face matters"),
+]
+DECISION_CHOICES = [
+    ("", "Not sure yet"),
+    ("hierarchical", "Hierarchical: someone senior signs off"),
+    ("consensus", "By consensus in their team"),
+    ("individual", "The person in the room decides"),
+]
+
+
 class CounterpartyForm(VersionedForm):
-    """What you know (or can guess) about the other side's situation."""
+    """What you know (or can guess) about the other side's situation, and
+    how they communicate and decide."""
 
     their_constraints = _text(
         "Their constraints",
@@ -175,6 +191,17 @@ class CounterpartyForm(VersionedForm):
     their_success = _text(
         "What success means for them",
         "The result they need to take back and present as a win.",
+    )
+    their_style = forms.ChoiceField(
+        label="Their communication style",
+        choices=STYLE_CHOICES,
+        required=False,
+        help_text="The room's coach suggests lines that fit it.",
+    )
+    their_decisions = forms.ChoiceField(
+        label="How they decide",
+        choices=DECISION_CHOICES,
+        required=False,
     )
 
 

@@ -30,6 +30,7 @@ from negotiation.services.base import (
     lock_deal,
     save_versioned,
 )
+from negotiation.services.preparation import copy_anchor_ranges
 
 DEAL_FIELDS = (
     "title",
@@ -263,6 +264,8 @@ def issue_update(
     for field, value in changes.items():
         setattr(issue, field, value)
     save_versioned(issue, fields=list(changes))
+    if "name" in changes:
+        copy_anchor_ranges(deal.parties.values_list("pk", flat=True))
     append_event(
         deal=deal,
         kind="issue.updated",
@@ -286,6 +289,7 @@ def issue_remove(
     issue = Issue.objects.select_for_update().filter(deal=deal).get(pk=issue_id)
     check_version(issue, version)
     issue.delete()
+    copy_anchor_ranges(deal.parties.values_list("pk", flat=True))
     append_event(
         deal=deal,
         kind="issue.removed",

@@ -8,7 +8,7 @@ the deal's log is replayed to both sides, and these facts belong to one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +22,7 @@ from negotiation.models import (
     EvidenceItem,
     Issue,
     IssueScore,
+    Participant,
     Party,
     Preparation,
     PriorityEntry,
@@ -51,7 +52,11 @@ PREPARATION_SECTIONS: dict[str, tuple[str, ...]] = {
         "their_decision_path",
         "their_pressures",
         "their_success",
+        "their_style",
+        "their_decisions",
     ),
+    # The same reading of their culture, from the room's coach panel.
+    "culture": ("their_style", "their_decisions"),
     "readiness": (
         "zero_sum_signals",
         "sensitive_data_at_stake",
@@ -59,6 +64,28 @@ PREPARATION_SECTIONS: dict[str, tuple[str, ...]] = {
         "readiness_notes",
     ),
 }
+
+
+# How the other side communicates and decides, as this side reads it: the
+# room's coach adapts its lines to it (``room.coaching.culture``).
+CULTURE_FIELDS = ("their_style", "their_decisions")
+STYLES = {value for value, _ in Preparation._meta.get_field("their_style").choices}
+DECISIONS = {
+    value for value, _ in Preparation._meta.get_field("their_decisions").choices
+}
+
+
+def _check_culture(changes: Mapping[str, object]) -> None:
+    """A reading of their culture is one of the known ones, or open ("")."""
+    errors = {}
+    if changes.get("their_style") and changes["their_style"] not in STYLES:
+        errors["their_style"] = "Choose direct or high-context, or leave it open."
+    if changes.get("their_decisions") and changes["their_decisions"] not in DECISIONS:
+        errors["their_decisions"] = (
+            "Choose hierarchical, by consensus or one person, or leave it open."
+        )
+    if errors:
+        raise ValidationError(errors)
 
 
 def _own_party(access: DealAccess) -> Party:
@@ -78,14 +105,24 @@ def _own_issue(access: DealAccess, issue_id: int) -> Issue:
 def preparation_update(
     *, access: DealAccess, section: str, version: int, **changes
 ) -> Preparation:
-    """Save one section of the viewer's own side's preparation."""
+    """Save one section of the viewer's own side's preparation.
+
+    A changed reading of the other side's culture refreshes the side's coach
+    in the room: the broadcast names the side only, and no event goes to the
+    shared log."""
     party = _own_party(access)
     allowed = PREPARATION_SECTIONS.get(section)
     if allowed is None or set(changes) - set(allowed):
         raise ValidationError("Unknown preparation fields.")
     require_not_negative(reservation_value=changes.get("reservation_value"))
+    _check_culture(changes)
     preparation = Preparation.objects.select_for_update().get(party=party)
     check_version(preparation, version)
+    culture_changed = any(
+        getattr(preparation, field) != changes[field]
+        for field in CULTURE_FIELDS
+        if field in changes
+    )
     for field, value in changes.items():
         setattr(preparation, field, value)
     fields = list(changes)
@@ -93,7 +130,43 @@ def preparation_update(
         preparation.readiness_reviewed_at = timezone.now()
         fields.append("readiness_reviewed_at")
     save_versioned(preparation, fields=fields)
+    if culture_changed:
+        deal_id, side = party.deal_id, party.side
+        transaction.on_commit(
+            lambda: broadcast(deal_id, {"type": "coach.changed", "side": side})
+        )
     return preparation
+
+
+@transaction.atomic
+def culture_set(
+    *,
+    access: DealAccess,
+    version: int,
+    their_style: str = "",
+    their_decisions: str = "",
+    client_msg_id: str | None = None,
+) -> Preparation:
+    """Record (or clear, with "") the other side's communication style and
+    way of deciding in the viewer's own preparation, from the room's coach
+    panel (the counterparty map page saves them with the rest of the map).
+
+    A socket may outlive its participant's access, so a revoked participant
+    is refused here, against the database."""
+    party, participant = access.party, access.participant
+    if party is None or participant is None or not access.can_prepare:
+        raise PermissionDenied("Only a negotiating side records its reading.")
+    if not Participant.objects.filter(
+        pk=participant.pk, party=party, revoked_at__isnull=True
+    ).exists():
+        raise PermissionDenied("Your access to this deal was revoked.")
+    return preparation_update(
+        access=access,
+        section="culture",
+        version=version,
+        their_style=their_style,
+        their_decisions=their_decisions,
+    )
 
 
 @transaction.atomic
@@ -180,13 +253,14 @@ def anchor_set(
         entry = AnchorEntry(party=party, issue=issue, **values)
         entry.full_clean()
         entry.save()
-        return entry
-    if version is None:
-        raise EditConflict(entry)
-    check_version(entry, version)
-    for field, value in values.items():
-        setattr(entry, field, value)
-    save_versioned(entry, fields=list(values))
+    else:
+        if version is None:
+            raise EditConflict(entry)
+        check_version(entry, version)
+        for field, value in values.items():
+            setattr(entry, field, value)
+        save_versioned(entry, fields=list(values))
+    copy_anchor_ranges([party.pk])
     return entry
 
 
@@ -236,6 +310,21 @@ def _copy_internal_evidence(party: Party) -> None:
             ).values_list("title", "detail")
         ]
     )
+
+
+def copy_anchor_ranges(party_ids: Iterable[int]) -> None:
+    """Keep the preparation's copy of each side's opening ranges, which the
+    over-sharing guard reads, in step with its anchor worksheet: after any
+    change to an anchor row, or to the name or presence of an issue."""
+    party_ids = list(party_ids)
+    ranges: dict[int, list[list[str]]] = {pk: [] for pk in party_ids}
+    rows = AnchorEntry.objects.filter(
+        party_id__in=party_ids, low__isnull=False, high__isnull=False
+    ).values_list("party_id", "issue__name", "low", "high")
+    for party_id, issue_name, low, high in rows:
+        ranges[party_id].append([issue_name, str(low), str(high)])
+    for party_id, copy in ranges.items():
+        Preparation.objects.filter(party_id=party_id).update(anchor_ranges=copy)
 
 
 @dataclasses.dataclass(frozen=True)

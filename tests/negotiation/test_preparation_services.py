@@ -15,6 +15,7 @@ from negotiation.models import (
 from negotiation.services.base import EditConflict
 from negotiation.services.preparation import (
     anchor_set,
+    culture_set,
     evidence_add,
     evidence_remove,
     preparation_update,
@@ -276,6 +277,160 @@ def test_a_stale_anchor_edit_is_a_conflict(deal, host_access):
 
     assert raised.value.current.low == 2
     assert AnchorEntry.objects.get().low == 2
+
+
+# --- the reading of their culture: the counterparty map and the room ---------
+
+
+@pytest.mark.parametrize("section", ["counterparty", "culture"])
+def test_an_unknown_culture_reading_is_refused_by_either_path(
+    deal, host_access, section
+):
+    with pytest.raises(ValidationError) as refused:
+        preparation_update(
+            access=host_access,
+            section=section,
+            version=1,
+            their_style="loud",
+            their_decisions="anarchy",
+        )
+
+    assert refused.value.message_dict == {
+        "their_style": ["Choose direct or high-context, or leave it open."],
+        "their_decisions": [
+            "Choose hierarchical, by consensus or one person, or leave it open."
+        ],
+    }
+    prep = host_prep(deal)
+    assert (prep.version, prep.their_style, prep.their_decisions) == (1, "", "")
+
+
+def test_a_changed_reading_refreshes_only_the_own_sides_coach(
+    deal, host_access, django_capture_on_commit_callbacks, monkeypatch
+):
+    from negotiation.services import preparation
+
+    sent = []
+    monkeypatch.setattr(
+        preparation, "broadcast", lambda deal_id, message: sent.append(message)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        preparation_update(
+            access=host_access,
+            section="counterparty",
+            version=1,
+            their_constraints="Budget frozen",
+            their_style="direct",
+        )
+        # The same reading again, or the map's text alone: nothing to refresh.
+        preparation_update(
+            access=host_access,
+            section="counterparty",
+            version=2,
+            their_constraints="Budget frozen until Q3",
+            their_style="direct",
+        )
+        culture_set(access=host_access, version=3, their_style="direct")
+        culture_set(access=host_access, version=4, their_decisions="consensus")
+
+    assert sent == [
+        {"type": "coach.changed", "side": "host"},
+        {"type": "coach.changed", "side": "host"},
+    ]
+    prep = host_prep(deal)
+    assert (prep.their_style, prep.their_decisions) == ("", "consensus")
+    assert prep.their_constraints == "Budget frozen until Q3"
+
+
+# --- the copy of the opening ranges the over-sharing guard reads ---------------
+
+
+def anchor_ranges(deal: Deal, side: str = "host") -> list[list[str]]:
+    return Preparation.objects.get(party__deal=deal, party__side=side).anchor_ranges
+
+
+def test_the_preparation_keeps_a_copy_of_the_opening_ranges(deal, host_access):
+    price, terms = deal.issues.order_by("position")
+    anchor_set(
+        access=host_access,
+        issue_id=price.pk,
+        version=None,
+        low=Decimal("120000"),
+        high=Decimal("130000"),
+        benchmark="Peers pay 125k",
+    )
+    # Only an opening with both ends is a range.
+    anchor_set(access=host_access, issue_id=terms.pk, version=None, high=Decimal("45"))
+    assert anchor_ranges(deal) == [["Price", "120000.00", "130000.00"]]
+
+    anchor_set(
+        access=host_access,
+        issue_id=price.pk,
+        version=1,
+        low=Decimal("118000"),
+        high=Decimal("128000"),
+    )
+    assert anchor_ranges(deal) == [["Price", "118000.00", "128000.00"]]
+
+    # Clearing the ends takes the range off the copy.
+    anchor_set(access=host_access, issue_id=price.pk, version=2)
+    assert anchor_ranges(deal) == []
+
+
+def test_a_refused_anchor_edit_leaves_the_copy_as_it_was(deal, host_access):
+    price = deal.issues.get(name="Price")
+    anchor_set(access=host_access, issue_id=price.pk, version=None, low=1, high=5)
+
+    with pytest.raises(EditConflict):
+        anchor_set(access=host_access, issue_id=price.pk, version=7, low=2, high=9)
+    with pytest.raises(ValidationError):
+        anchor_set(access=host_access, issue_id=price.pk, version=1, low=9, high=2)
+
+    assert anchor_ranges(deal) == [["Price", "1.00", "5.00"]]
+
+
+def test_renaming_or_removing_an_issue_updates_both_sides_copies(deal, host_access):
+    from negotiation.services.deals import issue_remove, issue_update
+
+    price = deal.issues.get(name="Price")
+    anchor_set(access=host_access, issue_id=price.pk, version=None, low=1, high=5)
+    # The counterpart's own worksheet, as its guest would have saved it.
+    AnchorEntry.objects.create(
+        party=deal.parties.get(side="counterpart"), issue=price, low=3, high=4
+    )
+
+    issue_update(access=host_access, issue_id=price.pk, version=1, name="Licence fee")
+    assert anchor_ranges(deal) == [["Licence fee", "1.00", "5.00"]]
+    assert anchor_ranges(deal, "counterpart") == [["Licence fee", "3.00", "4.00"]]
+
+    issue_remove(access=host_access, issue_id=price.pk, version=2)
+    assert anchor_ranges(deal) == []
+    assert anchor_ranges(deal, "counterpart") == []
+
+
+def test_the_migration_fills_the_copy_from_existing_worksheets(deal):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "negotiation.migrations.0013_preparation_anchor_ranges"
+    )
+    price, terms = deal.issues.order_by("position")
+    host = deal.parties.get(side="host")
+    AnchorEntry.objects.create(party=host, issue=terms, low=30, high=45)
+    AnchorEntry.objects.create(party=host, issue=price, low=120000, high=130000)
+    AnchorEntry.objects.create(
+        party=deal.parties.get(side="counterpart"), issue=price, high=99000
+    )
+
+    migration.copy_anchor_ranges(apps, None)
+
+    assert anchor_ranges(deal) == [
+        ["Price", "120000.00", "130000.00"],
+        ["Payment terms", "30.00", "45.00"],
+    ]
+    assert anchor_ranges(deal, "counterpart") == []
 
 
 # --- evidence -----------------------------------------------------------------

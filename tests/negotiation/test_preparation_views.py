@@ -2,6 +2,7 @@
 stale edits change nothing, and nobody but the side itself (and, read-only, its
 team's managers) ever reaches them."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -180,6 +181,74 @@ def test_saving_the_counterparty_map_shows_it(rep_client, deal):
     overview = html(rep_client.get(overview_url(deal)))
     assert "CFO signs above 50k" in overview
     assert "Still empty: their constraints" not in overview
+
+
+def reading(page: str, label: str) -> str:
+    """The value a read-only summary shows under ``label``."""
+    found = re.search(rf"<dt>{label}</dt>\s*<dd>(.*?)</dd>", page, re.S)
+    assert found, label
+    return found.group(1).strip()
+
+
+def test_the_counterparty_map_records_how_they_communicate_and_decide(rep_client, deal):
+    page = html(rep_client.get(section_url(deal, "counterparty")))
+    assert 'name="their_style"' in page
+    assert 'name="their_decisions"' in page
+
+    response = rep_client.post(
+        section_url(deal, "counterparty"),
+        {
+            "version": "1",
+            "their_constraints": "Budget frozen until Q3",
+            "their_style": "high_context",
+            "their_decisions": "hierarchical",
+        },
+    )
+
+    assert response.status_code == 302
+    prep = host_prep(deal)
+    assert (prep.their_style, prep.their_decisions) == ("high_context", "hierarchical")
+    assert prep.their_constraints == "Budget frozen until Q3"
+    page = html(rep_client.get(section_url(deal, "counterparty")))
+    assert '<option value="high_context" selected>' in page
+    assert '<option value="hierarchical" selected>' in page
+    overview = html(rep_client.get(overview_url(deal)))
+    assert reading(overview, "How they communicate") == "High-context"
+    assert reading(overview, "How they decide") == "Hierarchical"
+
+
+def test_an_unknown_culture_reading_is_refused_and_changes_nothing(rep_client, deal):
+    response = rep_client.post(
+        section_url(deal, "counterparty"),
+        {
+            "version": "1",
+            "their_constraints": "Budget frozen until Q3",
+            "their_style": "loud",
+        },
+    )
+
+    assert response.status_code == 422
+    assert "Select a valid choice" in html(response)
+    assert "Budget frozen until Q3" in html(response)  # the input is kept
+    prep = host_prep(deal)
+    assert (prep.version, prep.their_style, prep.their_constraints) == (1, "", "")
+
+
+def test_a_manager_sees_the_culture_reading_but_cannot_change_it(
+    client, deal, host_access, manager
+):
+    prep_services.culture_set(access=host_access, version=1, their_style="direct")
+    client.force_login(manager)
+    manager_client = client
+
+    page = html(manager_client.get(section_url(deal, "counterparty")))
+    assert reading(page, "How they communicate") == "Direct"
+    assert 'name="their_style"' not in page
+    response = manager_client.post(
+        section_url(deal, "counterparty"), {"version": "2", "their_style": ""}
+    )
+    assert response.status_code == 403
+    assert host_prep(deal).their_style == "direct"
 
 
 # --- Readiness check ----------------------------------------------------------

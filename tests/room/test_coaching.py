@@ -185,6 +185,156 @@ def test_a_message_repeating_internal_evidence_is_held_until_confirmed(
     assert Message.objects.get().body == data["body"]
 
 
+@pytest.fixture
+def opening_ranges(host_prep, host_access, deal) -> None:
+    """The host's anchor worksheet: a price range with its opening wording and
+    benchmark, and a payment-terms range of small numbers."""
+    from negotiation.services.preparation import anchor_set
+
+    price, terms = deal.issues.order_by("position")
+    anchor_set(
+        access=host_access,
+        issue_id=price.pk,
+        version=None,
+        low=Decimal("120000"),
+        high=Decimal("130000"),
+        opening_position="We open at €130k for the full estate",
+        benchmark="Peers pay 125,000 to 140,000 for a comparable licence",
+    )
+    anchor_set(
+        access=host_access,
+        issue_id=terms.pk,
+        version=None,
+        low=Decimal("30"),
+        high=Decimal("45"),
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We had pencilled in €120k–130k for the licence",
+        "Somewhere between 120,000 and 130,000 works for us",
+        "EUR 120–130k, depending on scope",
+        "between 120 and 130 thousand",
+        "120.000 to 130.000 EUR",
+        "$120K - $130K",
+        "We open at 130,000. Our floor for the range is 120000.00",
+    ],
+)
+@pytest.mark.django_db
+def test_the_guard_holds_back_both_ends_of_an_opening_range(
+    host_prep, opening_ranges, text
+):
+    found = coaching.oversharing_in([text], walk_away_of(host_prep.party))
+    assert found is not None
+    assert "both ends of your planned opening range" in found.reason
+    assert "“Price”" in found.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The anchor itself, in its own words or as a figure: that is anchoring.
+        "We open at €130k for the full estate",
+        "130,000 is where we would start",
+        # The low end alone.
+        "We could live with 120k if the scope shrinks",
+        # The benchmark is evidence, there to be shown.
+        "Peers pay 125,000 to 140,000 for a comparable licence",
+        # A range of other figures.
+        "Somewhere between 110k and 140k",
+        # Small whole numbers, like any single one of them.
+        "Payment within 30–45 days is usual for us",
+    ],
+)
+@pytest.mark.django_db
+def test_the_guard_lets_an_anchor_its_benchmark_and_near_misses_through(
+    host_prep, opening_ranges, text
+):
+    assert coaching.oversharing_in([text], walk_away_of(host_prep.party)) is None
+
+
+@pytest.mark.django_db
+def test_a_range_is_guarded_as_the_worksheet_now_says(
+    deal, host_prep, host_access, opening_ranges
+):
+    from negotiation.models import AnchorEntry
+    from negotiation.services.preparation import anchor_set
+
+    price = deal.issues.get(name="Price")
+    entry = AnchorEntry.objects.get(issue=price)
+    old, new = "Think €120k–130k", "Think €115k–125k"
+    assert coaching.oversharing_in([old], walk_away_of(host_prep.party))
+    assert coaching.oversharing_in([new], walk_away_of(host_prep.party)) is None
+
+    anchor_set(
+        access=host_access,
+        issue_id=price.pk,
+        version=entry.version,
+        low=Decimal("115000"),
+        high=Decimal("125000"),
+    )
+    assert coaching.oversharing_in([old], walk_away_of(host_prep.party)) is None
+    assert coaching.oversharing_in([new], walk_away_of(host_prep.party))
+
+    # Only the ambitious end left: the opening is one figure, nothing to guard.
+    anchor_set(
+        access=host_access,
+        issue_id=price.pk,
+        version=entry.version + 1,
+        high=Decimal("125000"),
+    )
+    assert coaching.oversharing_in([new], walk_away_of(host_prep.party)) is None
+
+
+@pytest.mark.django_db
+def test_a_trade_rationale_stating_the_range_is_held_and_leaves_nothing_behind(
+    deal, sides, host_prep, opening_ranges
+):
+    from room.models import Trade
+
+    host, _ = sides
+    at_stage(deal, Deal.Stage.MIDGAME)
+    price, terms = deal.issues.order_by("position")
+    data = {
+        "give_issue_id": terms.pk,
+        "give_value": "60 days",
+        "ask_issue_id": price.pk,
+        "ask_value": "EUR 130k",
+        "rationale": "Our band is 120k to 130k, so this sits well inside it",
+    }
+    seq = deal.last_seq
+    with pytest.raises(actions.ActionRefused) as held:
+        perform(host, "trade.propose", data)
+    assert held.value.code == "over_sharing"
+    assert "opening range" in held.value.message
+    assert not Trade.objects.exists()
+    assert not Nudge.objects.exists()
+    deal.refresh_from_db()
+    assert deal.last_seq == seq
+
+    perform(host, "trade.propose", {**data, "confirm_share": "on"})
+    assert Trade.objects.get().rationale == data["rationale"]
+    # Recorded for the review, for the host side only.
+    assert kinds(host.party) == {Kind.OVER_SHARING}
+    assert not Nudge.objects.filter(party__side=Party.Side.COUNTERPART).exists()
+
+
+@pytest.mark.usefixtures("own_channel_layer")
+@pytest.mark.django_db(transaction=True)
+async def test_the_range_warning_reaches_the_sender_only(
+    deal, host_prep, opening_ranges, host_cookie, guest_cookie
+):
+    body = "Between us: our range is €120k–130k"
+    async with room_sockets(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        frame = await refused(host, "message.post", {"body": body})
+        assert frame["code"] == "over_sharing"
+        assert "opening range" in frame["html"]
+        assert await quiet(guest)
+    assert not await db(Message.objects.exists)()
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -128,7 +128,7 @@ def test_a_message_costs_the_sender_five_statements(host_access):
     assert statements == [
         'SELECT "id", "batna", "reservation_point", "reservation_value", '
         '"target_outcome", "sensitive_figures", "internal_evidence", '
-        '"their_constraints", '
+        '"anchor_ranges", "their_constraints", '
         '"their_decision_path", "their_pressures" FROM "negotiation_preparation"',
         'SELECT "id", "team_id", "owner_id", "title", "context", '
         '"counterpart_organisation", "counterpart_contact", "ground_rules", '

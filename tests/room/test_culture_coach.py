@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from negotiation.models import DealEvent, Preparation
+from negotiation.services.preparation import culture_set
 from room import actions
 from room.coaching.culture import culture_tips
-from room.services.culture import culture_set
 from tests.room.conftest import at_stage
 from tests.room.sockets import act, quiet, receive, room
 
@@ -96,6 +96,32 @@ def test_a_side_records_its_reading_and_only_its_coach_adapts(
     # The other side's own reading is its own: still empty.
     guest_prep = Preparation.objects.get(party=guest_access.party)
     assert (guest_prep.their_style, guest_prep.their_decisions) == ("", "")
+
+
+@pytest.mark.django_db
+def test_a_reading_saved_on_the_counterparty_map_page_adapts_the_room_coach(
+    midgame, host, guest_access, rep_client, guest_client
+):
+    map_url = reverse("negotiation:prep-section", args=[midgame.pk, "counterparty"])
+    version = Preparation.objects.get(party=guest_access.party).version
+    response = guest_client.post(
+        map_url,
+        {"version": str(version), "their_success": "A quick win for their CFO",
+         "their_style": "high_context", "their_decisions": "hierarchical"},
+    )  # fmt: skip
+    assert response.status_code == 302
+
+    url = reverse("live:room", args=[midgame.pk])
+    guest_page = guest_client.get(url).content.decode()
+    host_page = rep_client.get(url).content.decode()
+    assert FACE_SAVING in guest_page
+    assert DECISION_MAKERS in guest_page
+    # The coach panel's own form shows the reading the page saved.
+    assert 'value="high_context" selected' in guest_page
+    assert FACE_SAVING not in host_page
+    assert DECISION_MAKERS not in host_page
+    host_prep = Preparation.objects.get(party=host.party)
+    assert (host_prep.their_style, host_prep.their_decisions) == ("", "")
 
 
 @pytest.mark.django_db

@@ -227,6 +227,16 @@ def prepare(browser: Browser, deal_id: int, issues: dict[str, int], typed, *,
     browser.post(f"{prep}/matrix/{issues[matrix_issue]}/", row)
 
 
+def textareas(page: str) -> dict[str, str]:
+    """What a page's text areas hold, by name: posted back unchanged."""
+    return {
+        name: html.unescape(value)
+        for name, value in re.findall(
+            r'<textarea[^>]*\bname="([^"]+)"[^>]*>\n?(.*?)</textarea>', page, re.S
+        )
+    }
+
+
 def visit_everything(browser: Browser, deal_id: int, *, host: bool) -> None:
     """Open every page this side can reach (and the room's sync, both ways)."""
     paths = [
@@ -298,20 +308,36 @@ def negotiate(room: Room) -> None:
         shared_purpose=deal.shared_purpose,
         ground_rules="We share interests, never walk-away points. No surprises.",
     )
-    # Each side records, privately, how the other side communicates.
-    for browser, side in ((room.host, "host"), (room.guest, "counterpart")):
-        version = Preparation.objects.get(
-            party__deal_id=room.deal_id, party__side=side
-        ).version
-        page = browser.post(
-            f"{room.path}act/culture.set/",
-            {
-                "client_msg_id": f"culture-{side}",
-                "version": str(version),
-                "their_style": CULTURE_READINGS[side],
-            },
-        )
-        assert CULTURE_ADVICE[side] in html.unescape(page.body)
+    # Each side records, privately, how the other side communicates: the
+    # host from the room's coach panel, the counterpart on its counterparty
+    # map page (keeping the map as it is).
+    version = Preparation.objects.get(
+        party__deal_id=room.deal_id, party__side="host"
+    ).version
+    page = room.host.post(
+        f"{room.path}act/culture.set/",
+        {
+            "client_msg_id": "culture-host",
+            "version": str(version),
+            "their_style": CULTURE_READINGS["host"],
+        },
+    )
+    assert CULTURE_ADVICE["host"] in html.unescape(page.body)
+    map_url = f"/deals/{room.deal_id}/prep/counterparty/"
+    map_page = room.guest.get(map_url).body
+    guest_map = textareas(map_page)
+    assert guest_map["their_constraints"]  # the seed's, kept below
+    room.guest.post(
+        map_url,
+        {
+            "version": extract_input_value(map_page, "version"),
+            **guest_map,
+            "their_style": CULTURE_READINGS["counterpart"],
+        },
+    )
+    assert textareas(room.guest.get(map_url).body) == guest_map
+    page = room.guest.get(room.path)
+    assert CULTURE_ADVICE["counterpart"] in html.unescape(page.body)
     room.move_to("first_move")
 
     # First Move: each side shares its interests, its ranking and exactly one
