@@ -533,7 +533,11 @@ def perform(
 
     Returns whatever the service returned. A replayed ``client_msg_id``
     raises ``services.AlreadyApplied`` (the caller acknowledges it again),
-    unless the id was used for another action: that is refused.
+    unless the id was used for another action: that is refused. The log
+    answers for an id it holds whatever the checks now say: a retry sent
+    because the first answer was lost may find the room changed by its own
+    first try (a new version, a stage moved on, a guard that now objects),
+    and is still acknowledged, never refused and never applied twice.
     """
     action = ACTIONS.get(name)
     if action is None:
@@ -549,6 +553,42 @@ def perform(
             f"A message id is 1 to {CLIENT_MSG_ID_MAX} letters, digits or "
             "punctuation marks, without spaces.",
         )
+    try:
+        return _checked_and_applied(access, name, action, data, client_msg_id)
+    except ActionRefused:
+        previous = _logged_under(access, client_msg_id)
+        if previous is None:
+            raise
+        applied = AlreadyApplied(previous)
+    except AlreadyApplied as error:
+        applied = error
+    if applied.event.kind not in action.kinds:
+        raise ActionRefused(
+            "id_reused",
+            "This message id was already used for another action; nothing "
+            "was changed. Send it again with a new id.",
+        ) from None
+    raise applied
+
+
+def _logged_under(access: DealAccess, client_msg_id: str | None) -> DealEvent | None:
+    """The event a refused action's id was applied as before, if any: asked
+    only after a refusal, so a first attempt pays no lookup."""
+    if not client_msg_id:
+        return None
+    return DealEvent.objects.filter(
+        deal_id=access.deal.pk, client_msg_id=client_msg_id
+    ).first()
+
+
+def _checked_and_applied(
+    access: DealAccess,
+    name: str,
+    action: Action,
+    data: dict[str, Any],
+    client_msg_id: str | None,
+) -> Any:
+    """``perform``'s checks and service, as for an id the log does not hold."""
     if not isinstance(data, QueryDict):
         data = form_data(data)
     form = action.form(data, access=access)
@@ -605,12 +645,4 @@ def perform(
         ) from error
     except Issue.DoesNotExist as error:
         raise ActionRefused("not_found", "That item does not exist.") from error
-    except AlreadyApplied as applied:
-        if applied.event.kind not in action.kinds:
-            raise ActionRefused(
-                "id_reused",
-                "This message id was already used for another action; nothing "
-                "was changed. Send it again with a new id.",
-            ) from None
-        raise
     return result

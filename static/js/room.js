@@ -7,6 +7,8 @@
  * only the codes htmx's ws extension retries — and resyncs from its last seq.
  * While the socket is down, forms fall back to plain POSTs and the room polls
  * a fresh render over HTTP, with a visible "live updates paused" notice.
+ * A form sent again unchanged after its send got no answer keeps its
+ * client_msg_id, so the server applies it once however often it arrives.
  */
 (function () {
   "use strict";
@@ -192,8 +194,13 @@
       if (changedMeanwhile && !form.querySelector(".changed-meanwhile")) {
         const note = document.createElement("p");
         note.className = "changed-meanwhile help";
-        note.textContent = "The other side changed this while you were editing. " +
-          "Your text is kept here; saving will show you both versions.";
+        // The change may be this form's own save, whose answer was lost.
+        note.textContent = unanswered.has(key)
+          ? "The connection dropped before your last save was confirmed, and " +
+            "this has changed since, perhaps by that save. Your text is kept " +
+            "here; saving it again never applies it twice."
+          : "The other side changed this while you were editing. " +
+            "Your text is kept here; saving will show you both versions.";
         form.prepend(note);
       }
     }
@@ -491,6 +498,7 @@
         applyHtml(message.html);
         break;
       case "ack": {
+        answered(message.client_msg_id);
         const owner = owners.get(message.client_msg_id);
         owners.delete(message.client_msg_id);
         clearNotice();
@@ -501,6 +509,7 @@
         break;
       }
       case "error": {
+        if (!RETRYABLE.has(message.code)) answered(message.client_msg_id);
         const form = pending.get(message.client_msg_id);
         applyHtml(message.html, true);
         noticeNextTo(form);
@@ -521,6 +530,31 @@
 
   const pending = new Map(); // client_msg_id -> form
   const owners = new Map(); // client_msg_id of a resend -> the form it resends
+
+  // --- a send that got no answer goes again under the same id ---------------
+  // The socket can drop after the server applied a form but before its ack
+  // arrived. The same form sent again with the same fields (by the user, over
+  // the next socket or as a plain POST) keeps its client_msg_id, and the
+  // server acknowledges it without applying it twice. A changed form, or one
+  // whose send was answered (an ack, a refusal), is a new action: a new id.
+  const unanswered = new Map(); // form key -> { id, fields }
+  // Refusals that applied nothing and ask for the same send again later.
+  const RETRYABLE = new Set(["try_again", "rate_limited"]);
+
+  function fieldsOf(form, submitter) {
+    return JSON.stringify([form.dataset.action, formData(form, submitter)]);
+  }
+
+  function earlierId(form, fields) {
+    const earlier = unanswered.get(formKey(form));
+    return earlier && earlier.fields === fields ? earlier.id : null;
+  }
+
+  function answered(id) {
+    for (const [key, send] of unanswered) {
+      if (send.id === id) unanswered.delete(key);
+    }
+  }
 
   function clearDraft(form) {
     const current = document.body.contains(form) ? form : formByKey(formKey(form));
@@ -573,12 +607,16 @@
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.dataset.action) return;
+    const fields = fieldsOf(form, event.submitter);
     if (!socket || socket.readyState !== WebSocket.OPEN) {
       ensureCsrf(form);
+      const id = earlierId(form, fields);
+      if (id) carryId(form, id);
       return; // plain HTTP: the server applies it and renders the room again
     }
     event.preventDefault();
-    const id = randomId();
+    const id = earlierId(form, fields) || randomId();
+    unanswered.set(formKey(form), { id, fields });
     pending.set(id, form);
     const notice = document.getElementById("room-notice");
     if (noticeOwner && notice && notice.contains(form) && noticeOwner !== form) {
@@ -591,6 +629,18 @@
       data: formData(form, event.submitter),
     });
   });
+
+  // A plain POST carries the form's client_msg_id as a hidden field.
+  function carryId(form, id) {
+    let input = form.querySelector("input[name=client_msg_id]");
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "client_msg_id";
+      form.appendChild(input);
+    }
+    input.value = id;
+  }
 
   function ensureCsrf(form) {
     // Fragments rendered over the socket carry the CSRF cookie's value; make

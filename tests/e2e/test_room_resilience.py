@@ -1,4 +1,6 @@
 """The room survives a dropped socket, and degrades to plain HTTP without one.
+An edit whose ack was lost with the socket, sent again unchanged, is applied
+once.
 
 Playwright's ``route_web_socket`` stands between the counterpart's page and
 daphne: it proxies the room's socket to the server while the network is "up",
@@ -6,6 +8,7 @@ and closes it (or refuses new ones) to simulate a drop. ``set_offline`` is no
 use here: Chromium's offline emulation leaves open websockets alone.
 """
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ from playwright.sync_api import (
 
 from negotiation.access import deal_access_for_user
 from negotiation.models import Deal
+from room.models import Message
 from room.services import invite_create
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
@@ -59,6 +63,41 @@ class FlakyNetwork:
 
     def restore(self) -> None:
         self.up = True
+
+
+@dataclass
+class AckLosingNetwork(FlakyNetwork):
+    """A flaky network that can drop the line just as an ack is on its way:
+    the server applied the action, the page never hears so. Records the
+    actions the page sent and the frames the page was given."""
+
+    lose_next_ack: bool = False
+    sent: list[dict] = field(default_factory=list)
+    delivered: list[dict] = field(default_factory=list)
+
+    def handle(self, page_side: WebSocketRoute) -> None:
+        super().handle(page_side)
+        if not self.up:
+            return
+        server_side = self.open[-1][1]
+
+        def from_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if "client_msg_id" in frame:
+                self.sent.append(frame)
+            server_side.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "ack" and self.lose_next_ack:
+                self.lose_next_ack = False
+                self.drop()
+                return
+            self.delivered.append(frame)
+            page_side.send(message)
+
+        page_side.on_message(from_page)
+        server_side.on_message(from_server)
 
 
 def _set_up_deal() -> tuple[Deal, str]:
@@ -242,3 +281,136 @@ def test_room_degrades_to_plain_http_when_the_socket_cannot_connect(
             re.compile(r"^Riley Chen\s*Yes: 20% more seats for a 36-month term\?$"),
         ]
     )
+
+
+def _guest_loses_the_ack_of(
+    guest: Page, rep: Page, network: AckLosingNetwork, body: str
+) -> None:
+    """The guest sends ``body``; it is applied (the rep sees it), but the line
+    drops before the ack arrives, and stays down."""
+    network.lose_next_ack = True
+    _post_message(guest, body)
+    _expect_status(guest, "paused", PAUSED)
+    expect(_messages(rep)).to_have_text([re.compile(re.escape(body))])
+    # Unanswered: the guest's words are still in the box.
+    expect(_message_box(guest)).to_have_value(body)
+
+
+def _message_box(page: Page):
+    return page.locator("#region-discussion").get_by_label("Message", exact=True)
+
+
+def _acks(network: AckLosingNetwork, client_msg_id: str) -> list[dict]:
+    return [
+        f
+        for f in network.delivered
+        if f.get("type") == "ack" and f.get("client_msg_id") == client_msg_id
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_sent_again_after_its_ack_was_lost_is_applied_once(
+    context_factory: Callable[..., BrowserContext],
+) -> None:
+    deal, token = _set_up_deal()
+    rep = context_factory().new_page()
+    guest = context_factory().new_page()
+    for page in (rep, guest):
+        page.set_default_timeout(LIVE_TIMEOUT)
+    network = AckLosingNetwork()
+    guest.route_web_socket(ROOM_SOCKET, network.handle)
+    _rep_enters_the_room(rep, deal.pk)
+    _guest_joins(guest, token, deal.pk)
+    _expect_status(guest, "live", "Live")
+    guest.evaluate("window.__sameDocument = true")
+    body = "We could sign for 36 months if onboarding is included"
+
+    _guest_loses_the_ack_of(guest, rep, network, body)
+    network.restore()
+    _expect_status(guest, "live", "Live")
+    # The resync shows the message that was applied; the draft stays.
+    expect(_messages(guest)).to_have_text([re.compile(re.escape(body))])
+
+    # The user, unsure it went, presses Send again on the unchanged form.
+    guest.locator("#region-discussion").get_by_role("button", name="Send").click()
+    expect(_message_box(guest)).to_have_value("")  # acknowledged: form reset
+    guest.wait_for_timeout(500)  # any duplicate would have arrived by now
+    for page in (guest, rep):
+        expect(_messages(page)).to_have_text([re.compile(re.escape(body))])
+    assert Message.objects.filter(body=body).count() == 1
+    first, again = network.sent
+    assert again["client_msg_id"] == first["client_msg_id"]
+    assert again["data"] == first["data"]
+    # The only ack the page got for it: the server's "already applied".
+    [ack] = _acks(network, first["client_msg_id"])
+    assert ack["replayed"] is True
+    assert guest.evaluate("window.__sameDocument === true"), "sent by HTTP, not live"
+
+    # An answered send is over: the same words sent again are a new message.
+    _post_message(guest, body)
+    expect(_message_box(guest)).to_have_value("")
+    assert network.sent[-1]["client_msg_id"] != first["client_msg_id"]
+    for page in (guest, rep):
+        expect(_messages(page)).to_have_count(2)
+    assert Message.objects.filter(body=body).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_changed_form_sent_after_a_lost_ack_is_a_new_edit(
+    context_factory: Callable[..., BrowserContext],
+) -> None:
+    deal, token = _set_up_deal()
+    rep = context_factory().new_page()
+    guest = context_factory().new_page()
+    for page in (rep, guest):
+        page.set_default_timeout(LIVE_TIMEOUT)
+    network = AckLosingNetwork()
+    guest.route_web_socket(ROOM_SOCKET, network.handle)
+    _rep_enters_the_room(rep, deal.pk)
+    _guest_joins(guest, token, deal.pk)
+    _expect_status(guest, "live", "Live")
+    body = "Could onboarding be part of the price?"
+
+    _guest_loses_the_ack_of(guest, rep, network, body)
+    network.restore()
+    _expect_status(guest, "live", "Live")
+    _post_message(guest, f"{body} Asking again.")
+
+    for page in (guest, rep):
+        expect(_messages(page)).to_have_count(2)
+    first, changed = network.sent
+    assert changed["client_msg_id"] != first["client_msg_id"]
+    assert Message.objects.filter(body__startswith=body).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_sent_again_over_http_while_the_socket_is_down_is_applied_once(
+    context_factory: Callable[..., BrowserContext],
+) -> None:
+    deal, token = _set_up_deal()
+    rep = context_factory().new_page()
+    guest = context_factory().new_page()
+    for page in (rep, guest):
+        page.set_default_timeout(LIVE_TIMEOUT)
+    network = AckLosingNetwork()
+    guest.route_web_socket(ROOM_SOCKET, network.handle)
+    _rep_enters_the_room(rep, deal.pk)
+    _guest_joins(guest, token, deal.pk)
+    _expect_status(guest, "live", "Live")
+    body = "Net 45 would work for us"
+
+    _guest_loses_the_ack_of(guest, rep, network, body)
+    # Still down: Send again goes as a plain POST, under the same id.
+    with guest.expect_request(
+        lambda request: request.method == "POST" and "/act/message.post/" in request.url
+    ) as posted:
+        guest.locator("#region-discussion").get_by_role("button", name="Send").click()
+    form = dict(
+        pair.split("=", 1) for pair in (posted.value.post_data or "").split("&")
+    )
+
+    expect(guest).to_have_url(re.compile(rf"/room/{deal.pk}/#region-discussion$"))
+    for page in (guest, rep):
+        expect(_messages(page)).to_have_text([re.compile(re.escape(body))])
+    assert Message.objects.filter(body=body).count() == 1
+    assert form["client_msg_id"] == network.sent[0]["client_msg_id"]
