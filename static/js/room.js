@@ -294,6 +294,20 @@
   };
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
+  // A list the page shows only the latest of: its total is the rows the
+  // server left out (data-older, counted when the list was rendered) plus
+  // the rows on the page from its cursor on, which includes rows inserted
+  // live since; rows "show earlier" loaded are below the cursor, and counted
+  // in data-older already. ``match`` counts a subset (the open trades).
+  function listed(root, list, rows, match, olderKey) {
+    const holder = root.querySelector(list);
+    if (!holder) return 0;
+    const cursor = Number(holder.dataset.cursor || 0);
+    const onPage = Array.from(holder.querySelectorAll(rows)).filter((row) =>
+      Number(row.id.replace(/\D+/g, "")) >= cursor && (!match || row.matches(match)));
+    return Number(holder.dataset[olderKey || "older"] || 0) + onPage.length;
+  }
+
   // What each collapsed tool's summary says: a count, and the latest change.
   const TOOL_SUMMARIES = {
     setup: (r) => {
@@ -302,11 +316,12 @@
     },
     positions: (r) => [`${count(r, ".position[data-version]:not([data-version='0'])")} of 2 shared`, ""],
     trades: (r) => {
-      const open = count(r, ".trade-open");
-      return [`${plural(count(r, ".trade"), "trade", "trades")}${open ? `, ${open} open` : ""}`, text(r, ".trade .trade-text")];
+      const all = listed(r, "#trade-list", ":scope > li.trade[id]");
+      const open = listed(r, "#trade-list", ":scope > li.trade[id]", ".trade-open", "olderOpen");
+      return [`${plural(all, "trade", "trades")}${open ? `, ${open} open` : ""}`, text(r, ".trade .trade-text")];
     },
-    packages: (r) => [plural(count(r, ".meso"), "set", "sets"), text(r, ".meso > p")],
-    concessions: (r) => [plural(count(r, "#concession-rows tr[id]"), "entry", "entries"), text(r, "#concession-rows tr[id]:last-child td:nth-child(2)")],
+    packages: (r) => [plural(listed(r, "#meso-list", ":scope > .meso[id]"), "set", "sets"), text(r, ".meso > p")],
+    concessions: (r) => [plural(listed(r, "#concession-rows", ":scope > tr[id]"), "entry", "entries"), text(r, "#concession-rows tr[id]:last-child td:nth-child(2)")],
     terms: (r) => [`${count(r, "tr[id^='term-'] td:first-of-type:not(:has(.muted))")} of ${count(r, "tr[id^='term-']")} set`, ""],
     jointcheck: (r) => [`${count(r, ".consents .badge.ok")} of 2 allowed`, text(r, ".joint-verdict h3")],
     commitments: (r) => [plural(count(r, ".commitment"), "commitment", "commitments"), text(r, ".commitment:last-child strong")],

@@ -14,7 +14,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from negotiation.access import deal_access_for_user
 from negotiation.models import Deal, Issue, Party, PriorityEntry
-from room.services import invite_create
+from room.selectors import CONCESSIONS_SHOWN, TRADES_SHOWN
+from room.services import concession_add, invite_create
 from room.services.discussion import message_post
 from room.services.trades import trade_propose
 from tests.e2e.conftest import LIVE_TIMEOUT, enter_room
@@ -225,6 +226,65 @@ def test_collapsed_tools_stay_live_and_drafts_stay_in_their_own_form(
     )
     expect(guest.locator("#message-body")).to_have_value("")
     assert guest.evaluate("document.activeElement.id") == "message-body"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_summary_counts_the_whole_list_and_follows_the_other_side(
+    context_factory: Callable[..., BrowserContext],
+) -> None:
+    """More trades and concessions than the page shows: each tool's summary
+    counts them all, and counts on when the other side adds one, accepts
+    one, or the viewer loads the earlier ones."""
+    deal, token, issues = _midgame_room()
+    access = deal_access_for_user(deal.owner, deal.pk)
+    for n in range(TRADES_SHOWN + 1):  # 12 trades with the room's first
+        trade_propose(
+            access=access,
+            give_issue_id=issues["Price"].pk,
+            give_value=f"{n + 1}% off",
+            ask_issue_id=issues["Payment terms"].pk,
+            ask_value=f"{30 + n} days",
+        )
+    for n in range(CONCESSIONS_SHOWN + 2):
+        concession_add(access=access, item=f"Extra seat {n + 1}", we_give="A seat")
+    rep = context_factory(viewport=DESKTOP).new_page()
+    guest = context_factory(viewport=DESKTOP).new_page()
+    enter_room(rep, guest, deal.pk, token)
+
+    trades = guest.locator("#tool-trades .tool-count")
+    concessions = guest.locator("#tool-concessions .tool-count")
+    expect(trades).to_have_text("12 trades, 12 open")
+    expect(concessions).to_have_text("12 entries")
+    assert guest.locator("#trade-list > li.trade").count() == TRADES_SHOWN
+
+    # The host logs a concession by hand and proposes a trade.
+    rep.locator("#tool-concessions > summary").click()
+    rep.get_by_text("Log a concession by hand").click()
+    rep.locator("#c-item").fill("Weekend support")
+    rep.locator("#c-give").fill("Two weekends a month")
+    rep.locator("#c-get").fill("A case study")
+    rep.get_by_role("button", name="Log it").click()
+    form = rep.locator("#trade-propose-form")
+    form.get_by_label("What we give").fill("60 days")
+    form.get_by_label("What we ask for").fill("36 months")
+    form.get_by_role("button", name="Propose this trade").click()
+    expect(concessions).to_have_text("13 entries", timeout=LIVE_TIMEOUT)
+    expect(trades).to_have_text("13 trades, 13 open", timeout=LIVE_TIMEOUT)
+    expect(guest.locator("#tool-concessions .tool-latest")).to_contain_text(
+        "Weekend support"
+    )
+
+    # The guest accepts the newest trade: one fewer open, as many trades.
+    newest = guest.locator("#trade-list > li.trade").first
+    newest.locator("input[name=confirm]").check()
+    newest.get_by_role("button", name="Accept trade #").click()
+    expect(trades).to_have_text("13 trades, 12 open", timeout=LIVE_TIMEOUT)
+    expect(concessions).to_have_text("14 entries")
+
+    # Loading the earlier trades changes no count.
+    guest.get_by_role("button", name="Show earlier trades").click()
+    expect(guest.locator("#trade-list > li.trade")).to_have_count(13)
+    expect(trades).to_have_text("13 trades, 12 open")
 
 
 @pytest.mark.django_db(transaction=True)
