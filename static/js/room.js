@@ -66,33 +66,39 @@
     return [form.dataset.action, ...ids].join("|");
   }
 
+  // A form whose submission is in flight is not kept: the update that
+  // follows is usually its own result.
+  const DIRTY = "form[data-action][data-dirty]:not([aria-busy])";
+
+  function formValues(form) {
+    const values = [];
+    for (const field of form.elements) {
+      if (!field.name || field.name === "csrfmiddlewaretoken" || field.name === "client_msg_id") continue;
+      if (field.type === "checkbox" || field.type === "radio") {
+        values.push([field.name, field.value, field.checked]);
+      } else {
+        values.push([field.name, field.value, null]);
+      }
+    }
+    return values;
+  }
+
   function snapshotDirtyForms() {
     const saved = new Map();
-    // A form whose submission is in flight is not kept: the update that
-    // follows is usually its own result.
-    const dirty = "form[data-action][data-dirty]:not([aria-busy])";
-    for (const form of document.querySelectorAll(dirty)) {
-      const values = [];
-      for (const field of form.elements) {
-        if (!field.name || field.name === "csrfmiddlewaretoken" || field.name === "client_msg_id") continue;
-        if (field.type === "checkbox" || field.type === "radio") {
-          values.push([field.name, field.value, field.checked]);
-        } else {
-          values.push([field.name, field.value, null]);
-        }
-      }
-      saved.set(formKey(form), values);
+    for (const form of document.querySelectorAll(DIRTY)) {
+      if (!form.closest("#room-kept-drafts")) saved.set(formKey(form), formValues(form));
     }
     return saved;
   }
 
+  // The form of this key on the page (a draft kept aside is not "on the page").
   function formByKey(key) {
     if (key.startsWith("#")) {
-      const form = document.getElementById(key.slice(1));
-      return form instanceof HTMLFormElement ? form : null;
+      return Array.from(document.querySelectorAll("form[id]")).find((form) =>
+        form.id === key.slice(1) && !form.closest("#room-kept-drafts")) || null;
     }
     return Array.from(document.querySelectorAll("form[data-action]:not([id])"))
-      .find((candidate) => formKey(candidate) === key) || null;
+      .find((candidate) => formKey(candidate) === key && !candidate.closest("#room-kept-drafts")) || null;
   }
 
   // Collapsed parts inside a region (a trade's "Counter or decline", "Value
@@ -160,6 +166,26 @@
     target.focus({ preventScroll: true });
   }
 
+  function fillForm(form, values) {
+    const byName = new Map();
+    for (const field of form.elements) {
+      if (field.name) byName.set(field.name, [...(byName.get(field.name) || []), field]);
+    }
+    const used = new Map();
+    for (const [name, value, checked] of values) {
+      const fields = byName.get(name) || [];
+      if (checked !== null) {
+        const box = fields.find((f) => f.value === value);
+        if (box) box.checked = checked;
+        continue;
+      }
+      const index = used.get(name) || 0;
+      used.set(name, index + 1);
+      if (fields[index]) fields[index].value = value;
+    }
+    form.dataset.dirty = "1";
+  }
+
   function restoreForms(saved) {
     for (const [key, values] of saved) {
       const form = formByKey(key);
@@ -168,23 +194,7 @@
       const version = form.querySelector("input[name=version]");
       const before = values.find(([name]) => name === "version");
       const changedMeanwhile = version && before && version.value !== before[1];
-      const byName = new Map();
-      for (const field of form.elements) {
-        if (field.name) byName.set(field.name, [...(byName.get(field.name) || []), field]);
-      }
-      const used = new Map();
-      for (const [name, value, checked] of values) {
-        const fields = byName.get(name) || [];
-        if (checked !== null) {
-          const box = fields.find((f) => f.value === value);
-          if (box) box.checked = checked;
-          continue;
-        }
-        const index = used.get(name) || 0;
-        used.set(name, index + 1);
-        if (fields[index]) fields[index].value = value;
-      }
-      form.dataset.dirty = "1";
+      fillForm(form, values);
       // A draft is never hidden by a swap: open what holds it.
       for (let details = form.closest("details"); details; details = details.parentElement.closest("details")) {
         details.open = true;
@@ -196,6 +206,52 @@
           "Your text is kept here; saving will show you both versions.";
         form.prepend(note);
       }
+    }
+  }
+
+  // --- drafts whose form left the page ---------------------------------------
+  // A stage change renders the room again, and some forms are not in the new
+  // stage (the coach's "Say it" lines are the stage's own; the stage may no
+  // longer offer a tool). A draft typed into such a form is not dropped: the
+  // form itself moves to "Drafts kept for you", where it can still be sent
+  // or discarded. Forms about one object (a trade to answer, an entry to
+  // value) are not kept: that object was answered or removed meanwhile.
+  const keptDrafts = document.getElementById("room-kept-drafts");
+
+  const aboutAnObject = (form) => Array.from(form.querySelectorAll("input[type=hidden]"))
+    .some((input) => /_(id|key)$/.test(input.name) && input.name !== "client_msg_id");
+
+  function keepDraft(form) {
+    if (!keptDrafts || aboutAnObject(form)) return;
+    const item = document.createElement("div");
+    item.className = "kept-draft";
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "secondary small";
+    discard.textContent = "Discard this draft";
+    discard.addEventListener("click", () => dropKeptDraft(form));
+    item.append(form, discard);
+    keptDrafts.querySelector(".kept-list").append(item);
+    keptDrafts.hidden = false;
+    for (const details of keptDrafts.querySelectorAll("details")) details.open = true;
+  }
+
+  function dropKeptDraft(form) {
+    const item = form.closest(".kept-draft");
+    if (!item || !keptDrafts) return;
+    item.remove();
+    if (!keptDrafts.querySelector(".kept-draft")) keptDrafts.hidden = true;
+  }
+
+  // A kept draft goes back into its form when a later render brings that
+  // form back (the stage moved back, say).
+  function returnKeptDrafts() {
+    if (!keptDrafts) return;
+    for (const kept of keptDrafts.querySelectorAll("form")) {
+      const form = formByKey(formKey(kept));
+      if (!form || form.dataset.dirty) continue;
+      fillForm(form, formValues(kept));
+      dropKeptDraft(kept);
     }
   }
 
@@ -250,12 +306,17 @@
     if (!html) return;
     if (!keepNotice) noticeBackHome();
     const saved = snapshotDirtyForms();
+    const dirtyForms = Array.from(document.querySelectorAll(DIRTY));
     const open = snapshotOpenDetails();
     const trail = focusTrail();
     toolWatcher.takeRecords();
     window.htmx.swap(document.body, html, { swapStyle: "none" });
     const changed = changedTools(toolWatcher.takeRecords());
     restoreForms(saved);
+    for (const form of dirtyForms) {
+      if (!form.isConnected && !formByKey(formKey(form))) keepDraft(form);
+    }
+    returnKeptDrafts();
     restoreOpenDetails(open);
     restoreFocus(trail);
     initSortables(document);
@@ -542,6 +603,7 @@
     if (!current) return;
     delete current.dataset.dirty;
     if (!current.hasAttribute("data-keep")) current.reset();
+    dropKeptDraft(current);
   }
 
   function resetForm(id) {
@@ -551,6 +613,7 @@
     form.removeAttribute("aria-busy");
     delete form.dataset.dirty;
     if (document.body.contains(form) && !form.hasAttribute("data-keep")) form.reset();
+    dropKeptDraft(form); // a kept draft, sent: nothing left to keep
   }
 
   function unlockForm(id) {

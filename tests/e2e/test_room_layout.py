@@ -198,6 +198,12 @@ def test_collapsed_tools_stay_live_and_drafts_stay_in_their_own_form(
     coach_boxes = guest.locator("#region-coach textarea")
     coach_before = coach_boxes.evaluate_all("(boxes) => boxes.map((b) => b.value)")
     guest.evaluate("window.oldBody = document.getElementById('message-body')")
+    # And edits the coach's first "Say it" line: Midgame's own, so Close's
+    # coach has no such form.
+    say = guest.locator("#region-coach form.template-line").first
+    say_id = say.get_attribute("id")
+    said = "How about a pilot on payment terms, with the length decided later?"
+    say.locator("textarea").fill(said)
     guest.get_by_role("button", name="Propose: Close →").click()
     rep.locator("#stage-respond-form input[name=confirm]").check(timeout=LIVE_TIMEOUT)
     rep.get_by_role("button", name="Accept: move to Close").click()
@@ -211,6 +217,17 @@ def test_collapsed_tools_stay_live_and_drafts_stay_in_their_own_form(
     expect(guest.locator("#message-body")).to_have_value(draft)
     coach_after = coach_boxes.evaluate_all("(boxes) => boxes.map((b) => b.value)")
     assert all(draft not in value for value in coach_before + coach_after)
+    # The edited "Say it" line left with Midgame's coach, and is kept, as
+    # typed, in its own form: ready to send, or to discard.
+    assert guest.locator(f"#region-coach #{say_id}").count() == 0
+    kept = guest.locator("#room-kept-drafts")
+    expect(kept).to_be_visible()
+    expect(kept.locator(f"#{say_id} textarea")).to_have_value(said)
+    kept.get_by_role("button", name="Ask it").click()
+    expect(rep.locator("#region-discussion")).to_contain_text(
+        said, timeout=LIVE_TIMEOUT
+    )
+    expect(kept).to_be_hidden()
     # The new stage's main tool is open; the order of the tools is unchanged.
     expect(guest.locator("#tool-terms")).to_have_attribute("open", "")
     expect(guest.locator("#tool-trades")).not_to_have_attribute("open", "")
