@@ -59,6 +59,7 @@ from room.models import (
     Package,
     Pause,
     RoomConnection,
+    RoomVisit,
     SharedPosition,
     StageChange,
     TermSheetEntry,
@@ -1156,3 +1157,13 @@ def shared_cells(party: Party) -> dict[str, list[str]]:
         .values_list("shared_matrix", flat=True)
         .first()
     ) or {}
+
+
+def orientation_dismissed(participant: Participant | None) -> bool:
+    """Whether this participant hid the room's orientation (None: no
+    participant, such as a reviewing manager, who is shown none)."""
+    if participant is None:
+        return True
+    return RoomVisit.objects.filter(
+        participant=participant, orientation_dismissed_at__isnull=False
+    ).exists()

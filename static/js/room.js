@@ -471,29 +471,29 @@
     window.setTimeout(() => item.remove(), 6000);
   }
 
-  // --- a first visit's orientation, dismissed for good on this browser ------
+  // --- a first visit's orientation, hidden for good for this participant ----
+  // The server remembers who hid it (any browser of theirs); the page hides
+  // it at once and tells the server in the background.
 
   const orientation = document.getElementById("room-orientation");
   const showOrientation = document.querySelector("[data-show-orientation]");
-  function remembered(key) {
-    try {
-      return window.localStorage.getItem(key);
-    } catch (error) {
-      return null;
-    }
-  }
   if (orientation) {
-    const key = orientation.dataset.storageKey;
-    if (remembered(key) !== "dismissed") orientation.hidden = false;
     if (showOrientation) showOrientation.hidden = false;
-    orientation.querySelector("[data-dismiss-orientation]").addEventListener("click", () => {
-      try {
-        window.localStorage.setItem(key, "dismissed");
-      } catch (error) {
-        /* private mode: hidden for this page only */
-      }
+    const dismiss = orientation.querySelector("form.orientation-dismiss");
+    dismiss?.addEventListener("submit", async (event) => {
+      event.preventDefault();
       orientation.hidden = true;
       if (showOrientation) showOrientation.focus();
+      try {
+        await fetch(dismiss.action, {
+          method: "POST",
+          body: new FormData(dismiss),
+          credentials: "same-origin",
+          headers: { "X-Requested-With": "fetch" },
+        });
+      } catch (error) {
+        // Not recorded: it shows again on the next visit, nothing is lost.
+      }
     });
     if (showOrientation) {
       showOrientation.addEventListener("click", () => {

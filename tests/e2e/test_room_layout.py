@@ -7,6 +7,7 @@ only; focus stays on the control after a keyboard submit; and at phone
 widths the room never scrolls sideways.
 """
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -18,7 +19,7 @@ from room.selectors import CONCESSIONS_SHOWN, TRADES_SHOWN
 from room.services import concession_add, invite_create
 from room.services.discussion import message_post
 from room.services.trades import trade_propose
-from tests.e2e.conftest import LIVE_TIMEOUT, enter_room
+from tests.e2e.conftest import LIVE_TIMEOUT, PASSWORD, enter_room
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 from tests.room.test_room_layout_page import TOOL_ORDER
 
@@ -128,12 +129,29 @@ def test_the_stage_work_is_on_the_first_screen_for_both_sides(
         HOST_SHARE_TEXT
     )
 
-    # Dismissed once, the orientation stays away on this browser.
-    rep.get_by_role("button", name="Got it, hide this").click()
+    # Hidden once, the orientation stays away for this rep on any browser,
+    # and only for them.
+    with rep.expect_response(lambda response: "/orientation/" in response.url):
+        rep.get_by_role("button", name="Got it, hide this").click()
     expect(rep.locator("#room-orientation")).to_be_hidden()
     rep.reload()
     expect(rep.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
     expect(rep.locator("#room-orientation")).to_be_hidden()
+    other_browser = context_factory(viewport=DESKTOP).new_page()
+    other_browser.goto("/accounts/login/")
+    other_browser.get_by_label(re.compile(r"^Username")).fill("riley")
+    other_browser.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
+    other_browser.locator("main").get_by_role("button", name="Log in").click()
+    other_browser.goto(f"/room/{deal.pk}/")
+    expect(other_browser.locator("#live-status")).to_have_text(
+        "Live", timeout=LIVE_TIMEOUT
+    )
+    expect(other_browser.locator("#room-orientation")).to_be_hidden()
+    # It can still be brought back there, on the page.
+    other_browser.get_by_role("button", name="How this room works").click()
+    expect(other_browser.locator("#room-orientation")).to_be_visible()
+    guest.reload()
+    expect(guest.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
     expect(guest.locator("#room-orientation")).to_be_visible()
 
     # The last stage's main tool is the last of the tools, and still on the
