@@ -7,10 +7,12 @@ only; focus stays on the control after a keyboard submit; and at phone
 widths the room never scrolls sideways.
 """
 
+import io
 import re
 from collections.abc import Callable
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import BrowserContext, Page, expect
 
 from negotiation.access import deal_access_for_user
@@ -175,6 +177,9 @@ def test_the_stage_work_is_on_the_first_screen_for_both_sides(
 def test_collapsed_tools_stay_live_and_drafts_stay_in_their_own_form(
     context_factory: Callable[..., BrowserContext],
 ) -> None:
+    # The coach's "Say it" lines come from the playbooks, which a browser
+    # test before this one may have flushed with its data.
+    call_command("load_playbooks", stdout=io.StringIO())
     deal, token, issues = _midgame_room()
     rep = context_factory(viewport=DESKTOP).new_page()
     guest = context_factory(viewport=DESKTOP).new_page()
