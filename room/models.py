@@ -751,6 +751,9 @@ class RoomVisit(models.Model):
     )
     seen_seq = models.PositiveIntegerField(default=0)
     present_at = models.DateTimeField(default=timezone.now)
+    # When the participant hid the room's first-visit orientation: it stays
+    # hidden for them on every browser (they can still bring it back).
+    orientation_dismissed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.participant} saw up to #{self.seen_seq}"

@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Window
 from django.urls import reverse
 from django.utils import timezone
 
@@ -61,6 +61,7 @@ from room.models import (
     Package,
     Pause,
     RoomConnection,
+    RoomVisit,
     SharedPosition,
     StageChange,
     TermSheetEntry,
@@ -670,14 +671,28 @@ class RoomState:
         return trades
 
     def _latest_trades(self, before: int | None = None) -> Latest:
-        latest = _latest(Trade.objects.filter(deal=self.deal), TRADES_SHOWN, before)
+        trades = Trade.objects.filter(deal=self.deal)
+        if before is None:  # the page's first read: with the open trades' total
+            trades = trades.annotate(
+                open_total=Window(Count("pk", filter=Q(status=Trade.Status.OPEN)))
+            )
+        latest = _latest(trades, TRADES_SHOWN, before, counted=before is None)
         self._with_parts(latest)
         return latest
 
     @cached_property
-    def trades(self) -> list[Trade]:
-        """The latest trades, newest first."""
+    def trades(self) -> Latest:
+        """The latest trades, newest first (``total``: of the whole list)."""
         return self._latest_trades()
+
+    @property
+    def trades_older_open(self) -> int:
+        """How many open trades are older than the trades the page shows."""
+        trades = self.trades
+        if not trades:
+            return 0
+        shown = sum(trade.status == Trade.Status.OPEN for trade in trades)
+        return trades[0].open_total - shown
 
     def trades_by_id(self, ids, *, new=frozenset()) -> list[Trade]:
         """These trades, newest first, as ``trades`` gives them (``new``:
@@ -699,9 +714,9 @@ class RoomState:
         )
 
     @cached_property
-    def meso_sets(self) -> list[MesoSet]:
-        """The latest sets of packages, newest first."""
-        return _latest(self._meso_sets(), MESO_SETS_SHOWN)
+    def meso_sets(self) -> Latest:
+        """The latest sets of packages, newest first (``total``: all sets)."""
+        return _latest(self._meso_sets(), MESO_SETS_SHOWN, counted=True)
 
     def meso_sets_by_id(self, ids) -> list[MesoSet]:
         return list(self._meso_sets().filter(pk__in=ids).order_by("-pk"))
@@ -759,10 +774,13 @@ class RoomState:
         return rows
 
     @cached_property
-    def concessions(self) -> list[ConcessionRow]:
-        """The latest entries of the concession log, oldest first."""
+    def concessions(self) -> Latest:
+        """The latest entries of the concession log, oldest first (``total``:
+        of the whole log as this viewer reads it)."""
         latest = _latest(
-            self._concession_log().select_related("party"), CONCESSIONS_SHOWN
+            self._concession_log().select_related("party"),
+            CONCESSIONS_SHOWN,
+            counted=True,
         )
         return latest.oldest_first(self._concession_rows(latest[::-1]))
 
@@ -1120,22 +1138,43 @@ def active_nudges(party: Party) -> list[Nudge]:
 
 class Latest(list):
     """The newest rows of a list, newest first; ``earlier`` is set when older
-    rows exist (the cursor for "show earlier": the oldest pk shown)."""
+    rows exist (the cursor for "show earlier": the oldest pk shown).
+
+    ``total`` is the length of the whole list when it was read ``counted``
+    (see ``_latest``), else None; ``older`` is how many of it are not shown.
+    """
 
     earlier: int | None = None
+    total: int | None = None
+
+    @property
+    def older(self) -> int:
+        return max(0, (self.total or 0) - len(self))
 
     def oldest_first(self, rows) -> Latest:
         """``rows`` (made from these, oldest first) with the same cursor."""
         ordered = Latest(rows)
         ordered.earlier = self.earlier
+        ordered.total = self.total
         return ordered
 
 
-def _latest(queryset, count: int, before: int | None = None) -> Latest:
-    """At most ``count`` rows, newest first (by pk), older than ``before``."""
+def _latest(
+    queryset, count: int, before: int | None = None, *, counted: bool = False
+) -> Latest:
+    """At most ``count`` rows, newest first (by pk), older than ``before``.
+
+    ``counted`` also sets ``Latest.total``, the number of rows of the whole
+    list: a window count (``COUNT(*) OVER ()``) on each row read, so the total
+    costs no query of its own (a collapsed tool's summary shows it).
+    """
     if before is not None:
         queryset = queryset.filter(pk__lt=before)
+    if counted:
+        queryset = queryset.annotate(listed_total=Window(Count("pk")))
     rows = Latest(queryset.order_by("-pk")[: count + 1])
+    if counted:
+        rows.total = rows[0].listed_total if rows else 0
     if len(rows) > count:
         del rows[count:]
         rows.earlier = rows[-1].pk
@@ -1149,3 +1188,13 @@ def shared_cells(party: Party) -> dict[str, list[str]]:
         .values_list("shared_matrix", flat=True)
         .first()
     ) or {}
+
+
+def orientation_dismissed(participant: Participant | None) -> bool:
+    """Whether this participant hid the room's orientation (None: no
+    participant, such as a reviewing manager, who is shown none)."""
+    if participant is None:
+        return True
+    return RoomVisit.objects.filter(
+        participant=participant, orientation_dismissed_at__isnull=False
+    ).exists()

@@ -21,6 +21,11 @@ urlpatterns = [
     path("room/<int:deal_id>/act/<str:action>/", room.room_action, name="act"),
     path("room/<int:deal_id>/sync/", room.room_sync, name="sync"),
     path("room/<int:deal_id>/seen/", room.room_seen, name="seen"),
+    path(
+        "room/<int:deal_id>/orientation/dismiss/",
+        room.room_orientation_dismiss,
+        name="orientation-dismiss",
+    ),
     path("room/<int:deal_id>/leave/", invites.guest_leave, name="leave"),
     path(
         "room/<int:deal_id>/earlier/<slug:list_name>/",

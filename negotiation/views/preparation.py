@@ -74,8 +74,8 @@ ROW_FORMS: dict[str, type[IssueRowForm]] = {
     "anchors": AnchorForm,
 }
 # Pages whose rows all post in one form (to the section's own URL), so an edit
-# in one row is never dropped by saving another.
-ONE_FORM_PAGES = frozenset({"matrix"})
+# in one row is never dropped by saving another; saved all or none.
+ONE_FORM_PAGES = frozenset({"matrix", "anchors"})
 # Which progress items of the selector each page completes.
 PAGE_PROGRESS: dict[str, tuple[str, ...]] = {
     "walkaway": ("walkaway", "target"),

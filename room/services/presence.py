@@ -92,14 +92,32 @@ def _presence_changed(deal_id: int) -> None:
 # --- visits: where each participant left the room ("while you were away") ---
 
 
-def visit_present(*, participant: Participant, deal: Deal) -> None:
+def visit_present(*, participant: Participant, deal: Deal) -> RoomVisit:
     """The participant has the room open now (a page load). A first visit
-    starts at the log's end: there is nothing to summarise yet."""
-    RoomVisit.objects.update_or_create(
+    starts at the log's end: there is nothing to summarise yet. Returns the
+    visit (whether they hid the orientation, for the page)."""
+    visit, _ = RoomVisit.objects.update_or_create(
         participant=participant,
         defaults={"present_at": timezone.now()},
         create_defaults={"present_at": timezone.now(), "seen_seq": deal.last_seq},
     )
+    return visit
+
+
+def visit_orientation_dismiss(*, participant: Participant, deal: Deal) -> None:
+    """The participant hid the room's orientation: it stays hidden for them,
+    in any browser. Only their own visit changes; a repeat changes nothing."""
+    with transaction.atomic():
+        visit, created = RoomVisit.objects.select_for_update().get_or_create(
+            participant=participant,
+            defaults={
+                "seen_seq": deal.last_seq,
+                "orientation_dismissed_at": timezone.now(),
+            },
+        )
+        if not created and visit.orientation_dismissed_at is None:
+            visit.orientation_dismissed_at = timezone.now()
+            visit.save(update_fields=["orientation_dismissed_at"])
 
 
 def visit_left(*, participant_id: int, seen_seq: int) -> None:

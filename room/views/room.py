@@ -6,6 +6,7 @@ here, the same ``perform`` applies them, and the page is rendered again.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -26,7 +27,12 @@ from room.render import (
     render_regions,
     room_context,
 )
-from room.services.presence import visit_present, visit_seen
+from room.selectors import orientation_dismissed
+from room.services.presence import (
+    visit_orientation_dismiss,
+    visit_present,
+    visit_seen,
+)
 from room.services.rules import ACTION_TOOLS
 
 REFUSAL_STATUS = {
@@ -48,10 +54,13 @@ def room(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
     with what happened since the viewer was last here."""
     access = _access(request, deal_id)
     away = None
+    dismissed = True  # a viewer who is no participant gets no orientation
     if access.participant is not None:
         away = away_summary(access.participant, access.deal)
-        visit_present(participant=access.participant, deal=access.deal)
-    return render(request, "room/room.html", room_context(access, away=away))
+        visit = visit_present(participant=access.participant, deal=access.deal)
+        dismissed = visit.orientation_dismissed_at is not None
+    context = room_context(access, away=away, orientation_dismissed=dismissed)
+    return render(request, "room/room.html", context)
 
 
 @require_POST
@@ -70,6 +79,18 @@ def room_seen(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
 
 
 @require_POST
+def room_orientation_dismiss(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
+    """The viewer hid the room's orientation: hidden for them on any browser."""
+    access = _access(request, deal_id)
+    if access.participant is None:
+        raise PermissionDenied("Only a participant of the room has an orientation.")
+    visit_orientation_dismiss(participant=access.participant, deal=access.deal)
+    if request.headers.get("X-Requested-With") == "fetch":
+        return HttpResponse(status=204)
+    return redirect("live:room", deal_id=deal_id)
+
+
+@require_POST
 def room_action(request: HtmxHttpRequest, deal_id: int, action: str) -> HttpResponse:
     """Apply one room action from a form post (the socket-less path)."""
     access = _access(request, deal_id)
@@ -80,7 +101,11 @@ def room_action(request: HtmxHttpRequest, deal_id: int, action: str) -> HttpResp
         actions.perform(access, action, data, client_msg_id)
     except actions.ActionRefused as refused:
         access = _access(request, deal_id)  # show the room as it stands now
-        context = room_context(access, **refusal_context(refused))
+        context = room_context(
+            access,
+            orientation_dismissed=orientation_dismissed(access.participant),
+            **refusal_context(refused),
+        )
         status = REFUSAL_STATUS.get(refused.code, 422)
         return render(request, "room/room.html", context, status=status)
     except AlreadyApplied:

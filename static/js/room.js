@@ -68,33 +68,39 @@
     return [form.dataset.action, ...ids].join("|");
   }
 
+  // A form whose submission is in flight is not kept: the update that
+  // follows is usually its own result.
+  const DIRTY = "form[data-action][data-dirty]:not([aria-busy])";
+
+  function formValues(form) {
+    const values = [];
+    for (const field of form.elements) {
+      if (!field.name || field.name === "csrfmiddlewaretoken" || field.name === "client_msg_id") continue;
+      if (field.type === "checkbox" || field.type === "radio") {
+        values.push([field.name, field.value, field.checked]);
+      } else {
+        values.push([field.name, field.value, null]);
+      }
+    }
+    return values;
+  }
+
   function snapshotDirtyForms() {
     const saved = new Map();
-    // A form whose submission is in flight is not kept: the update that
-    // follows is usually its own result.
-    const dirty = "form[data-action][data-dirty]:not([aria-busy])";
-    for (const form of document.querySelectorAll(dirty)) {
-      const values = [];
-      for (const field of form.elements) {
-        if (!field.name || field.name === "csrfmiddlewaretoken" || field.name === "client_msg_id") continue;
-        if (field.type === "checkbox" || field.type === "radio") {
-          values.push([field.name, field.value, field.checked]);
-        } else {
-          values.push([field.name, field.value, null]);
-        }
-      }
-      saved.set(formKey(form), values);
+    for (const form of document.querySelectorAll(DIRTY)) {
+      if (!form.closest("#room-kept-drafts")) saved.set(formKey(form), formValues(form));
     }
     return saved;
   }
 
+  // The form of this key on the page (a draft kept aside is not "on the page").
   function formByKey(key) {
     if (key.startsWith("#")) {
-      const form = document.getElementById(key.slice(1));
-      return form instanceof HTMLFormElement ? form : null;
+      return Array.from(document.querySelectorAll("form[id]")).find((form) =>
+        form.id === key.slice(1) && !form.closest("#room-kept-drafts")) || null;
     }
     return Array.from(document.querySelectorAll("form[data-action]:not([id])"))
-      .find((candidate) => formKey(candidate) === key) || null;
+      .find((candidate) => formKey(candidate) === key && !candidate.closest("#room-kept-drafts")) || null;
   }
 
   // Collapsed parts inside a region (a trade's "Counter or decline", "Value
@@ -162,6 +168,26 @@
     target.focus({ preventScroll: true });
   }
 
+  function fillForm(form, values) {
+    const byName = new Map();
+    for (const field of form.elements) {
+      if (field.name) byName.set(field.name, [...(byName.get(field.name) || []), field]);
+    }
+    const used = new Map();
+    for (const [name, value, checked] of values) {
+      const fields = byName.get(name) || [];
+      if (checked !== null) {
+        const box = fields.find((f) => f.value === value);
+        if (box) box.checked = checked;
+        continue;
+      }
+      const index = used.get(name) || 0;
+      used.set(name, index + 1);
+      if (fields[index]) fields[index].value = value;
+    }
+    form.dataset.dirty = "1";
+  }
+
   function restoreForms(saved) {
     for (const [key, values] of saved) {
       const form = formByKey(key);
@@ -170,23 +196,7 @@
       const version = form.querySelector("input[name=version]");
       const before = values.find(([name]) => name === "version");
       const changedMeanwhile = version && before && version.value !== before[1];
-      const byName = new Map();
-      for (const field of form.elements) {
-        if (field.name) byName.set(field.name, [...(byName.get(field.name) || []), field]);
-      }
-      const used = new Map();
-      for (const [name, value, checked] of values) {
-        const fields = byName.get(name) || [];
-        if (checked !== null) {
-          const box = fields.find((f) => f.value === value);
-          if (box) box.checked = checked;
-          continue;
-        }
-        const index = used.get(name) || 0;
-        used.set(name, index + 1);
-        if (fields[index]) fields[index].value = value;
-      }
-      form.dataset.dirty = "1";
+      fillForm(form, values);
       // A draft is never hidden by a swap: open what holds it.
       for (let details = form.closest("details"); details; details = details.parentElement.closest("details")) {
         details.open = true;
@@ -203,6 +213,52 @@
             "Your text is kept here; saving will show you both versions.";
         form.prepend(note);
       }
+    }
+  }
+
+  // --- drafts whose form left the page ---------------------------------------
+  // A stage change renders the room again, and some forms are not in the new
+  // stage (the coach's "Say it" lines are the stage's own; the stage may no
+  // longer offer a tool). A draft typed into such a form is not dropped: the
+  // form itself moves to "Drafts kept for you", where it can still be sent
+  // or discarded. Forms about one object (a trade to answer, an entry to
+  // value) are not kept: that object was answered or removed meanwhile.
+  const keptDrafts = document.getElementById("room-kept-drafts");
+
+  const aboutAnObject = (form) => Array.from(form.querySelectorAll("input[type=hidden]"))
+    .some((input) => /_(id|key)$/.test(input.name) && input.name !== "client_msg_id");
+
+  function keepDraft(form) {
+    if (!keptDrafts || aboutAnObject(form)) return;
+    const item = document.createElement("div");
+    item.className = "kept-draft";
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "secondary small";
+    discard.textContent = "Discard this draft";
+    discard.addEventListener("click", () => dropKeptDraft(form));
+    item.append(form, discard);
+    keptDrafts.querySelector(".kept-list").append(item);
+    keptDrafts.hidden = false;
+    for (const details of keptDrafts.querySelectorAll("details")) details.open = true;
+  }
+
+  function dropKeptDraft(form) {
+    const item = form.closest(".kept-draft");
+    if (!item || !keptDrafts) return;
+    item.remove();
+    if (!keptDrafts.querySelector(".kept-draft")) keptDrafts.hidden = true;
+  }
+
+  // A kept draft goes back into its form when a later render brings that
+  // form back (the stage moved back, say).
+  function returnKeptDrafts() {
+    if (!keptDrafts) return;
+    for (const kept of keptDrafts.querySelectorAll("form")) {
+      const form = formByKey(formKey(kept));
+      if (!form || form.dataset.dirty) continue;
+      fillForm(form, formValues(kept));
+      dropKeptDraft(kept);
     }
   }
 
@@ -257,12 +313,17 @@
     if (!html) return;
     if (!keepNotice) noticeBackHome();
     const saved = snapshotDirtyForms();
+    const dirtyForms = Array.from(document.querySelectorAll(DIRTY));
     const open = snapshotOpenDetails();
     const trail = focusTrail();
     toolWatcher.takeRecords();
     window.htmx.swap(document.body, html, { swapStyle: "none" });
     const changed = changedTools(toolWatcher.takeRecords());
     restoreForms(saved);
+    for (const form of dirtyForms) {
+      if (!form.isConnected && !formByKey(formKey(form))) keepDraft(form);
+    }
+    returnKeptDrafts();
     restoreOpenDetails(open);
     restoreFocus(trail);
     initSortables(document);
@@ -301,6 +362,20 @@
   };
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
+  // A list the page shows only the latest of: its total is the rows the
+  // server left out (data-older, counted when the list was rendered) plus
+  // the rows on the page from its cursor on, which includes rows inserted
+  // live since; rows "show earlier" loaded are below the cursor, and counted
+  // in data-older already. ``match`` counts a subset (the open trades).
+  function listed(root, list, rows, match, olderKey) {
+    const holder = root.querySelector(list);
+    if (!holder) return 0;
+    const cursor = Number(holder.dataset.cursor || 0);
+    const onPage = Array.from(holder.querySelectorAll(rows)).filter((row) =>
+      Number(row.id.replace(/\D+/g, "")) >= cursor && (!match || row.matches(match)));
+    return Number(holder.dataset[olderKey || "older"] || 0) + onPage.length;
+  }
+
   // What each collapsed tool's summary says: a count, and the latest change.
   const TOOL_SUMMARIES = {
     setup: (r) => {
@@ -309,11 +384,12 @@
     },
     positions: (r) => [`${count(r, ".position[data-version]:not([data-version='0'])")} of 2 shared`, ""],
     trades: (r) => {
-      const open = count(r, ".trade-open");
-      return [`${plural(count(r, ".trade"), "trade", "trades")}${open ? `, ${open} open` : ""}`, text(r, ".trade .trade-text")];
+      const all = listed(r, "#trade-list", ":scope > li.trade[id]");
+      const open = listed(r, "#trade-list", ":scope > li.trade[id]", ".trade-open", "olderOpen");
+      return [`${plural(all, "trade", "trades")}${open ? `, ${open} open` : ""}`, text(r, ".trade .trade-text")];
     },
-    packages: (r) => [plural(count(r, ".meso"), "set", "sets"), text(r, ".meso > p")],
-    concessions: (r) => [plural(count(r, "#concession-rows tr[id]"), "entry", "entries"), text(r, "#concession-rows tr[id]:last-child td:nth-child(2)")],
+    packages: (r) => [plural(listed(r, "#meso-list", ":scope > .meso[id]"), "set", "sets"), text(r, ".meso > p")],
+    concessions: (r) => [plural(listed(r, "#concession-rows", ":scope > tr[id]"), "entry", "entries"), text(r, "#concession-rows tr[id]:last-child td:nth-child(2)")],
     terms: (r) => [`${count(r, "tr[id^='term-'] td:first-of-type:not(:has(.muted))")} of ${count(r, "tr[id^='term-']")} set`, ""],
     jointcheck: (r) => [`${count(r, ".consents .badge.ok")} of 2 allowed`, text(r, ".joint-verdict h3")],
     commitments: (r) => [plural(count(r, ".commitment"), "commitment", "commitments"), text(r, ".commitment:last-child strong")],
@@ -402,29 +478,29 @@
     window.setTimeout(() => item.remove(), 6000);
   }
 
-  // --- a first visit's orientation, dismissed for good on this browser ------
+  // --- a first visit's orientation, hidden for good for this participant ----
+  // The server remembers who hid it (any browser of theirs); the page hides
+  // it at once and tells the server in the background.
 
   const orientation = document.getElementById("room-orientation");
   const showOrientation = document.querySelector("[data-show-orientation]");
-  function remembered(key) {
-    try {
-      return window.localStorage.getItem(key);
-    } catch (error) {
-      return null;
-    }
-  }
   if (orientation) {
-    const key = orientation.dataset.storageKey;
-    if (remembered(key) !== "dismissed") orientation.hidden = false;
     if (showOrientation) showOrientation.hidden = false;
-    orientation.querySelector("[data-dismiss-orientation]").addEventListener("click", () => {
-      try {
-        window.localStorage.setItem(key, "dismissed");
-      } catch (error) {
-        /* private mode: hidden for this page only */
-      }
+    const dismiss = orientation.querySelector("form.orientation-dismiss");
+    dismiss?.addEventListener("submit", async (event) => {
+      event.preventDefault();
       orientation.hidden = true;
       if (showOrientation) showOrientation.focus();
+      try {
+        await fetch(dismiss.action, {
+          method: "POST",
+          body: new FormData(dismiss),
+          credentials: "same-origin",
+          headers: { "X-Requested-With": "fetch" },
+        });
+      } catch (error) {
+        // Not recorded: it shows again on the next visit, nothing is lost.
+      }
     });
     if (showOrientation) {
       showOrientation.addEventListener("click", () => {
@@ -561,6 +637,7 @@
     if (!current) return;
     delete current.dataset.dirty;
     if (!current.hasAttribute("data-keep")) current.reset();
+    dropKeptDraft(current);
   }
 
   function resetForm(id) {
@@ -570,6 +647,7 @@
     form.removeAttribute("aria-busy");
     delete form.dataset.dirty;
     if (document.body.contains(form) && !form.hasAttribute("data-keep")) form.reset();
+    dropKeptDraft(form); // a kept draft, sent: nothing left to keep
   }
 
   function unlockForm(id) {

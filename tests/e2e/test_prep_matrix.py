@@ -1,8 +1,9 @@
-"""The priority matrix loses no work, in a real browser.
+"""The priority matrix and the anchor worksheet lose no work, in a real browser.
 
 Three issue cards are filled in; leaving the page then asks first (and staying
 keeps every value typed); one save keeps all three, and once saved the page
-lets the rep leave without asking.
+lets the rep leave without asking. The anchor worksheet is one form too,
+saved all or none.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from negotiation.models import PriorityEntry
+from negotiation.models import AnchorEntry, PriorityEntry
 from tests.e2e.conftest import PASSWORD
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 
@@ -97,3 +98,40 @@ def test_three_cards_edited_then_saved_once_all_persist(page: Page):
     ).click()
     expect(page).to_have_url(re.compile(r"/prep/walkaway/$"))
     assert asked == ["beforeunload"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_anchor_worksheet_saves_all_rows_or_none(page: Page):
+    """Two ranges typed, one upside down: nothing is saved, the error shows
+    on its card and both cards keep what was typed; fixed, one save keeps
+    both."""
+    rep = UserFactory(username="riley")
+    MembershipFactory(user=rep)
+    deal = make_deal(owner=rep, title="Depot renewal")
+    for position, name in enumerate(("Price", "Payment terms")):
+        IssueFactory(deal=deal, name=name, unit="", position=position)
+    _log_in(page)
+    page.goto(f"/deals/{deal.pk}/prep/anchors/")
+
+    price = page.get_by_role("article", name="Price")
+    terms = page.get_by_role("article", name="Payment terms")
+    price.get_by_label(re.compile(r"^Low end")).fill("98000")
+    price.get_by_label(re.compile(r"^High end")).fill("115000")
+    terms.get_by_label(re.compile(r"^Low end")).fill("60")
+    terms.get_by_label(re.compile(r"^High end")).fill("30")
+    page.get_by_role("button", name="Save the worksheet").click()
+
+    expect(terms.locator(".error-text")).to_contain_text(
+        "The high end must not be below the low end"
+    )
+    expect(price.locator(".error-text")).to_have_count(0)
+    expect(price.get_by_label(re.compile(r"^High end"))).to_have_value("115000")
+    assert not AnchorEntry.objects.exists()
+
+    terms.get_by_label(re.compile(r"^High end")).fill("90")
+    page.get_by_role("button", name="Save the worksheet").click()
+    expect(page.locator(".messages")).to_contain_text(
+        "Anchor worksheet: “Price”, “Payment terms” saved."
+    )
+    saved = {e.issue.name: (e.low, e.high) for e in AnchorEntry.objects.all()}
+    assert saved == {"Price": (98000, 115000), "Payment terms": (60, 90)}

@@ -7,17 +7,21 @@ only; focus stays on the control after a keyboard submit; and at phone
 widths the room never scrolls sideways.
 """
 
+import io
+import re
 from collections.abc import Callable
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import BrowserContext, Page, expect
 
 from negotiation.access import deal_access_for_user
 from negotiation.models import Deal, Issue, Party, PriorityEntry
-from room.services import invite_create
+from room.selectors import CONCESSIONS_SHOWN, TRADES_SHOWN
+from room.services import concession_add, invite_create
 from room.services.discussion import message_post
 from room.services.trades import trade_propose
-from tests.e2e.conftest import LIVE_TIMEOUT, enter_room
+from tests.e2e.conftest import LIVE_TIMEOUT, PASSWORD, enter_room
 from tests.factories import IssueFactory, MembershipFactory, UserFactory, make_deal
 from tests.room.test_room_layout_page import TOOL_ORDER
 
@@ -127,12 +131,29 @@ def test_the_stage_work_is_on_the_first_screen_for_both_sides(
         HOST_SHARE_TEXT
     )
 
-    # Dismissed once, the orientation stays away on this browser.
-    rep.get_by_role("button", name="Got it, hide this").click()
+    # Hidden once, the orientation stays away for this rep on any browser,
+    # and only for them.
+    with rep.expect_response(lambda response: "/orientation/" in response.url):
+        rep.get_by_role("button", name="Got it, hide this").click()
     expect(rep.locator("#room-orientation")).to_be_hidden()
     rep.reload()
     expect(rep.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
     expect(rep.locator("#room-orientation")).to_be_hidden()
+    other_browser = context_factory(viewport=DESKTOP).new_page()
+    other_browser.goto("/accounts/login/")
+    other_browser.get_by_label(re.compile(r"^Username")).fill("riley")
+    other_browser.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
+    other_browser.locator("main").get_by_role("button", name="Log in").click()
+    other_browser.goto(f"/room/{deal.pk}/")
+    expect(other_browser.locator("#live-status")).to_have_text(
+        "Live", timeout=LIVE_TIMEOUT
+    )
+    expect(other_browser.locator("#room-orientation")).to_be_hidden()
+    # It can still be brought back there, on the page.
+    other_browser.get_by_role("button", name="How this room works").click()
+    expect(other_browser.locator("#room-orientation")).to_be_visible()
+    guest.reload()
+    expect(guest.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT)
     expect(guest.locator("#room-orientation")).to_be_visible()
 
     # The last stage's main tool is the last of the tools, and still on the
@@ -156,6 +177,9 @@ def test_the_stage_work_is_on_the_first_screen_for_both_sides(
 def test_collapsed_tools_stay_live_and_drafts_stay_in_their_own_form(
     context_factory: Callable[..., BrowserContext],
 ) -> None:
+    # The coach's "Say it" lines come from the playbooks, which a browser
+    # test before this one may have flushed with its data.
+    call_command("load_playbooks", stdout=io.StringIO())
     deal, token, issues = _midgame_room()
     rep = context_factory(viewport=DESKTOP).new_page()
     guest = context_factory(viewport=DESKTOP).new_page()
@@ -197,6 +221,12 @@ def test_collapsed_tools_stay_live_and_drafts_stay_in_their_own_form(
     coach_boxes = guest.locator("#region-coach textarea")
     coach_before = coach_boxes.evaluate_all("(boxes) => boxes.map((b) => b.value)")
     guest.evaluate("window.oldBody = document.getElementById('message-body')")
+    # And edits the coach's first "Say it" line: Midgame's own, so Close's
+    # coach has no such form.
+    say = guest.locator("#region-coach form.template-line").first
+    say_id = say.get_attribute("id")
+    said = "How about a pilot on payment terms, with the length decided later?"
+    say.locator("textarea").fill(said)
     guest.get_by_role("button", name="Propose: Close →").click()
     rep.locator("#stage-respond-form input[name=confirm]").check(timeout=LIVE_TIMEOUT)
     rep.get_by_role("button", name="Accept: move to Close").click()
@@ -210,6 +240,17 @@ def test_collapsed_tools_stay_live_and_drafts_stay_in_their_own_form(
     expect(guest.locator("#message-body")).to_have_value(draft)
     coach_after = coach_boxes.evaluate_all("(boxes) => boxes.map((b) => b.value)")
     assert all(draft not in value for value in coach_before + coach_after)
+    # The edited "Say it" line left with Midgame's coach, and is kept, as
+    # typed, in its own form: ready to send, or to discard.
+    assert guest.locator(f"#region-coach #{say_id}").count() == 0
+    kept = guest.locator("#room-kept-drafts")
+    expect(kept).to_be_visible()
+    expect(kept.locator(f"#{say_id} textarea")).to_have_value(said)
+    kept.get_by_role("button", name="Ask it").click()
+    expect(rep.locator("#region-discussion")).to_contain_text(
+        said, timeout=LIVE_TIMEOUT
+    )
+    expect(kept).to_be_hidden()
     # The new stage's main tool is open; the order of the tools is unchanged.
     expect(guest.locator("#tool-terms")).to_have_attribute("open", "")
     expect(guest.locator("#tool-trades")).not_to_have_attribute("open", "")
@@ -225,6 +266,65 @@ def test_collapsed_tools_stay_live_and_drafts_stay_in_their_own_form(
     )
     expect(guest.locator("#message-body")).to_have_value("")
     assert guest.evaluate("document.activeElement.id") == "message-body"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_summary_counts_the_whole_list_and_follows_the_other_side(
+    context_factory: Callable[..., BrowserContext],
+) -> None:
+    """More trades and concessions than the page shows: each tool's summary
+    counts them all, and counts on when the other side adds one, accepts
+    one, or the viewer loads the earlier ones."""
+    deal, token, issues = _midgame_room()
+    access = deal_access_for_user(deal.owner, deal.pk)
+    for n in range(TRADES_SHOWN + 1):  # 12 trades with the room's first
+        trade_propose(
+            access=access,
+            give_issue_id=issues["Price"].pk,
+            give_value=f"{n + 1}% off",
+            ask_issue_id=issues["Payment terms"].pk,
+            ask_value=f"{30 + n} days",
+        )
+    for n in range(CONCESSIONS_SHOWN + 2):
+        concession_add(access=access, item=f"Extra seat {n + 1}", we_give="A seat")
+    rep = context_factory(viewport=DESKTOP).new_page()
+    guest = context_factory(viewport=DESKTOP).new_page()
+    enter_room(rep, guest, deal.pk, token)
+
+    trades = guest.locator("#tool-trades .tool-count")
+    concessions = guest.locator("#tool-concessions .tool-count")
+    expect(trades).to_have_text("12 trades, 12 open")
+    expect(concessions).to_have_text("12 entries")
+    assert guest.locator("#trade-list > li.trade").count() == TRADES_SHOWN
+
+    # The host logs a concession by hand and proposes a trade.
+    rep.locator("#tool-concessions > summary").click()
+    rep.get_by_text("Log a concession by hand").click()
+    rep.locator("#c-item").fill("Weekend support")
+    rep.locator("#c-give").fill("Two weekends a month")
+    rep.locator("#c-get").fill("A case study")
+    rep.get_by_role("button", name="Log it").click()
+    form = rep.locator("#trade-propose-form")
+    form.get_by_label("What we give").fill("60 days")
+    form.get_by_label("What we ask for").fill("36 months")
+    form.get_by_role("button", name="Propose this trade").click()
+    expect(concessions).to_have_text("13 entries", timeout=LIVE_TIMEOUT)
+    expect(trades).to_have_text("13 trades, 13 open", timeout=LIVE_TIMEOUT)
+    expect(guest.locator("#tool-concessions .tool-latest")).to_contain_text(
+        "Weekend support"
+    )
+
+    # The guest accepts the newest trade: one fewer open, as many trades.
+    newest = guest.locator("#trade-list > li.trade").first
+    newest.locator("input[name=confirm]").check()
+    newest.get_by_role("button", name="Accept trade #").click()
+    expect(trades).to_have_text("13 trades, 12 open", timeout=LIVE_TIMEOUT)
+    expect(concessions).to_have_text("14 entries")
+
+    # Loading the earlier trades changes no count.
+    guest.get_by_role("button", name="Show earlier trades").click()
+    expect(guest.locator("#trade-list > li.trade")).to_have_count(13)
+    expect(trades).to_have_text("13 trades, 12 open")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -516,6 +516,117 @@ def test_the_matrix_page_runs_a_fixed_number_of_queries(
 # --- Anchor worksheet ---------------------------------------------------------
 
 
+def test_the_anchor_worksheet_is_one_form_with_a_row_per_issue(rep_client, deal):
+    page = html(rep_client.get(section_url(deal, "anchors")))
+
+    assert page.count('<form method="post" action="') == 2  # the sheet, log out
+    assert f'action="{section_url(deal, "anchors")}" id="anchors-form"' in page
+    assert "data-unsaved-guard" in page
+    for issue in deal.issues.all():
+        assert f'id="issue-{issue.pk}"' in page
+        for name in ("version", "low", "high", "opening_position", "benchmark"):
+            assert f'name="issue{issue.pk}_{name}"' in page
+    assert page.count("Save the worksheet") == 1
+
+
+def anchors_post(deal: Deal, rows: dict[int, dict[str, str]]) -> dict[str, str]:
+    """What the anchor worksheet posts: every issue's row, edited or not."""
+    data = {}
+    for issue in deal.issues.all():
+        entry = AnchorEntry.objects.filter(issue=issue).first()
+        row = {
+            "version": str(entry.version) if entry else "",
+            "low": "" if entry is None or entry.low is None else str(entry.low),
+            "high": "" if entry is None or entry.high is None else str(entry.high),
+            "opening_position": entry.opening_position if entry else "",
+            "benchmark": entry.benchmark if entry else "",
+        } | rows.get(issue.pk, {})
+        data |= {f"issue{issue.pk}_{name}": value for name, value in row.items()}
+    return data
+
+
+def test_every_row_of_the_anchor_worksheet_is_saved_by_one_post(
+    rep_client, deal, host_access
+):
+    IssueFactory(deal=deal, name="Onboarding", unit="", position=2)
+    price, terms, onboarding = deal.issues.all()
+    kept = prep_services.anchor_set(
+        access=host_access, issue_id=onboarding.pk, version=None, low=1, high=2
+    )
+    edits = {
+        price.pk: {"low": "98000", "high": "115000", "benchmark": "Median, 200 seats"},
+        terms.pk: {"low": "30", "high": "45", "opening_position": "30 days net"},
+    }
+
+    response = rep_client.post(section_url(deal, "anchors"), anchors_post(deal, edits))
+
+    assert response.status_code == 302
+    assert response["Location"] == section_url(deal, "anchors")
+    saved = {e.issue_id: (e.low, e.high) for e in AnchorEntry.objects.all()}
+    assert saved == {
+        price.pk: (Decimal("98000"), Decimal("115000")),
+        terms.pk: (Decimal("30"), Decimal("45")),
+        onboarding.pk: (Decimal("1"), Decimal("2")),
+    }
+    # The row nobody changed was not saved again.
+    assert AnchorEntry.objects.get(pk=kept.pk).version == kept.version
+    page = html(rep_client.get(section_url(deal, "anchors")))
+    assert "98,000 \u2013 115,000 EUR" in page
+    assert "Median, 200 seats" in page
+
+
+def test_one_bad_anchor_row_saves_no_row_and_shows_its_error_by_it(rep_client, deal):
+    IssueFactory(deal=deal, name="Onboarding", unit="", position=2)
+    price, terms, onboarding = deal.issues.all()
+
+    response = rep_client.post(
+        section_url(deal, "anchors"),
+        anchors_post(
+            deal,
+            {
+                price.pk: {"low": "98000", "high": "115000", "benchmark": "Typed one"},
+                terms.pk: {"low": "60", "high": "30", "benchmark": "Typed two"},
+                onboarding.pk: {"low": "lots", "benchmark": "Typed three"},
+            },
+        ),
+    )
+
+    assert response.status_code == 422
+    assert not AnchorEntry.objects.exists()
+    page = html(response)
+    assert all(f"Typed {n}" in page for n in ("one", "two", "three"))
+
+    def row(issue) -> str:
+        start = page.index(
+            f'<article class="card private issue-row" id="issue-{issue.pk}"'
+        )
+        return page[start : page.index("</article>", start)]
+
+    assert "The high end must not be below the low end" in row(terms)
+    assert "The high end must not be below the low end" not in row(price)
+    assert "The high end must not be below the low end" not in row(onboarding)
+    assert "has-error" in row(onboarding)
+    assert "has-error" not in row(price)
+
+
+def test_an_anchor_row_changed_meanwhile_saves_no_row(rep_client, deal, host_access):
+    price, terms = deal.issues.all()[:2]
+    edits = anchors_post(
+        deal,
+        {price.pk: {"low": "1", "high": "2"}, terms.pk: {"low": "30", "high": "45"}},
+    )
+    prep_services.anchor_set(
+        access=host_access, issue_id=terms.pk, version=None, low=10, high=20
+    )
+
+    response = rep_client.post(section_url(deal, "anchors"), edits)
+
+    assert response.status_code == 422
+    assert 'class="conflict"' in html(response)
+    assert not AnchorEntry.objects.filter(issue=price).exists()
+    assert AnchorEntry.objects.get(issue=terms).high == 20
+
+
 def test_saving_an_anchor_shows_the_range(rep_client, deal):
     issue = deal.issues.get(name="Price")
 
@@ -667,16 +778,17 @@ def test_an_unknown_section_is_not_found(rep_client, deal):
     assert rep_client.post(section_url(deal, "secrets")).status_code == 404
 
 
-def test_row_pages_take_no_post_of_their_own(rep_client, deal):
-    for section in ("anchors", "evidence"):
-        assert rep_client.post(section_url(deal, section)).status_code == 405
+def test_the_evidence_page_takes_no_post_of_its_own(rep_client, deal):
+    assert rep_client.post(section_url(deal, "evidence")).status_code == 405
 
 
-def test_posting_the_matrix_unchanged_saves_nothing(rep_client, deal):
-    response = rep_client.post(section_url(deal, "matrix"), follow=True)
+@pytest.mark.parametrize("section", ["matrix", "anchors"])
+def test_posting_a_one_form_page_unchanged_saves_nothing(rep_client, deal, section):
+    response = rep_client.post(section_url(deal, section), follow=True)
 
     assert "Nothing had changed." in html(response)
     assert not PriorityEntry.objects.exists()
+    assert not AnchorEntry.objects.exists()
 
 
 # --- Who may reach the pages --------------------------------------------------

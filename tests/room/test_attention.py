@@ -4,6 +4,7 @@ tab title's count, and "while you were away"."""
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from negotiation.models import Deal, DealEvent
@@ -389,3 +390,61 @@ def test_a_long_absence_is_told_in_a_few_lines_and_counted(
 
     assert len(summary.lines) == 5
     assert summary.more == 36 - 5
+
+
+# --- the first visit's orientation: hidden per participant, on any browser ---
+
+
+def _orientation_hidden(client, deal: Deal) -> bool:
+    html = client.get(reverse("live:room", args=[deal.pk])).content.decode()
+    tag = html[html.index('<section id="room-orientation"') :]
+    return " hidden>" in tag[: tag.index(">") + 1]
+
+
+def test_hiding_the_orientation_holds_on_every_browser_of_that_participant_only(
+    midgame, issues, host, rep, rep_client, guest
+):
+    guest_client, participant = guest
+    assert not _orientation_hidden(rep_client, midgame)
+    assert not _orientation_hidden(guest_client, midgame)
+    url = reverse("live:orientation-dismiss", args=[midgame.pk])
+
+    response = rep_client.post(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("live:room", args=[midgame.pk])
+    # Another browser of the same rep: hidden there too.
+    other_browser = Client()
+    other_browser.force_login(rep)
+    assert _orientation_hidden(other_browser, midgame)
+    assert _orientation_hidden(rep_client, midgame)
+    # The other side still sees its own.
+    assert not _orientation_hidden(guest_client, midgame)
+    assert (
+        RoomVisit.objects.get(participant=participant).orientation_dismissed_at is None
+    )
+
+    # The guest hides theirs from the page's script: no redirect, and what
+    # they have not seen yet (the trade proposed since) stays unseen.
+    seen = RoomVisit.objects.get(participant=participant).seen_seq
+    price, terms = issues
+    propose(host, price, "5% off", terms, "30 days sooner")
+    response = guest_client.post(url, headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 204
+    assert RoomVisit.objects.get(participant=participant).seen_seq == seen
+    assert _orientation_hidden(guest_client, midgame)
+
+
+def test_hiding_the_orientation_needs_the_csrf_token_and_a_participant(
+    midgame, rep, team_manager
+):
+    url = reverse("live:orientation-dismiss", args=[midgame.pk])
+    careful = Client(enforce_csrf_checks=True)
+    careful.force_login(rep)
+    assert careful.post(url).status_code == 403
+    assert not RoomVisit.objects.filter(orientation_dismissed_at__isnull=False)
+    assert careful.get(url).status_code == 405
+    # A reviewing manager has no place in the room to hide anything from.
+    manager = Client()
+    manager.force_login(team_manager)
+    assert manager.post(url).status_code == 403

@@ -126,3 +126,68 @@ def test_the_glance_strip_shows_the_term_sheet_and_the_agreement_state(
     glance = glance[: glance.index("</section>")]
     assert re.search(r"<dt>Price</dt><dd>99k</dd>", glance)
     assert "1 issue without an agreed value" in glance
+
+
+def _list_attrs(page: str, element_id: str) -> dict[str, str]:
+    """The data attributes of the list element with this id."""
+    tag = re.search(rf'<\w+[^>]*\bid="{element_id}"[^>]*>', page)
+    assert tag, element_id
+    return dict(re.findall(r'data-([\w-]+)="([^"]*)"', tag.group(0)))
+
+
+def test_capped_lists_tell_their_summaries_what_the_page_leaves_out(
+    deal, host_access, guest_client
+):
+    """The trades, packages and concession log show only their latest rows;
+    each says how many older rows there are (open trades apart) and the
+    oldest row it shows, so the tool's summary counts the whole list."""
+    from room.selectors import CONCESSIONS_SHOWN, MESO_SETS_SHOWN, TRADES_SHOWN
+
+    at_stage(deal, Deal.Stage.MIDGAME)
+    price, terms = deal.issues.order_by("position")
+    trades = [
+        services.trade_propose(
+            access=host_access,
+            give_issue_id=price.pk,
+            give_value=f"{n}% off",
+            ask_issue_id=terms.pk,
+            ask_value=f"{30 + n} days",
+        )
+        for n in range(TRADES_SHOWN + 3)
+    ]
+    # The oldest is withdrawn: 12 of the 13 are open, 2 of them off the page.
+    services.trade_withdraw(
+        access=host_access, trade_id=trades[0].pk, version=trades[0].version
+    )
+    for n in range(CONCESSIONS_SHOWN + 2):
+        services.concession_add(access=host_access, item=f"Item {n}", we_give="More")
+    for n in range(MESO_SETS_SHOWN + 1):
+        services.meso_present(
+            access=host_access,
+            packages=[
+                {"name": f"P{n}-{k}", "values": {price.pk: f"{k}%", terms.pk: "30"}}
+                for k in (1, 2)
+            ],
+        )
+
+    page = room_page(guest_client, deal)
+
+    shown_trades = re.findall(r'<li id="trade-(\d+)" class="trade ', page)
+    assert len(shown_trades) == TRADES_SHOWN
+    assert _list_attrs(page, "trade-list") == {
+        "older": "3",
+        "older-open": "2",
+        "cursor": min(shown_trades, key=int),
+    }
+    concessions = _list_attrs(page, "concession-rows")
+    assert concessions["older"] == "2"
+    assert len(re.findall(r'<tr id="concession-\d+"', page)) == CONCESSIONS_SHOWN
+    assert _list_attrs(page, "meso-list")["older"] == "1"
+
+
+def test_short_lists_leave_nothing_out(deal, rep_client):
+    at_stage(deal, Deal.Stage.MIDGAME)
+    page = room_page(rep_client, deal)
+    assert _list_attrs(page, "trade-list") == {"older": "0", "older-open": "0"}
+    assert _list_attrs(page, "meso-list") == {"older": "0"}
+    assert _list_attrs(page, "concession-rows") == {"older": "0"}

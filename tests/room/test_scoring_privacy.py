@@ -435,6 +435,7 @@ POST_ONLY = {
     "live:act",
     "live:join-open",
     "live:seen",
+    "live:orientation-dismiss",
 }
 
 # What each viewer opens with a 200, by pattern; everything else it gets is
