@@ -358,6 +358,21 @@ def test_the_spread_is_the_gap_between_the_highest_and_lowest_own_score():
     assert score_spread(SELLER, [CURRENT]) == 0.0
 
 
+def test_a_tie_on_the_frontier_keeps_the_package_first_in_domain_order():
+    # Packages (0, 0) and (1, 1) both give (1, 3), and no package beats it;
+    # the sort of the merge meets (1, 1) first, the rule wants (0, 0).
+    tables_a = [np.array([1, 0]), np.array([0, 1])]
+    tables_b = [np.array([1, 2]), np.array([2, 1])]
+    ua, ub, choices = merge_frontier(tables_a, tables_b)
+    assert ua.tolist() == [0, 1, 2]
+    assert ub.tolist() == [4, 3, 2]
+    assert choices.tolist() == [[1, 0], [0, 0], [0, 1]]
+    for mine, reference in zip(
+        (ua, ub, choices), brute_force_frontier(tables_a, tables_b), strict=True
+    ):
+        assert np.array_equal(mine, reference)
+
+
 def test_the_frontier_of_ten_issues_of_ten_options_comes_without_enumerating():
     rng = np.random.default_rng(5)
     tables = []
