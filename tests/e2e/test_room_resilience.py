@@ -308,10 +308,11 @@ def _acks(network: AckLosingNetwork, client_msg_id: str) -> list[dict]:
     ]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_edit_sent_again_after_its_ack_was_lost_is_applied_once(
+def _room_with_a_lossy_guest(
     context_factory: Callable[..., BrowserContext],
-) -> None:
+) -> tuple[Deal, Page, Page, AckLosingNetwork]:
+    """The rep and a guest live in one room, the guest's socket through a
+    network that can lose an ack on its way."""
     deal, token = _set_up_deal()
     rep = context_factory().new_page()
     guest = context_factory().new_page()
@@ -322,6 +323,14 @@ def test_an_edit_sent_again_after_its_ack_was_lost_is_applied_once(
     _rep_enters_the_room(rep, deal.pk)
     _guest_joins(guest, token, deal.pk)
     _expect_status(guest, "live", "Live")
+    return deal, rep, guest, network
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_sent_again_after_its_ack_was_lost_is_applied_once(
+    context_factory: Callable[..., BrowserContext],
+) -> None:
+    _deal, rep, guest, network = _room_with_a_lossy_guest(context_factory)
     guest.evaluate("window.__sameDocument = true")
     body = "We could sign for 36 months if onboarding is included"
 
@@ -359,16 +368,7 @@ def test_an_edit_sent_again_after_its_ack_was_lost_is_applied_once(
 def test_a_changed_form_sent_after_a_lost_ack_is_a_new_edit(
     context_factory: Callable[..., BrowserContext],
 ) -> None:
-    deal, token = _set_up_deal()
-    rep = context_factory().new_page()
-    guest = context_factory().new_page()
-    for page in (rep, guest):
-        page.set_default_timeout(LIVE_TIMEOUT)
-    network = AckLosingNetwork()
-    guest.route_web_socket(ROOM_SOCKET, network.handle)
-    _rep_enters_the_room(rep, deal.pk)
-    _guest_joins(guest, token, deal.pk)
-    _expect_status(guest, "live", "Live")
+    _deal, rep, guest, network = _room_with_a_lossy_guest(context_factory)
     body = "Could onboarding be part of the price?"
 
     _guest_loses_the_ack_of(guest, rep, network, body)
@@ -387,16 +387,7 @@ def test_a_changed_form_sent_after_a_lost_ack_is_a_new_edit(
 def test_an_edit_sent_again_over_http_while_the_socket_is_down_is_applied_once(
     context_factory: Callable[..., BrowserContext],
 ) -> None:
-    deal, token = _set_up_deal()
-    rep = context_factory().new_page()
-    guest = context_factory().new_page()
-    for page in (rep, guest):
-        page.set_default_timeout(LIVE_TIMEOUT)
-    network = AckLosingNetwork()
-    guest.route_web_socket(ROOM_SOCKET, network.handle)
-    _rep_enters_the_room(rep, deal.pk)
-    _guest_joins(guest, token, deal.pk)
-    _expect_status(guest, "live", "Live")
+    deal, rep, guest, network = _room_with_a_lossy_guest(context_factory)
     body = "Net 45 would work for us"
 
     _guest_loses_the_ack_of(guest, rep, network, body)
