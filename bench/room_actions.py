@@ -11,7 +11,9 @@ It is the A/B tool for the room's hot-path machinery (run it back to back on
 two checkouts). ``--scoring`` gives both sides a private scoring first, so
 every trade, package and term sheet a socket renders carries that side's
 own score: run with and without it back to back to see what the scores
-cost. ``--parts`` times the hand-written statements of
+cost. ``--queries`` counts each edit's SQL statements (sender and peer
+together, by action) instead of timing them: a figure the machine's load
+does not move. ``--parts`` times the hand-written statements of
 ``negotiation.fixed_sql`` against the same reads through the ORM.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \\
@@ -24,6 +26,7 @@ in its own database (``--database``, dropped and created afresh).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
@@ -239,19 +242,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     peer: list[float] = []
     by_action: dict[str, list[float]] = {}
     refused: Counter[str] = Counter()
+    queries: dict[str, list[int]] = {}
     for n in range(args.warmup + args.actions):
         side = sides[n % 2]
         action, data = mix.next(side)
         try:
-            sent, rendered = room.act(side, action, data, f"bench-{n}")
+            with _counted(args.queries) as counted:
+                sent, rendered = room.act(side, action, data, f"bench-{n}")
         except Exception as refusal:  # say a stale version: as a user sees it
             refused[getattr(refusal, "code", type(refusal).__name__)] += 1
             continue
+        if args.queries:
+            queries.setdefault(action, []).append(len(counted.captured_queries))
         if n >= args.warmup:
             sender.append(sent)
             if rendered is not None:
                 peer.append(rendered)
             by_action.setdefault(action, []).append(sent + (rendered or 0))
+    if args.queries:
+        return {
+            "benchmark": "room_actions --queries",
+            "database": _vendor(),
+            "history": args.history,
+            "queries_per_edit": round(
+                statistics.mean(q for counts in queries.values() for q in counts), 2
+            ),
+            "by_action": {
+                action: round(statistics.mean(counts), 1)
+                for action, counts in sorted(queries.items())
+            },
+        }
     return {
         "benchmark": "room_actions",
         "database": room.deal._state.db and _vendor(),
@@ -268,6 +288,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for action, times in sorted(by_action.items())
         },
     }
+
+
+def _counted(wanted: bool):
+    """The statements run inside, when counting them (no timing then: the
+    capture itself costs time)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    return CaptureQueriesContext(connection) if wanted else contextlib.nullcontext()
 
 
 def _vendor() -> str:
@@ -356,6 +385,11 @@ def main(argv: list[str] | None = None) -> int:
         "--scoring", action="store_true", help="both sides have a private scoring"
     )
     parser.add_argument("--number", type=int, default=500, help="runs per part")
+    parser.add_argument(
+        "--queries",
+        action="store_true",
+        help="count each edit's SQL statements (sender and peer) instead of timing",
+    )
     parser.add_argument("--database", default="parley_bench_actions")
     args = parser.parse_args(argv)
     prepare_database(args)
