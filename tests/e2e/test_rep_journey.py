@@ -270,7 +270,7 @@ def _prepare_anchor(page: Page) -> None:
     _field(row, "High end (EUR)").fill("146000")
     _field(row, "Opening position").fill(ANCHOR_POSITION)
     _field(row, "Benchmark behind it").fill("The 2026 fleet benchmark's top quartile")
-    row.get_by_role("button", name="Save Price").click()
+    page.get_by_role("button", name="Save the worksheet").click()
     expect(_flash(page)).to_contain_text("Anchor worksheet: “Price” saved.")
     row = page.get_by_role("article", name="Price")
     expect(row.locator(".card-head .badge")).to_have_text("138,000 – 146,000 EUR")
