@@ -38,6 +38,10 @@ from negotiation.services.base import (
     validate,
 )
 
+# How the other side communicates and decides, as this side reads it: the
+# room's coach adapts its lines to it (``room.coaching.culture``).
+CULTURE_FIELDS = ("their_style", "their_decisions")
+
 # The parts of ``Preparation`` each section of the preparation pages edits.
 PREPARATION_SECTIONS: dict[str, tuple[str, ...]] = {
     "walkaway": (
@@ -52,11 +56,10 @@ PREPARATION_SECTIONS: dict[str, tuple[str, ...]] = {
         "their_decision_path",
         "their_pressures",
         "their_success",
-        "their_style",
-        "their_decisions",
+        *CULTURE_FIELDS,
     ),
     # The same reading of their culture, from the room's coach panel.
-    "culture": ("their_style", "their_decisions"),
+    "culture": CULTURE_FIELDS,
     "readiness": (
         "zero_sum_signals",
         "sensitive_data_at_stake",
@@ -66,9 +69,6 @@ PREPARATION_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-# How the other side communicates and decides, as this side reads it: the
-# room's coach adapts its lines to it (``room.coaching.culture``).
-CULTURE_FIELDS = ("their_style", "their_decisions")
 STYLES = {value for value, _ in Preparation._meta.get_field("their_style").choices}
 DECISIONS = {
     value for value, _ in Preparation._meta.get_field("their_decisions").choices
