@@ -87,7 +87,7 @@ from room.render import (
     render_refusal,
     render_regions,
 )
-from room.selectors import ScoringMemo, events_after
+from room.selectors import SocketMemo, events_after
 from room.services.invites import participant_group
 from room.services.presence import (
     presence_join,
@@ -195,9 +195,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     presence_wanted: bool = False
 
     @functools.cached_property
-    def scoring_memo(self) -> ScoringMemo:
-        """This socket's side's scoring, kept across renders."""
-        return ScoringMemo()
+    def memo(self) -> SocketMemo:
+        """What this socket keeps across renders (its side's scoring, the
+        agenda)."""
+        return SocketMemo()
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -489,7 +490,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         if message.get("party_id") != self.access.party.pk:
             return
-        self.scoring_memo.forget()
+        self.memo.scoring.forget()
         html = await self._render(SCORED_REGIONS)
         if html is not None:
             await self.send_json({"type": "scores", "html": html})
@@ -751,9 +752,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         access = self._fresh_access()
         if access is None:
             return None
-        return render_catch_up(
-            access, since, csrf_token=self._csrf(), scoring_memo=self.scoring_memo
-        )
+        return render_catch_up(access, since, csrf_token=self._csrf(), memo=self.memo)
 
     @database_work
     def _event_update(self, message: dict[str, Any], since: int) -> dict | None:
@@ -811,7 +810,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 events,
                 known=known,
                 csrf_token=self._csrf(),
-                scoring_memo=self.scoring_memo,
+                memo=self.memo,
             ),
             "announce": self._announcement(access, events),
         }

@@ -30,7 +30,7 @@ from room.models import Message, Trade
 from room.scores import open_trade_score_slots
 from room.selectors import (
     RoomState,
-    ScoringMemo,
+    SocketMemo,
     events_after,
     messages_by_id,
     scoring_changed_since,
@@ -225,10 +225,10 @@ TOUCHES: dict[str, Callable[[Changes, Mapping[str, Any], bool], None]] = {
 
 
 def room_context(
-    access: DealAccess, *, scoring_memo: ScoringMemo | None = None, **extra
+    access: DealAccess, *, memo: SocketMemo | None = None, **extra
 ) -> dict:
     return {
-        "state": RoomState(access, scoring_memo=scoring_memo),
+        "state": RoomState(access, memo=memo),
         "access": access,
         "deal": access.deal,
         "bindings": {name: a.binding for name, a in ACTIONS.items() if a.binding},
@@ -252,23 +252,23 @@ def render_events(
     *,
     known: Iterable[Any] = (),
     csrf_token: str = "",
-    scoring_memo: ScoringMemo | None = None,
+    memo: SocketMemo | None = None,
 ) -> str:
     """What these events changed, for this viewer, as out-of-band fragments.
 
     ``known`` are objects the events created that are already in memory (the
     sender's own message or trade, as its service returned it): they are
     rendered as they are instead of read back. Anything else is read.
-    ``scoring_memo`` is the socket's memo of its side's scoring.
+    ``memo`` is what the socket keeps across renders (``SocketMemo``).
     """
     changes = Changes.of(events)
     if _own_proposals_only(access, events):
         changes.regions.discard("attention")
     if changes.everything:
+        if memo is not None:  # the agenda may have changed: read it again
+            memo.agenda.forget()
         return render_regions(access, ALL_REGIONS, csrf_token=csrf_token)
-    context = room_context(
-        access, oob=True, csrf_token=csrf_token, scoring_memo=scoring_memo
-    )
+    context = room_context(access, oob=True, csrf_token=csrf_token, memo=memo)
     return _Renderer(context, changes, known).render()
 
 
@@ -277,7 +277,7 @@ def render_catch_up(
     since: int,
     *,
     csrf_token: str = "",
-    scoring_memo: ScoringMemo | None = None,
+    memo: SocketMemo | None = None,
 ) -> tuple[int, str]:
     """The newest seq, and what a page that has every event up to ``since``
     needs to be current: what the events after it touched (as a live update
@@ -302,9 +302,7 @@ def render_catch_up(
     html = ""
     if events:
         seq = max(seq, events[-1].seq)
-        html = render_events(
-            access, events, csrf_token=csrf_token, scoring_memo=scoring_memo
-        )
+        html = render_events(access, events, csrf_token=csrf_token, memo=memo)
     return seq, html + render_regions(access, UNLOGGED_REGIONS, csrf_token=csrf_token)
 
 

@@ -14,7 +14,9 @@ from negotiation.access import DealAccess
 from negotiation.models import Deal, DealEvent
 from room import services
 from room.models import Concession
+from negotiation.services import deals as deal_services
 from room.render import render_events
+from room.selectors import SocketMemo
 from tests.room.conftest import at_stage
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +74,42 @@ def test_rendering_a_proposal_costs_the_same_at_the_1st_and_the_40th_trade(
 
     assert later_queries == first_queries
     assert len(trade_rows(later_html)) == len(trade_rows(first_html)) == 1
+
+
+def agenda_reads(queries: CaptureQueriesContext) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "negotiation_issue"' in q["sql"]
+    ]
+
+
+def test_a_socket_reads_the_agenda_once_and_again_after_the_agenda_changes(
+    midgame, host_access, guest_access
+):
+    """A socket's memo keeps the agenda across its renders; an agenda change
+    (a whole-room event) makes it read the agenda again, so the next render
+    shows the new issue."""
+    memo = SocketMemo()
+    propose(host_access, 1)
+    render_events(guest_access, [last_event(midgame)], memo=memo)
+    propose(host_access, 2)
+    with CaptureQueriesContext(connection) as queries:
+        html = render_events(guest_access, [last_event(midgame)], memo=memo)
+    assert agenda_reads(queries) == []
+    assert "2 days sooner" in html
+
+    deal_services.issue_add(access=host_access, name="Warranty")
+    render_events(guest_access, [last_event(midgame)], memo=memo)
+    services.position_update(
+        access=host_access,
+        version=None,
+        interests="Cash flow matters most to us.",
+        ranking=list(midgame.issues.order_by("position").values_list("pk", flat=True)),
+    )
+    html = render_events(guest_access, [last_event(midgame)], memo=memo)
+
+    assert "Warranty" in html
 
 
 def test_the_sender_renders_its_new_trade_as_its_service_returned_it(
