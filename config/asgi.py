@@ -13,6 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from common.origin import SameOriginValidator  # noqa: E402
+from common.warm import warm_up  # noqa: E402
 from room.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -23,6 +24,10 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Compiled before daphne listens, so the first sockets a fresh process takes
+# (a killed one's, all at once) do not pay for it (``common.warm``).
+warm_up()
 
 # Everything loaded so far (Django, the apps, the routing) lives as long as the
 # process. Moving it out of the collector's sight means a full collection walks
