@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from negotiation.access import DealAccess
 from negotiation.models import Deal, DealEvent
+from negotiation.services import deals as deal_services
 from room import services
 from room.models import Concession
-from negotiation.services import deals as deal_services
 from room.render import render_events
 from room.selectors import SocketMemo
 from tests.room.conftest import at_stage
