@@ -27,7 +27,8 @@ from what their pages show, plus the heartbeat. Faults, at fixed fractions of
   for 5 s, then resets both connections (no close handshake on either side).
 
 A client whose socket closes does what ``static/js/room.js`` does: it waits
-``min(15 s, 0.25 s × 2^attempts)`` (× 0.75–1.25) and connects again, then
+any time within 0.5 s before its first attempt, then ``min(15 s, 0.25 s ×
+2^attempts)`` (× 0.75–1.25) before each next one, and connects again, then
 sends ``sync`` from the last seq it has, and takes the whole room the
 ``sync`` frame brings. An edit that got neither an ack nor an error before
 the close is sent again after the resync with the same ``client_msg_id``
@@ -103,6 +104,16 @@ from bench.room_latency import (  # noqa: E402
 from bench.room_mix import Edit, RoomView, next_action  # noqa: E402
 
 HEARTBEAT_SECONDS = 25.0  # as static/js/room.js
+
+
+def reconnect_delay(attempt: int, rng: random.Random) -> float:
+    """Seconds before reconnect ``attempt`` (1, 2, …), as room.js's
+    ``reconnectDelay``."""
+    if attempt <= 1:
+        return rng.random() * 0.5
+    return min(15.0, 0.25 * 2 ** min(attempt, 6)) * (0.75 + rng.random() / 2)
+
+
 FINAL_CODES = {4401, 4403, 4404, 4409}  # room.js does not come back after these
 BAR = {"lost": 0, "duplicated": 0, "stale_silently_applied": 0, "catch_up_p95_s": 2.0}
 VERSIONED = {
@@ -401,11 +412,8 @@ class Client:
             if stop.is_set() or self.finished:
                 return
             attempts += 1
-            delay = min(15.0, 0.25 * 2 ** min(attempts, 6))
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(
-                    stop.wait(), delay * (0.75 + self.rng.random() / 2)
-                )
+                await asyncio.wait_for(stop.wait(), reconnect_delay(attempts, self.rng))
 
     async def _connect(self) -> None:
         from websockets.asyncio.client import connect

@@ -764,11 +764,17 @@
       setStatus("paused", "Live updates paused — reconnecting. Your changes still save.");
       startPolling();
       attempts += 1;
-      // 0.5 s, then 1, 2, 4, 8 and at most 15 s, each ±25 % so that the
-      // sockets of a server that went away do not all come back at once.
-      const delay = Math.min(15000, 250 * 2 ** Math.min(attempts, 6));
-      reconnectTimer = window.setTimeout(connect, delay * (0.75 + Math.random() / 2));
+      reconnectTimer = window.setTimeout(connect, reconnectDelay(attempts));
     });
+  }
+
+  // The wait before reconnect attempt n (ms). The first comes at any moment
+  // within 0.5 s: the sockets of a server that went away spread over that
+  // half second instead of all coming back together, and most are back
+  // sooner. Then 1, 2, 4, 8 and at most 15 s, each ±25 %.
+  function reconnectDelay(n) {
+    if (n <= 1) return Math.random() * 500;
+    return Math.min(15000, 250 * 2 ** Math.min(n, 6)) * (0.75 + Math.random() / 2);
   }
 
   // Back online: try at once instead of waiting out the backoff.
