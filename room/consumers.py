@@ -749,7 +749,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     @database_work
     def _render_catch_up(self, since: int) -> tuple[int, str] | None:
-        access = self._fresh_access()
+        """The ``sync`` frame's seq and html. Who the viewer is was resolved
+        from scratch when the socket connected, a moment before its first
+        sync: checked again here as for any render (the deal row and the
+        participant, in one query), and from scratch again once
+        ``ACCESS_RECHECK_SECONDS`` have passed. A reconnect's sync: 6 → 1
+        statements for who the viewer is (a rep's socket, PostgreSQL)."""
+        access = self._checked_access()
         if access is None:
             return None
         return render_catch_up(access, since, csrf_token=self._csrf(), memo=self.memo)
