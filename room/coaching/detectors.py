@@ -606,7 +606,7 @@ DETECTORS: dict[str, tuple[Callable[[_Context], Found], frozenset[str]]] = {
 
 # --- nudges that resolve ----------------------------------------------------------
 
-Subjects = list[tuple[str, str]]  # (kind, subject) of the nudges no longer true
+Subjects = list[str]  # the subjects of the nudges no longer true
 
 
 def _issues_touched(ctx: _Context) -> Subjects:
@@ -623,12 +623,12 @@ def _issues_touched(ctx: _Context) -> Subjects:
         issues = (ctx.ref("issue_id"),)
     else:  # a package picked: its values went on the sheet
         issues = tuple(ctx.terms)
-    return [(Kind.AVOIDING_HARD_ISSUE, f"issue:{pk}") for pk in issues if pk]
+    return [f"issue:{pk}" for pk in issues if pk]
 
 
 def _concession_gone(ctx: _Context) -> Subjects:
     """A concession taken back no longer gives anything away."""
-    return [(Kind.CONCEDING, f"concession:{ctx.ref('concession_id')}")]
+    return [f"concession:{ctx.ref('concession_id')}"]
 
 
 def _commitment_fixed(ctx: _Context) -> Subjects:
@@ -638,59 +638,71 @@ def _commitment_fixed(ctx: _Context) -> Subjects:
         commitment = Commitment.objects.filter(pk=pk, deal=ctx.deal).first()
         if commitment is None or not commitment.is_measurable:
             return []
-    return [
-        (Kind.VAGUE_COMMITMENT, f"commitment:{pk}"),
-        (Kind.VAGUE_COMMITMENT, f"confirmed:{pk}"),
-    ]
+    return [f"commitment:{pk}", f"confirmed:{pk}"]
 
 
 def _disclosure_returned(ctx: _Context) -> Subjects:
     """Both sides have now shared their priorities."""
     if len(ctx.shared_positions) < 2:
         return []
-    return [(Kind.ONE_WAY_DISCLOSURE, "disclosure")]
+    return ["disclosure"]
 
 
 def _stalemate_broken(ctx: _Context) -> Subjects:
     """A trade accepted or a MESO set presented moves a stalemate on."""
-    return [
-        (Kind.STALEMATE, subject)
-        for subject in Nudge.objects.filter(
-            deal=ctx.deal, kind=Kind.STALEMATE, resolved_at__isnull=True
-        ).values_list("subject", flat=True)
-    ]
+    return [ANY_SUBJECT]
 
 
-# What each kind of event can make untrue, and how to find which nudges.
-RESOLVERS: dict[str, Callable[[_Context], Subjects]] = {
-    K.TRADE_PROPOSED: _issues_touched,
-    K.TRADE_COUNTERED: _issues_touched,
-    K.TERM_UPDATED: _issues_touched,
-    K.MESO_ANSWERED: _issues_touched,
-    K.CONCESSION_WITHDRAWN: _concession_gone,
-    K.COMMITMENT_UPDATED: _commitment_fixed,
-    K.COMMITMENT_REMOVED: _commitment_fixed,
-    K.POSITION_UPDATED: _disclosure_returned,
-    K.TRADE_ACCEPTED: _stalemate_broken,
-    K.MESO_PRESENTED: _stalemate_broken,
+# Every open nudge of the kind, whatever its subject.
+ANY_SUBJECT = "*"
+
+# What each kind of event can make untrue: the kind of nudge, and how to find
+# which of its subjects.
+RESOLVERS: dict[str, tuple[str, Callable[[_Context], Subjects]]] = {
+    K.TRADE_PROPOSED: (Kind.AVOIDING_HARD_ISSUE, _issues_touched),
+    K.TRADE_COUNTERED: (Kind.AVOIDING_HARD_ISSUE, _issues_touched),
+    K.TERM_UPDATED: (Kind.AVOIDING_HARD_ISSUE, _issues_touched),
+    K.MESO_ANSWERED: (Kind.AVOIDING_HARD_ISSUE, _issues_touched),
+    K.CONCESSION_WITHDRAWN: (Kind.CONCEDING, _concession_gone),
+    K.COMMITMENT_UPDATED: (Kind.VAGUE_COMMITMENT, _commitment_fixed),
+    K.COMMITMENT_REMOVED: (Kind.VAGUE_COMMITMENT, _commitment_fixed),
+    K.POSITION_UPDATED: (Kind.ONE_WAY_DISCLOSURE, _disclosure_returned),
+    K.TRADE_ACCEPTED: (Kind.STALEMATE, _stalemate_broken),
+    K.MESO_PRESENTED: (Kind.STALEMATE, _stalemate_broken),
 }
 
 
 def _resolve(ctx: _Context) -> set[str]:
-    """Withdraw the open nudges this event made untrue; the sides concerned."""
-    resolver = RESOLVERS.get(ctx.event.kind)
-    if resolver is None:
+    """Withdraw the open nudges this event made untrue; the sides concerned.
+
+    The open nudges of the kind the event can resolve are read first: there
+    are seldom any, and then the event's subjects (a trade's issues, say)
+    are never read: 2 → 1 statements for a trade proposed or countered with
+    no such nudge open (``bench/room_actions.py --queries --actions 400
+    --history 100``: 15.8 → 15.5 statements per edit, PostgreSQL)."""
+    entry = RESOLVERS.get(ctx.event.kind)
+    if entry is None:
         return set()
-    matches = Q()
-    for kind, subject in resolver(ctx):
-        matches |= Q(kind=kind, subject=subject)
-    if not matches:
+    kind, resolver = entry
+    open_ = list(
+        Nudge.objects.filter(
+            deal=ctx.deal, kind=kind, resolved_at__isnull=True
+        ).values_list("pk", "subject", "party__side")
+    )
+    if not open_:
         return set()
-    open_ = Nudge.objects.filter(matches, deal=ctx.deal, resolved_at__isnull=True)
-    sides = set(open_.values_list("party__side", flat=True))
-    if sides:
-        open_.update(resolved_at=timezone.now())
-    return sides
+    subjects = set(resolver(ctx))
+    untrue = [
+        (pk, side)
+        for pk, subject, side in open_
+        if ANY_SUBJECT in subjects or subject in subjects
+    ]
+    if not untrue:
+        return set()
+    Nudge.objects.filter(
+        pk__in=[pk for pk, _ in untrue], resolved_at__isnull=True
+    ).update(resolved_at=timezone.now())
+    return {side for _, side in untrue}
 
 
 def _kind_of(kind: str, subject: str) -> str:

@@ -13,7 +13,7 @@ from negotiation.models import DealEvent
 from room import actions, coaching, services
 from room.coaching import detectors
 from room.models import Nudge
-from room.services.coaching import nudge_dismiss
+from room.services.coaching import nudge_dismiss, nudge_raise
 from tests.factories import IssueFactory
 from tests.room.conftest import add_commitment, propose
 
@@ -151,3 +151,37 @@ def test_one_way_disclosure_resolves_when_the_other_side_shares(
 
     nudge.refresh_from_db()
     assert nudge.resolved_at is not None
+
+
+def test_an_accepted_trade_resolves_every_open_stalemate_nudge_and_no_other(
+    midgame, issues, host, guest_access, sent
+):
+    price, terms = issues
+    stalemates = [
+        nudge_raise(
+            party, Nudge.Kind.STALEMATE, subject, message="Stuck.", action="Move."
+        )
+        for party, subject in [
+            (host.party, "circling:1"),
+            (guest_access.party, "no-movement"),
+        ]
+    ]
+    conceding = nudge_raise(
+        host.party, Nudge.Kind.CONCEDING, "concession:1", message="…", action="…"
+    )
+    trade = propose(host, price, "10 days sooner", terms, "5% more volume")
+    coach(midgame)
+    assert Nudge.objects.filter(resolved_at__isnull=True).count() == 3
+    sent.clear()
+
+    services.trade_accept(access=guest_access, trade_id=trade.pk, version=trade.version)
+    coach(midgame)
+
+    for nudge in [*stalemates, conceding]:
+        nudge.refresh_from_db()
+    assert all(nudge.resolved_at is not None for nudge in stalemates)
+    assert conceding.resolved_at is None
+    assert {m["side"] for m in sent if m["type"] == "coach.changed"} == {
+        "host",
+        "counterpart",
+    }
