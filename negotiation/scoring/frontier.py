@@ -233,17 +233,23 @@ def _merge_packed(
     ``ndarray.sort`` (no argsort, no gather, no tie-breaking pass), one
     running minimum and one boolean index prune the sums, and the kept keys
     already name their packages, so nothing is unwound at the end. Issues'
-    dominated values are not removed first: the pruning after the second
-    issue does it, and for the hard case (every value on its issue's own
-    frontier) that pass is pure cost.
+    dominated values are not removed first: each pruning drops the sums they
+    make, and for the hard case (every value on its issue's own frontier) a
+    first pass is pure cost.
 
     Measured with ``.venv/bin/python bench/frontier.py``, three runs back to
     back on the shared 2-core machine (load 2.4), speed-up against brute
     force at 10⁵ outcomes (median against median): random 154.3, 157.0,
     155.0 (merge 49 µs); opposed 116.6, 121.4, 117.4 (merge 64 µs; it was
     ~120 µs with the general merge alone). Counted with valgrind
-    (instructions per call, the bench's 5 issues of 10 options): random
-    449k → 442k, opposed 902k → 577k.
+    (instructions per call, the bench's 5 issues of 10 options, load
+    independent): random 449k → 429k, opposed 902k → 565k.
+
+    Tried and not kept (same count, opposed / random): merging the issues in
+    pairs first, all pairs in one sort with a row field in the key, 621k /
+    460k; preallocated buffers and an in-place running minimum, 563k / 429k;
+    a stable sort (long sorted runs) for the last pruning, 555k / 442k;
+    ufunc scalars as 0-d arrays and one 2-D decode, 557k / 429k.
     """
     count = len(tables_a)
     sizes = [len(table) for table in tables_a]
