@@ -255,7 +255,8 @@ def _merge_packed(
     sizes = [len(table) for table in tables_a]
     width = max(sizes)
     if sizes.count(width) == count:
-        both = np.concatenate((*tables_a, *tables_b)).reshape(2, count, width)
+        both = np.concatenate((*tables_a, *tables_b), dtype=np.int64)
+        both = both.reshape(2, count, width)
     else:
         both = np.zeros((2, count, width), dtype=np.int64)
         for issue, (table_a, table_b) in enumerate(
