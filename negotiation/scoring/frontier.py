@@ -1,17 +1,19 @@
 """The Pareto frontier of two additive profiles, and its Nash point.
 
-The frontier is built issue by issue, never by listing every package. Each
-issue's values are first cut down to their own Pareto set (a value both sides
-like less than another value of the same issue can never be part of an
-efficient package). The frontier of the first k issues is then merged with the
-next issue's set: every sum of a partial package and a value (the Minkowski
-sum of the two point sets), pruned back to the undominated sums. Pruning a
-dominated partial sum loses nothing: whatever completes it, the same
-completion of the partial sum that dominates it dominates the whole package.
-The work is the sum over issues of (frontier so far × the issue's set), not
-the product of all the issues' sizes. Each kept point remembers which partial
-point and which value it came from, so every frontier point unwinds into a
-complete package.
+The frontier is built issue by issue, never by listing every package. The
+frontier of the first k issues is merged with the next issue's values: every
+sum of a partial package and a value (the Minkowski sum of the two point
+sets), pruned back to the undominated sums. Pruning a dominated partial sum
+loses nothing: whatever completes it, the same completion of the partial sum
+that dominates it dominates the whole package. The work is the sum over
+issues of (frontier so far × the issue's values), not the product of all the
+issues' sizes. Two implementations return the same arrays: the packed merge
+holds each partial package (both utilities and the package itself) in one
+int64, whenever that fits; the general merge first cuts each issue's values
+down to their own Pareto set (a value both sides like less than another value
+of the same issue can never be part of an efficient package), and each kept
+point remembers which partial point and which value it came from, so every
+frontier point unwinds into a complete package.
 
 Exactness and ties. Utilities are the profiles' integer units
 (``profiles.UNITS`` per whole), so sums and comparisons are exact and do not
