@@ -217,11 +217,11 @@ def test_the_pairwise_merge_finds_exactly_the_brute_force_frontier(pair):
 
 
 @settings(max_examples=200, deadline=None)
-@given(profile_pairs(max_issues=5, max_values=5), st.sampled_from([0, 8, 1024]))
+@given(profile_pairs(max_issues=5, max_values=5), st.sampled_from([0, 8, PRUNE_AT]))
 def test_merge_and_vectorised_brute_force_keep_the_same_package_for_ties(
     pair, prune_at
 ):
-    # prune_at=0 prunes after every issue; 1024 (the default) defers it.
+    # prune_at=0 prunes after every issue; PRUNE_AT (the default) defers it.
     a, b = pair
     merged = merge_frontier(list(a.tables), list(b.tables), prune_at=prune_at)
     brute = brute_force_frontier(list(a.tables), list(b.tables))
