@@ -1,17 +1,19 @@
 """The Pareto frontier of two additive profiles, and its Nash point.
 
-The frontier is built issue by issue, never by listing every package. Each
-issue's values are first cut down to their own Pareto set (a value both sides
-like less than another value of the same issue can never be part of an
-efficient package). The frontier of the first k issues is then merged with the
-next issue's set: every sum of a partial package and a value (the Minkowski
-sum of the two point sets), pruned back to the undominated sums. Pruning a
-dominated partial sum loses nothing: whatever completes it, the same
-completion of the partial sum that dominates it dominates the whole package.
-The work is the sum over issues of (frontier so far × the issue's set), not
-the product of all the issues' sizes. Each kept point remembers which partial
-point and which value it came from, so every frontier point unwinds into a
-complete package.
+The frontier is built issue by issue, never by listing every package. The
+frontier of the first k issues is merged with the next issue's values: every
+sum of a partial package and a value (the Minkowski sum of the two point
+sets), pruned back to the undominated sums. Pruning a dominated partial sum
+loses nothing: whatever completes it, the same completion of the partial sum
+that dominates it dominates the whole package. The work is the sum over
+issues of (frontier so far × the issue's values), not the product of all the
+issues' sizes. Two implementations return the same arrays: the packed merge
+holds each partial package (both utilities and the package itself) in one
+int64, whenever that fits; the general merge first cuts each issue's values
+down to their own Pareto set (a value both sides like less than another value
+of the same issue can never be part of an efficient package), and each kept
+point remembers which partial point and which value it came from, so every
+frontier point unwinds into a complete package.
 
 Exactness and ties. Utilities are the profiles' integer units
 (``profiles.UNITS`` per whole), so sums and comparisons are exact and do not
@@ -46,16 +48,20 @@ from negotiation.scoring.profiles import SCORE_MAX, UNITS, Profile, Value
 _SHIFT = 31
 _MASK = (1 << _SHIFT) - 1
 
+# The packed merge's key: both sides' utility fields and the package code in
+# a non-negative int64.
+_PACKED_BITS = 62
+
 
 # Prune the running sums once they would pass this many candidates. Below it,
-# a numpy call costs more than sorting the extra sums it would save (the first
-# merge: with random profiles of 10 values per issue, pruning after every
-# issue took 174 µs (5 issues) and 327 µs (10); waiting for 1024 sums, 103 and
-# 263 µs). For the merge as it is now, 128, 512 and 2048 counted within 7% of
-# 1024 in instructions (opposed profiles, 5 issues). Deferring a pruning
-# changes nothing in the result: a sum dominated now is still dominated, by
-# the same completion, when it is pruned later.
-PRUNE_AT = 1024
+# a numpy call costs more than sorting the extra sums it would save. Deferring
+# a pruning changes nothing in the result: a sum dominated now is still
+# dominated, by the same completion, when it is pruned later. Measured on the
+# bench's 10⁵ cases (5 issues of 10 options): the packed merge took the same
+# time (within 5%) at 128, 256 and 512 and 10–30% longer at 1024 and above,
+# where the first pruning sorts 1000 sums instead of 100; the general merge
+# (opposed profiles) 101 µs at 256 against 125 µs at 1024.
+PRUNE_AT = 256
 
 
 def pareto_indices(ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
@@ -193,6 +199,131 @@ def merge_frontier(
     Returns (ua, ub, choices) sorted by ua ascending (so ub descending);
     ``choices[p]`` is the value index per issue of point p's package.
 
+    ``_merge_packed`` when its one-integer key fits, else ``_merge_general``;
+    both return the same arrays. The key fits, for instance, for up to 8
+    option issues of up to 16 options rated with the app's whole-number
+    weights and 0–100 ratings (each side's units are then multiples of 10⁵,
+    so its total takes 14 bits, and each issue's value index 4).
+    """
+    packed = _merge_packed(tables_a, tables_b, prune_at)
+    if packed is None:
+        return _merge_general(tables_a, tables_b, prune_at)
+    return packed
+
+
+def _merge_packed(
+    tables_a: list[np.ndarray], tables_b: list[np.ndarray], prune_at: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``merge_frontier`` with each partial package held in one int64, or
+    None when that key would need more than 62 bits.
+
+    The key. Each side's units are first divided by their greatest common
+    divisor (exact: every table entry is a multiple of it; with whole-number
+    weights and 0–100 ratings a unit of 10⁵, so a side's total fits in 14
+    bits instead of 30). A partial package is then
+    ``(A − ua) << (bits_b + code_bits) | (B − ub) << code_bits | code``,
+    where A and B are all ones over the bits of each side's highest possible
+    total, and ``code`` is the package itself: each issue's value index in
+    its own bit field, the first issue highest. Adding a value of an issue
+    is one subtraction of that value's key, ``(va << … | vb << …) − (j <<
+    offset)``: the fields never carry into each other.
+
+    Sorting these keys ascending orders the sums by ua descending, then ub
+    descending, then the package in domain order; so a sum is undominated
+    when its ub field (B − ub) is below every one before it, and of equal
+    pairs the first, the one first in domain order, is the one kept. One
+    ``ndarray.sort`` (no argsort, no gather, no tie-breaking pass), one
+    running minimum and one boolean index prune the sums, and the kept keys
+    already name their packages, so nothing is unwound at the end. Issues'
+    dominated values are not removed first: each pruning drops the sums they
+    make, and for the hard case (every value on its issue's own frontier) a
+    first pass is pure cost.
+
+    Measured with ``.venv/bin/python bench/frontier.py``, three runs back to
+    back on the shared 2-core machine (load 2.4), speed-up against brute
+    force at 10⁵ outcomes (median against median): random 154.3, 157.0,
+    155.0 (merge 49 µs); opposed 116.6, 121.4, 117.4 (merge 64 µs; it was
+    ~120 µs with the general merge alone). Counted with valgrind
+    (instructions per call, the bench's 5 issues of 10 options, load
+    independent): random 449k → 429k, opposed 902k → 565k.
+
+    Tried and not kept (same count, opposed / random): merging the issues in
+    pairs first, all pairs in one sort with a row field in the key, 621k /
+    460k; preallocated buffers and an in-place running minimum, 563k / 429k;
+    a stable sort (long sorted runs) for the last pruning, 555k / 442k;
+    ufunc scalars as 0-d arrays and one 2-D decode, 557k / 429k.
+    """
+    count = len(tables_a)
+    sizes = [len(table) for table in tables_a]
+    width = max(sizes)
+    if sizes.count(width) == count:
+        both = np.concatenate((*tables_a, *tables_b), dtype=np.int64)
+        both = both.reshape(2, count, width)
+    else:
+        both = np.zeros((2, count, width), dtype=np.int64)
+        for issue, (table_a, table_b) in enumerate(
+            zip(tables_a, tables_b, strict=True)
+        ):
+            both[0, issue, : len(table_a)] = table_a
+            both[1, issue, : len(table_b)] = table_b
+    units = np.gcd.reduce(both.reshape(2, -1), axis=1)
+    unit_a, unit_b = units.tolist()
+    unit_a, unit_b = unit_a or 1, unit_b or 1
+    highest_a, highest_b = both.max(axis=2).tolist()
+    bits_a = (sum(highest_a) // unit_a).bit_length()
+    bits_b = (sum(highest_b) // unit_b).bit_length()
+    value_bits = [(size - 1).bit_length() for size in sizes]
+    code_bits = sum(value_bits)
+    if bits_a + bits_b + code_bits > _PACKED_BITS:
+        return None
+    if unit_a > 1 or unit_b > 1:
+        both //= np.array((unit_a, unit_b))[:, None, None]
+    offsets = [code_bits - bits for bits in itertools.accumulate(value_bits)]
+    fields = np.array(
+        (offsets, [(1 << bits) - 1 for bits in value_bits]), dtype=np.int64
+    )
+    keys = both[0] << (bits_b + code_bits)
+    keys |= both[1] << code_bits
+    keys -= np.arange(width) << fields[0, :, None]
+    all_a, all_b = (1 << bits_a) - 1, (1 << bits_b) - 1
+    ub_field = np.array(all_b << code_bits)
+    sums = (((all_a << bits_b) | all_b) << code_bits) - keys[0, : sizes[0]]
+    pending = False
+    for row, size in zip(keys[1:], sizes[1:], strict=True):
+        if pending and len(sums) * size > prune_at:
+            sums = _prune_packed(sums, ub_field)
+        sums = (sums - row[:size, None]).ravel()
+        pending = True
+    sums = _prune_packed(sums, ub_field)[::-1]
+    ua = all_a - (sums >> (bits_b + code_bits))
+    ub = all_b - ((sums >> code_bits) & all_b)
+    if unit_a > 1:
+        ua *= unit_a
+    if unit_b > 1:
+        ub *= unit_b
+    return ua, ub, ((sums >> fields[0, :, None]) & fields[1, :, None]).T
+
+
+def _prune_packed(sums: np.ndarray, ub_field: np.ndarray) -> np.ndarray:
+    """The undominated packed keys among ``sums`` (sorted in place), in
+    ascending order: a key is kept when its (B − ub) field is below the
+    field of every key before it."""
+    sums.sort()
+    best = np.minimum.accumulate(sums & ub_field)
+    keep = np.empty(len(sums), dtype=bool)
+    keep[0] = True
+    np.less(best[1:], best[:-1], out=keep[1:])
+    return sums[keep]
+
+
+def _merge_general(
+    tables_a: list[np.ndarray],
+    tables_b: list[np.ndarray],
+    prune_at: int = PRUNE_AT,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frontier for any unit tables (``merge_frontier``'s fallback, when
+    the packed key does not fit in 62 bits).
+
     The running sums of a block are the points kept so far (ascending keys)
     plus each value of each issue added since, the newest issue outermost;
     only the final points are unwound into packages. At these sizes the time
@@ -201,9 +332,9 @@ def merge_frontier(
     domain order (ties, rare, are broken by ``_break_ties`` instead), sums
     laid out as sorted runs for the stable sort.
 
-    Measured with ``.venv/bin/python bench/frontier.py``, run three times
-    back to back on a shared 2-core machine; speed-up against brute force at
-    10⁵ outcomes (median against median), per run:
+    Measured with ``.venv/bin/python bench/frontier.py`` (when this was the
+    only merge), run three times back to back on a shared 2-core machine;
+    speed-up against brute force at 10⁵ outcomes (median against median):
 
     - before (re-sorted kept points, per-point unravelling; load 0.5):
       random 51.7, 72.1, 55.2 (worst 51.7); opposed 21.0, 39.8, 22.2
@@ -211,11 +342,8 @@ def merge_frontier(
     - this version (load 2.9–3.1): random 70.3, 114.2, 64.5 (worst 64.5);
       opposed 60.8, 56.0, 29.6 (worst 29.6).
 
-    So the bar of issue #11 (100× in the worst run) is not met. Counted
-    with valgrind (instructions per call, 5 issues of 10 options, load
-    independent): random 545k → 466k, opposed 1167k → 907k. What is left is
-    numpy's fixed cost per call (about 5–10k instructions each) and the
-    stable sorts (about a quarter).
+    Counted with valgrind (instructions per call, 5 issues of 10 options,
+    load independent): random 545k → 466k, opposed 1167k → 907k.
     """
     sets = _issue_sets(tables_a, tables_b)
     sums = np.zeros(1, dtype=np.int64)

@@ -12,6 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from negotiation.scoring.frontier import (
+    PRUNE_AT,
+    _merge_general,
+    _merge_packed,
     brute_force_frontier,
     frontier_of,
     merge_frontier,
@@ -214,11 +217,11 @@ def test_the_pairwise_merge_finds_exactly_the_brute_force_frontier(pair):
 
 
 @settings(max_examples=200, deadline=None)
-@given(profile_pairs(max_issues=5, max_values=5), st.sampled_from([0, 8, 1024]))
+@given(profile_pairs(max_issues=5, max_values=5), st.sampled_from([0, 8, PRUNE_AT]))
 def test_merge_and_vectorised_brute_force_keep_the_same_package_for_ties(
     pair, prune_at
 ):
-    # prune_at=0 prunes after every issue; 1024 (the default) defers it.
+    # prune_at=0 prunes after every issue; PRUNE_AT (the default) defers it.
     a, b = pair
     merged = merge_frontier(list(a.tables), list(b.tables), prune_at=prune_at)
     brute = brute_force_frontier(list(a.tables), list(b.tables))
@@ -227,6 +230,47 @@ def test_merge_and_vectorised_brute_force_keep_the_same_package_for_ties(
     assert [tuple(point) for point in zip(*brute[:2], strict=True)] == (
         naive_frontier_points(a, b)
     )
+
+
+@st.composite
+def unit_tables(draw, max_issues=5, max_values=6):
+    """Both sides' unit tables straight: a few levels times a unit per side
+    (1, 7 or the app's 10⁵), ragged issues, ties and all-zero sides common."""
+    sizes = draw(st.lists(st.integers(1, max_values), min_size=1, max_size=max_issues))
+
+    def side():
+        unit = draw(st.sampled_from([1, 7, 10**5]))
+        return [
+            np.array(draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))) * unit
+            for n in sizes
+        ]
+
+    return side(), side()
+
+
+@settings(max_examples=300, deadline=None)
+@given(unit_tables(), st.sampled_from([0, 8, PRUNE_AT]))
+def test_the_packed_and_the_general_merge_each_give_the_brute_force_frontier(
+    tables, prune_at
+):
+    tables_a, tables_b = tables
+    brute = brute_force_frontier(tables_a, tables_b)
+    packed = _merge_packed(tables_a, tables_b, prune_at)
+    assert packed is not None  # a few levels per issue always fit in the key
+    for merged in (packed, _merge_general(tables_a, tables_b, prune_at)):
+        for mine, reference in zip(merged, brute, strict=True):
+            assert np.array_equal(mine, reference)
+
+
+def test_the_packed_merge_declines_a_key_too_wide_and_the_general_one_answers():
+    # Units with no common divisor need 30 bits per side: 60 + 4 × 4 > 62.
+    rng = np.random.default_rng(3)
+    tables = [[rng.integers(0, UNITS // 4, 10) for _ in range(4)] for _ in range(2)]
+    assert _merge_packed(*tables, PRUNE_AT) is None
+    for mine, reference in zip(
+        merge_frontier(*tables), brute_force_frontier(*tables), strict=True
+    ):
+        assert np.array_equal(mine, reference)
 
 
 def test_of_packages_tied_on_both_utilities_the_first_in_domain_order_is_kept():
