@@ -614,8 +614,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                     events,
                     parties=(self.access.host_party, self.access.counterpart_party),
                 )
-        except Exception:
-            logger.exception("The coach failed on events of deal %s.", self.deal_id)
+        except Exception as error:
+            service = _unavailable(error)
+            if service is None:
+                logger.exception("The coach failed on events of deal %s.", self.deal_id)
+            else:  # the database went away: the nudges wait for the next action
+                service.failed(error, "coaching on an action")
 
     def _send_soon(self, group: str, message: dict[str, Any]) -> None:
         """Start a group send on the socket's event loop. Called in the

@@ -88,6 +88,25 @@ async def test_an_edit_the_database_cannot_save_is_refused_with_try_again(
     assert not tracebacks(caplog)
 
 
+async def test_a_coach_the_database_fails_is_an_outage_line_and_the_edit_stands(
+    deal, host_cookie, guest_cookie, monkeypatch, caplog
+):
+    def coach_while_down(*args, **kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(consumers, "run_detectors", coach_while_down)
+
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        ack = await reply_to(host, await act(host, "message.post", {"body": "Kept"}))
+        seen = await receive(guest, "event")
+
+    assert ack["type"] == "ack"
+    assert "Kept" in seen["html"]
+    lines = [record.getMessage() for record in outage_lines(caplog)]
+    assert any("while coaching on an action" in line for line in lines)
+    assert not tracebacks(caplog)
+
+
 async def test_a_postgresql_restart_refuses_the_edit_and_the_socket_stays_usable(
     deal, host_cookie, monkeypatch
 ):
