@@ -230,6 +230,39 @@ def stop_servers(servers: Iterable[LiveServer]) -> None:
             server.process.wait()
 
 
+def wait_until_quiet(quiet_for: float = 0.3, timeout: float = 10.0) -> None:
+    """Wait until no other session on the test database (a daphne's) has been
+    inside a statement or a transaction for ``quiet_for`` seconds.
+
+    A test ends when its socket closes; the daphne then still writes (its
+    disconnect: presence, "seen up to"). pytest-django's flush after a
+    transactional test truncates every table, and its locks met those writes
+    in a deadlock (PostgreSQL only; on SQLite there is nothing to wait for).
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    quiet_since = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND state <> 'idle'"
+            )
+            busy = cursor.fetchone()[0]
+        now = time.monotonic()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= quiet_for:
+            return
+        time.sleep(0.05)
+
+
 @contextmanager
 def running_servers(
     count: int,
