@@ -265,11 +265,17 @@ def render_events(
     if _own_proposals_only(access, events):
         changes.regions.discard("attention")
     if changes.everything:
-        if memo is not None:  # the agenda may have changed: read it again
-            memo.agenda.forget()
-        return render_regions(access, ALL_REGIONS, csrf_token=csrf_token)
+        return _render_whole(access, csrf_token, memo)
     context = room_context(access, oob=True, csrf_token=csrf_token, memo=memo)
     return _Renderer(context, changes, known).render()
+
+
+def _render_whole(access: DealAccess, csrf_token: str, memo: SocketMemo | None) -> str:
+    """The whole room. What the socket kept may be out of date (an agenda
+    change, or events skipped over): it reads everything again after."""
+    if memo is not None:
+        memo.forget()
+    return render_regions(access, ALL_REGIONS, csrf_token=csrf_token)
 
 
 def render_catch_up(
@@ -297,7 +303,7 @@ def render_catch_up(
         or scoring_changed_since(access.party, access.deal.pk, since)
     )
     if whole:
-        return seq, render_regions(access, ALL_REGIONS, csrf_token=csrf_token)
+        return seq, _render_whole(access, csrf_token, memo)
     events = events_after(access.deal.pk, since)
     html = ""
     if events:

@@ -234,16 +234,22 @@ class SocketMemo:
 
     ``agenda``: the deal's issues, which every trade, package, position and
     term render shows. An agenda change is always an event that re-renders
-    the whole room (``issue.*``, touching ``room``), and ``render_events``
-    lets go of the agenda then. Reading it once per socket instead of once
-    per render: 16.7 → 15.8 statements per edit, sender and peer together
-    (``bench/room_actions.py --queries --actions 400 --history 100``,
-    PostgreSQL).
+    the whole room (``issue.*``, touching ``room``), and every render of the
+    whole room (that event's, or a catch-up too far behind to replay its
+    events) lets go of what the socket kept (``forget``). Reading it once per
+    socket instead of once per render: 16.7 → 15.8 statements per edit,
+    sender and peer together (``bench/room_actions.py --queries --actions
+    400 --history 100``, PostgreSQL).
     """
 
     def __init__(self) -> None:
         self.scoring = _Kept()
         self.agenda = _Kept()
+
+    def forget(self) -> None:
+        """Read everything again on next use (after a whole-room render)."""
+        self.scoring.forget()
+        self.agenda.forget()
 
 
 class RoomState:

@@ -15,7 +15,7 @@ from negotiation.models import Deal, DealEvent
 from negotiation.services import deals as deal_services
 from room import services
 from room.models import Concession
-from room.render import render_events
+from room.render import render_catch_up, render_events
 from room.selectors import SocketMemo
 from tests.room.conftest import at_stage
 
@@ -101,6 +101,29 @@ def test_a_socket_reads_the_agenda_once_and_again_after_the_agenda_changes(
 
     deal_services.issue_add(access=host_access, name="Warranty")
     render_events(guest_access, [last_event(midgame)], memo=memo)
+    services.position_update(
+        access=host_access,
+        version=None,
+        interests="Cash flow matters most to us.",
+        ranking=list(midgame.issues.order_by("position").values_list("pk", flat=True)),
+    )
+    html = render_events(guest_access, [last_event(midgame)], memo=memo)
+
+    assert "Warranty" in html
+
+
+def test_a_whole_room_catch_up_makes_the_socket_read_the_agenda_again(
+    midgame, host_access, guest_access
+):
+    """A catch-up too far behind renders the whole room without replaying
+    the events it skips, an agenda change among them: the socket's memo lets
+    go of the agenda all the same."""
+    memo = SocketMemo()
+    propose(host_access, 1)
+    render_events(guest_access, [last_event(midgame)], memo=memo)
+    deal_services.issue_add(access=host_access, name="Warranty")
+
+    render_catch_up(guest_access, -1, memo=memo)
     services.position_update(
         access=host_access,
         version=None,
