@@ -24,6 +24,7 @@ from room.models import Commitment, Invite, MesoSet, hash_token
 from room.services import invite_create
 from room.services.cadence import cadence_propose, cadence_respond
 from tests.factories import MembershipFactory
+from tests.live_server import wait_until_quiet
 
 
 def share_link(token: str) -> str:
@@ -35,6 +36,15 @@ def open_link(client: Client, token: str):
     """What the join page's script does with ``/join/#<token>``: post the
     token from the fragment (the fragment itself never reaches the server)."""
     return client.post(reverse("live:join-open"), {"link": token})
+
+
+@pytest.fixture(autouse=True)
+def _servers_quiet_before_the_flush(request):
+    """In a test with daphnes (a ``servers`` fixture), their last writes (a
+    socket's disconnect) are done before pytest-django empties the tables."""
+    yield
+    if "servers" in request.fixturenames:
+        wait_until_quiet()
 
 
 @pytest.fixture

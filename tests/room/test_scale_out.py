@@ -29,7 +29,6 @@ from tests.live_server import (
     seed_demo,
     start_servers,
     stop_servers,
-    wait_until_quiet,
 )
 from tests.service_checks import require_postgres, require_redis
 
@@ -42,15 +41,6 @@ HOST_NAME = "Robin"  # the demo rep's display name (first name)
 def _fast_password_hashing() -> None:
     """Keep the real password hashers (overrides tests/conftest.py's MD5): the
     demo rep logs in through daphne, which only knows the project's hashers."""
-
-
-@pytest.fixture(autouse=True)
-def _servers_quiet_before_the_flush(request):
-    """The daphnes' last writes (a socket's disconnect) are done before
-    pytest-django empties the tables after the test."""
-    yield
-    if "servers" in request.fixturenames:
-        wait_until_quiet()
 
 
 @pytest.fixture(scope="module")

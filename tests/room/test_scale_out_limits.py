@@ -35,7 +35,6 @@ from tests.live_server import (
     open_share_link,
     start_servers,
     stop_servers,
-    wait_until_quiet,
 )
 from tests.service_checks import require_postgres, require_redis
 
@@ -52,15 +51,6 @@ CLOSE_WITHIN = 2.0  # seconds
 @pytest.fixture(scope="module")
 def redis_url() -> str:
     return require_redis()
-
-
-@pytest.fixture(autouse=True)
-def _servers_quiet_before_the_flush(request):
-    """The daphnes' last writes (a socket's disconnect) are done before
-    pytest-django empties the tables after the test."""
-    yield
-    if "servers" in request.fixturenames:
-        wait_until_quiet()
 
 
 @pytest.fixture(scope="module")
