@@ -104,16 +104,6 @@ from bench.room_latency import (  # noqa: E402
 from bench.room_mix import Edit, RoomView, next_action  # noqa: E402
 
 HEARTBEAT_SECONDS = 25.0  # as static/js/room.js
-
-
-def reconnect_delay(attempt: int, rng: random.Random) -> float:
-    """Seconds before reconnect ``attempt`` (1, 2, …), as room.js's
-    ``reconnectDelay``."""
-    if attempt <= 1:
-        return rng.random() * 0.5
-    return min(15.0, 0.25 * 2 ** min(attempt, 6)) * (0.75 + rng.random() / 2)
-
-
 FINAL_CODES = {4401, 4403, 4404, 4409}  # room.js does not come back after these
 BAR = {"lost": 0, "duplicated": 0, "stale_silently_applied": 0, "catch_up_p95_s": 2.0}
 VERSIONED = {
@@ -123,6 +113,14 @@ VERSIONED = {
     "trade.decline",
     "trade.counter",
 }
+
+
+def reconnect_delay(attempt: int, rng: random.Random) -> float:
+    """Seconds before reconnect ``attempt`` (1, 2, …), as room.js's
+    ``reconnectDelay``."""
+    if attempt <= 1:
+        return rng.random() * 0.5
+    return min(15.0, 0.25 * 2 ** min(attempt, 6)) * (0.75 + rng.random() / 2)
 
 
 def log(message: str) -> None:
