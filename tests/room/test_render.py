@@ -84,6 +84,22 @@ def agenda_reads(queries: CaptureQueriesContext) -> list[str]:
     ]
 
 
+def shared_position_seen_by(
+    viewer: DealAccess, sharer: DealAccess, memo: SocketMemo
+) -> str:
+    """The sharer's position update, as the viewer's socket renders it: a row
+    per issue on the agenda."""
+    services.position_update(
+        access=sharer,
+        version=None,
+        interests="Cash flow matters most to us.",
+        ranking=list(
+            sharer.deal.issues.order_by("position").values_list("pk", flat=True)
+        ),
+    )
+    return render_events(viewer, [last_event(sharer.deal)], memo=memo)
+
+
 def test_a_socket_reads_the_agenda_once_and_again_after_the_agenda_changes(
     midgame, host_access, guest_access
 ):
@@ -101,13 +117,7 @@ def test_a_socket_reads_the_agenda_once_and_again_after_the_agenda_changes(
 
     deal_services.issue_add(access=host_access, name="Warranty")
     render_events(guest_access, [last_event(midgame)], memo=memo)
-    services.position_update(
-        access=host_access,
-        version=None,
-        interests="Cash flow matters most to us.",
-        ranking=list(midgame.issues.order_by("position").values_list("pk", flat=True)),
-    )
-    html = render_events(guest_access, [last_event(midgame)], memo=memo)
+    html = shared_position_seen_by(guest_access, host_access, memo)
 
     assert "Warranty" in html
 
@@ -124,13 +134,7 @@ def test_a_whole_room_catch_up_makes_the_socket_read_the_agenda_again(
     deal_services.issue_add(access=host_access, name="Warranty")
 
     render_catch_up(guest_access, -1, memo=memo)
-    services.position_update(
-        access=host_access,
-        version=None,
-        interests="Cash flow matters most to us.",
-        ranking=list(midgame.issues.order_by("position").values_list("pk", flat=True)),
-    )
-    html = render_events(guest_access, [last_event(midgame)], memo=memo)
+    html = shared_position_seen_by(guest_access, host_access, memo)
 
     assert "Warranty" in html
 
