@@ -226,16 +226,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             settings.PARLEY_WS_RATE_PER_SECOND, settings.PARLEY_WS_BURST
         )
         try:
-            access = await self._resolve_access()
+            opened = await self._open()
         except Exception as error:
             await self.accept()
             await self._connect_failed(error)
             return
         await self.accept()
-        if access is None:
+        if opened is None:
             # Accept, then close with a code the client understands as final.
             await self.close(code=CLOSE_NOT_FOUND)
             return
+        self.last_seq, superseded = opened
+        access = self.access
         groups = [group_name(self.deal_id)]
         if access.participant is not None and access.side == Party.Side.COUNTERPART:
             groups.append(participant_group(access.participant.pk))
@@ -244,13 +246,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             for group in groups:
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.groups_joined.append(group)
-            self.last_seq, superseded = await self._join()
         except Exception as error:
             await self._connect_failed(error)
             return
         await self.send_json(
             {"type": "hello", "seq": self.last_seq, "side": access.side}
         )
+        if access.participant is not None:
+            # Its arrival was announced before it listened: it renders it here.
+            await self.presence_changed({})
         for channel in superseded:
             await self._tell(channel, {"type": "socket.superseded"})
 
@@ -542,18 +546,29 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         return self._fresh_access()
 
     @database_work
-    def _join(self) -> tuple[int, list[str]]:
-        """Once the socket listens to the deal's group: the newest seq (what
-        comes after it arrives through the group) and the channels of the
-        participant's sockets beyond the limit, oldest first, to close. One
-        trip to the database thread, which every socket of the process
-        shares: a server's sockets coming back at once queue there."""
+    def _open(self) -> tuple[int, list[str]] | None:
+        """Everything a connect reads and writes, in one trip to the
+        database thread (which every socket of the process shares, so that
+        a killed server's sockets coming back at once queue there once
+        each): who the viewer is (the session and user too,
+        ``common.socket_auth``), the newest seq and the presence row, with
+        the channels of the participant's sockets beyond the limit, oldest
+        first, to close. None if the viewer may not see the room.
+
+        The seq is read before the socket listens to the deal's group. An
+        event committed in between is not lost: the client's ``sync`` after
+        ``hello`` brings it, and so does the next event's update, which
+        reads the log from ``last_seq`` whenever it sees a gap.
+        """
+        access = self._fresh_access()
+        if access is None:
+            return None
         seq = Deal.objects.values_list("last_seq", flat=True).get(pk=self.deal_id)
-        if self.access.participant is None:
+        if access.participant is None:
             return seq, []
         superseded = presence_join(
             deal_id=self.deal_id,
-            participant=self.access.participant,
+            participant=access.participant,
             channel_name=self.channel_name,
             limit=settings.PARLEY_SOCKETS_PER_PARTICIPANT,
         )
@@ -656,7 +671,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     def _viewer(self) -> tuple[Any, Any]:
         """The user and session the socket acts for, as they are now.
 
-        At connect, the ones the auth middleware just read. Afterwards the
+        At connect, the ones the auth middleware set up. Afterwards the
         session is read again from its store and the user verified against
         it, as a page request would: a sign-in that ended (logout, password
         change, account switched off) no longer counts, even if its

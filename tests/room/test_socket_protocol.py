@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 
 from negotiation.access import (
     DealAccess,
@@ -19,6 +20,7 @@ from negotiation.access import (
 from negotiation.models import Deal, Party, Preparation, Scoring
 from negotiation.services.base import delivered_by
 from room import services
+from room.consumers import RoomConsumer
 from room.models import (
     Commitment,
     Message,
@@ -63,6 +65,68 @@ async def test_hello_carries_the_current_seq_and_the_viewers_side(
     assert seq > 0  # the deal was created and the guest joined: two events
     assert host_hello == {"type": "hello", "seq": seq, "side": "host"}
     assert guest_hello == {"type": "hello", "seq": seq, "side": "counterpart"}
+
+
+
+async def test_a_connect_takes_one_trip_to_the_database_thread(
+    deal, guest_cookie, monkeypatch
+):
+    """The session, the user, the access, the seq and the presence row are
+    read and written in one trip (``RoomConsumer._open``): a killed server's
+    sockets, coming back all at once, each queue once for the database
+    thread. Then the socket renders its own arrival in the room."""
+    trips: list[str] = []
+    call = DatabaseSyncToAsync.__call__
+
+    async def recorded(self, *args, **kwargs):
+        trips.append(self.func.__name__)
+        return await call(self, *args, **kwargs)
+
+    monkeypatch.setattr(DatabaseSyncToAsync, "__call__", recorded)
+    guest = socket(deal.pk, guest_cookie)
+    try:
+        await connect(guest)
+        presence = await guest.receive_json_from(TIMEOUT)
+    finally:
+        monkeypatch.undo()
+        await guest.disconnect()
+
+    assert trips == ["_open", "_render"]
+    assert presence["type"] == "presence"
+
+
+async def test_an_event_written_while_a_socket_opens_reaches_it(
+    deal, host_access, host_cookie, guest_cookie, monkeypatch
+):
+    """The seq a socket says hello with is read before it listens to the
+    deal's group, so an event committed in between never reaches it as a
+    broadcast: the next event brings it from the log."""
+    opened = RoomConsumer.__dict__["_open"].func  # the function database_work wraps
+
+    def open_then_the_host_posts(consumer):
+        seq = opened(consumer)
+        services.message_post(access=host_access, body="Posted while you connected")
+        return seq
+
+    async with room(deal.pk, host_cookie) as (host,):
+        monkeypatch.setattr(
+            RoomConsumer, "_open", database_sync_to_async(open_then_the_host_posts)
+        )
+        guest = socket(deal.pk, guest_cookie)
+        try:
+            hello = await connect(guest)
+            monkeypatch.undo()
+            missed = await last_seq(deal)
+            await act(host, "message.post", {"body": "And this one after"})
+            event = await receive(guest, "event")
+        finally:
+            await guest.disconnect()
+
+    assert hello["seq"] == missed - 1  # it said hello without the host's post
+    assert event["seq"] == await last_seq(deal)
+    assert event["kinds"][-2:] == ["message.posted", "message.posted"]
+    html = event["html"]
+    assert html.index("Posted while you connected") < html.index("And this one after")
 
 
 async def test_an_action_is_acked_to_its_sender_and_rendered_for_the_other_side(
