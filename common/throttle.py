@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 from common import outage
 
@@ -59,17 +60,37 @@ class RateThrottle:
         now = int(time.time())
         bucket = f"rate:{self.name}:{key}:{now // self.window}"
         try:
-            # add() then incr() is atomic enough on Redis: incr is atomic, and
-            # add only creates the key (with its expiry) if it is missing.
-            cache.add(bucket, 0, timeout=self.window + 1)
-            try:
-                count = cache.incr(bucket)
-            except ValueError:  # expired between add() and incr()
-                cache.add(bucket, 1, timeout=self.window + 1)
-                count = 1
+            count = _count_hit(bucket, self.window + 1)
         except Exception as error:
             if not outage.is_connection_error(error):
                 raise
             outage.redis.failed(error, f"counting {self.name}")
             return True
         return count <= self.limit
+
+
+def _count_hit(bucket: str, timeout: int) -> int:
+    """Add one to the counter ``bucket`` (made with ``timeout`` seconds to
+    live if it is new) and return the count.
+
+    On Redis, one round trip, atomic: ``SET NX`` and ``INCR`` in one
+    ``MULTI``. Django's own ``add()`` then ``incr()`` takes three (``incr``
+    asks ``EXISTS`` first), and every room action counts here, in the
+    database thread the process's sockets share. Elsewhere (the local
+    memory cache of a newcomer's laptop), ``add()`` then ``incr()``.
+    """
+    backend = caches["default"]  # ``cache`` is a proxy to it
+    if isinstance(backend, RedisCache):
+        key = backend.make_and_validate_key(bucket)
+        # The client of Django's own connection pool (``RedisCacheClient``).
+        pipeline = backend._cache.get_client(key, write=True).pipeline()
+        pipeline.set(key, 0, ex=timeout, nx=True)
+        pipeline.incr(key)
+        return pipeline.execute()[1]
+    # add() is a no-op when the key exists, so the window is never extended.
+    cache.add(bucket, 0, timeout=timeout)
+    try:
+        return cache.incr(bucket)
+    except ValueError:  # expired between add() and incr()
+        cache.add(bucket, 1, timeout=timeout)
+        return 1

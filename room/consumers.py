@@ -442,7 +442,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         """Someone came or went. The first change is rendered at once; the
         changes that come while it renders, or within
         ``PARLEY_PRESENCE_COALESCE_SECONDS`` after, make one more render: a
-        storm of sockets costs each socket a few renders, not one each."""
+        storm of sockets costs each socket a few renders, not one each.
+
+        A socket renders its own arrival when it has said hello, so the
+        announcement of its own join, which may reach it once it listens,
+        is not rendered twice."""
+        if message.get("joined") == self.channel_name:
+            return
         self.presence_wanted = True
         if self.presence_task is None or self.presence_task.done():
             self.presence_task = asyncio.create_task(self._presence_renders())

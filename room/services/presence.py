@@ -58,7 +58,8 @@ def presence_join(
             )
             RoomConnection.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
             evicted = [name for _, name in rows]
-    _presence_changed(deal_id)
+    # The joining socket renders its own arrival; the message says which it is.
+    _presence_changed(deal_id, joined=channel_name)
     return evicted
 
 
@@ -85,8 +86,11 @@ def presence_prune() -> int:
     return deleted
 
 
-def _presence_changed(deal_id: int) -> None:
-    broadcast(deal_id, {"type": "presence.changed"})
+def _presence_changed(deal_id: int, joined: str | None = None) -> None:
+    message = {"type": "presence.changed"}
+    if joined is not None:
+        message["joined"] = joined
+    broadcast(deal_id, message)
 
 
 # --- visits: where each participant left the room ("while you were away") ---
