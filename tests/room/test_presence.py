@@ -32,7 +32,8 @@ def test_a_socket_joins_once_and_the_room_is_told(deal, host_access, told):
         )
 
     assert RoomConnection.objects.get().participant == host_access.participant
-    assert told == [(deal.pk, {"type": "presence.changed"})] * 2
+    # The joining socket is named: it renders its own arrival, not this.
+    assert told == [(deal.pk, {"type": "presence.changed", "joined": "c-1"})] * 2
 
 
 def test_leaving_forgets_the_socket_and_a_second_leave_tells_nobody(

@@ -7,9 +7,12 @@ its own side); a refused frame reaches its sender only and changes nothing."""
 from __future__ import annotations
 
 import pytest
+from channels.layers import get_channel_layer
 from django.test import Client
 
 from negotiation.models import Deal
+from negotiation.services.base import group_name
+from room.models import RoomConnection
 from room.services import invite_create, invite_revoke
 from tests.room.conftest import join_as, session_cookie
 from tests.room.sockets import (
@@ -18,6 +21,7 @@ from tests.room.sockets import (
     closed_with,
     connect,
     db,
+    quiet,
     receive,
     room,
     socket,
@@ -50,6 +54,25 @@ async def test_the_host_sees_the_guest_arrive_and_leave(
     assert left["type"] == "presence"
     away = left["html"].split("Dana Ortiz")[0].rsplit("<li", 1)[1]
     assert 'class="offline"' in away
+
+
+async def test_a_socket_renders_its_own_arrival_once(deal, host_cookie, guest_cookie):
+    """The announcement of a socket's own join can reach it once it listens
+    (the broadcast leaves at commit, without waiting): it has rendered its
+    arrival itself, so it renders nothing for it; the others do."""
+    async with room(deal.pk, host_cookie, guest_cookie) as (host, guest):
+        guest_channel = await db(
+            lambda: RoomConnection.objects.get(participant__party__side="counterpart")
+        )()
+        await get_channel_layer().group_send(
+            group_name(deal.pk),
+            {"type": "presence.changed", "joined": guest_channel.channel_name},
+        )
+        host_frame = await host.receive_json_from(TIMEOUT)
+        guest_quiet = await quiet(guest)
+
+    assert host_frame["type"] == "presence"
+    assert guest_quiet
 
 
 async def test_revoking_one_guest_leaves_another_guest_of_the_side_in_the_room(
