@@ -42,9 +42,12 @@ Figures (one JSON object on stdout):
   that side's page has, from an event frame or a ``sync`` frame covering the
   edit's seq, after a final ``sync`` of every socket at the end;
 - ``lost``: acknowledged but missing from the log, or never reaching one of
-  the sides after the final resync; ``refused_but_applied``: refused yet in
-  the log; ``duplicated``: a ``client_msg_id`` twice in the log, or a seq
-  brought twice to a socket by event frames;
+  the sides after the final resync; ``unconfirmed_without_resync``: missing
+  from a side whose final resync did not answer within 20 s (neither lost
+  nor shown to be there; the bar needs none, and every resync answered);
+  ``refused_but_applied``: refused yet in the log; ``duplicated``: a
+  ``client_msg_id`` twice in the log, or a seq brought twice to a socket by
+  event frames;
 - ``stale_silently_applied``: two applied edits of the same object (a term,
   a side's position, an answer to a trade) that named the same version: the
   second overwrote what its sender had not seen;
@@ -782,16 +785,21 @@ def report(
     # Per side, what its page has after the final resync.
     seen = {"host": 0, "counterpart": 0}
     not_seen = 0
+    # Missing from a page whose final resync never answered: that page may
+    # simply not have been brought up to date, so it proves neither way.
+    unconfirmed = 0
     for client_msg_id, seq in acked.items():
         sent = ledger.sent.get(client_msg_id)
         if sent is None:
             continue
         for side, name in enumerate(("host", "counterpart")):
-            client = clients[2 * sent.room + side]
-            if client.has(seq):
+            index = 2 * sent.room + side
+            if clients[index].has(seq):
                 seen[name] += 1
-            else:
+            elif synced[index]:
                 not_seen += 1
+            else:
+                unconfirmed += 1
     # Two applied edits of one object naming the same version: the later one
     # overwrote a change its sender had not seen.
     named: dict[tuple, Counter] = defaultdict(Counter)
@@ -855,6 +863,7 @@ def report(
         "lost": len(lost_from_log) + not_seen,
         "lost_from_log": len(lost_from_log),
         "not_seen_after_resync": not_seen,
+        "unconfirmed_without_resync": unconfirmed,
         "refused_but_applied": len(refused_but_applied),
         "duplicated": duplicated_in_log + ledger.duplicated_frames,
         "stale_silently_applied": stale_applied,
@@ -893,6 +902,8 @@ def report(
     result["bar"] = BAR
     result["bar_met"] = (
         result["lost"] == 0
+        and unconfirmed == 0
+        and result["final_resync_ok"] == len(clients)
         and result["duplicated"] == 0
         and result["stale_silently_applied"] == 0
         and (result["catch_up_s"]["p95"] <= BAR["catch_up_p95_s"] or not catch)
