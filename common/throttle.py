@@ -76,7 +76,9 @@ def _count_hit(bucket: str, timeout: int) -> int:
     On Redis, one round trip, atomic: ``SET NX`` and ``INCR`` in one
     ``MULTI``. Django's own ``add()`` then ``incr()`` takes three (``incr``
     asks ``EXISTS`` first), and every room action counts here, in the
-    database thread the process's sockets share. Elsewhere (the local
+    database thread the process's sockets share: 1.5–1.7 ms → 0.6–0.7 ms a
+    hit (wall; CPU 1.2 → 0.5 ms), 3,000 hits timed three times each way on
+    the session 11 machine, against the local Redis. Elsewhere (the local
     memory cache of a newcomer's laptop), ``add()`` then ``incr()``.
     """
     backend = caches["default"]  # ``cache`` is a proxy to it
