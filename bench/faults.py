@@ -40,10 +40,13 @@ Figures (one JSON object on stdout):
   found in the event log (``in_log``; by ``client_msg_id``);
 - ``seen_after_resync``: per side, the acknowledged edits (of both sides)
   that side's page has, from an event frame or a ``sync`` frame covering the
-  edit's seq, after a final ``sync`` of every socket at the end;
+  edit's seq, after the final resync of every socket at the end: once the
+  edits are answered (at most 60 s), a ``sync`` from nothing, as a reload
+  does, then, once the edits answered meanwhile are in (at most 20 s), a
+  ``sync`` from the page's last seq;
 - ``lost``: acknowledged but missing from the log, or never reaching one of
   the sides after the final resync; ``unconfirmed_without_resync``: missing
-  from a side whose final resync did not answer within 20 s (neither lost
+  from a side neither of whose final syncs answered within 20 s (neither lost
   nor shown to be there; the bar needs none, and every resync answered);
   ``refused_but_applied``: refused yet in the log; ``duplicated``: a
   ``client_msg_id`` twice in the log, or a seq brought twice to a socket by
@@ -522,14 +525,16 @@ class Client:
                     await self.connection.send('{"action": "ping"}')
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
-    async def final_sync(self) -> bool:
-        """Ask for the room as it stands, as a reload would."""
+    async def final_sync(self, whole: bool = True) -> bool:
+        """Ask for the room as it stands, as a reload would (``whole``), or
+        for what came after the last seq this page has."""
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.open.wait(), 20)
         if self.connection is None:
             return False
         self.waiting_sync = asyncio.get_running_loop().create_future()
-        await self._send_raw({"action": "sync", "since": -1})
+        since = -1 if whole else self.last_seq
+        await self._send_raw({"action": "sync", "since": since})
         try:
             await asyncio.wait_for(self.waiting_sync, 20)
             return True
@@ -545,6 +550,13 @@ class Client:
 
 
 # --- the run ------------------------------------------------------------------
+
+
+async def answered(clients: list, seconds: float) -> None:
+    """Wait at most ``seconds`` for every sent edit to get an ack or error."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(c.pending for c in clients):
+        await asyncio.sleep(0.2)
 
 
 def start_daphne(port: int, env: dict[str, str], log_dir: Path, generation: int):
@@ -723,10 +735,13 @@ async def run(
         await asyncio.gather(*faults)
         ledger.fault = "end"
         # Let the answers of the last edits (and any resends) come in.
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(c.pending for c in clients):
-            await asyncio.sleep(0.2)
-        synced = await asyncio.gather(*(c.final_sync() for c in clients))
+        await answered(clients, 60)
+        reloaded = await asyncio.gather(*(c.final_sync() for c in clients))
+        # Edits answered while the pages reloaded were committed after some
+        # reloads were rendered: each page asks once more for what followed.
+        await answered(clients, 20)
+        caught_up = await asyncio.gather(*(c.final_sync(whole=False) for c in clients))
+        synced = [a or b for a, b in zip(reloaded, caught_up, strict=True)]
         rss = {}
         for server in servers:
             with contextlib.suppress(psutil.Error):
