@@ -32,13 +32,7 @@ class FailureThrottle:
         return (cache.get(self._key(client)) or 0) >= self.limit
 
     def failed(self, client: str) -> None:
-        key = self._key(client)
-        # add() is a no-op when the key exists, so the window is never extended.
-        cache.add(key, 0, timeout=self.window)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(key, 1, timeout=self.window)
+        _count_hit(self._key(client), self.window)
 
 
 @dataclass(frozen=True)
@@ -81,7 +75,7 @@ def _count_hit(bucket: str, timeout: int) -> int:
     the session 11 machine, against the local Redis. Elsewhere (the local
     memory cache of a newcomer's laptop), ``add()`` then ``incr()``.
     """
-    backend = caches["default"]  # ``cache`` is a proxy to it
+    backend = caches["default"]  # the backend itself, not ``cache``'s proxy
     if isinstance(backend, RedisCache):
         key = backend.make_and_validate_key(bucket)
         # The client of Django's own connection pool (``RedisCacheClient``).
@@ -90,9 +84,9 @@ def _count_hit(bucket: str, timeout: int) -> int:
         pipeline.incr(key)
         return pipeline.execute()[1]
     # add() is a no-op when the key exists, so the window is never extended.
-    cache.add(bucket, 0, timeout=timeout)
+    backend.add(bucket, 0, timeout=timeout)
     try:
-        return cache.incr(bucket)
+        return backend.incr(bucket)
     except ValueError:  # expired between add() and incr()
-        cache.add(bucket, 1, timeout=timeout)
+        backend.add(bucket, 1, timeout=timeout)
         return 1

@@ -254,7 +254,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         )
         if access.participant is not None:
             # Its arrival was announced before it listened: it renders it here.
-            await self.presence_changed({})
+            self._render_presence_soon()
         for channel in superseded:
             await self._tell(channel, {"type": "socket.superseded"})
 
@@ -447,8 +447,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         A socket renders its own arrival when it has said hello, so the
         announcement of its own join, which may reach it once it listens,
         is not rendered twice."""
-        if message.get("joined") == self.channel_name:
-            return
+        if message.get("joined") != self.channel_name:
+            self._render_presence_soon()
+
+    def _render_presence_soon(self) -> None:
         self.presence_wanted = True
         if self.presence_task is None or self.presence_task.done():
             self.presence_task = asyncio.create_task(self._presence_renders())
