@@ -381,8 +381,11 @@ class Client:
         self.ledger, self.rng = ledger, rng
         self.connection = None
         self.last_seq = 0
-        self.synced_upto = 0  # the highest seq a sync frame brought
-        self.seqs: set[int] = set()  # seqs event frames brought
+        # The highest seq a whole-room sync frame brought (``since: -1``).
+        self.synced_upto = 0
+        # Seqs event frames brought, and those a sync from a seq brought.
+        self.seqs: set[int] = set()
+        self.sync_from = -1  # the ``since`` of the last sync asked for
         self.view = RoomView()
         self.pending: dict[str, Sent] = {}
         self.closed_at: float | None = None
@@ -437,6 +440,7 @@ class Client:
         if hello.get("type") != "hello":
             raise RuntimeError(f"no hello: {hello}")
         self.view.side = hello["side"]
+        self.sync_from = self.last_seq
         await self.connection.send(
             json.dumps({"action": "sync", "since": self.last_seq})
         )
@@ -452,7 +456,12 @@ class Client:
         if kind == "sync":
             seq = frame.get("seq", 0)
             self.view.read(frame.get("html", ""))
-            self.synced_upto = max(self.synced_upto, seq)
+            # A sync from a seq vouches only for what came after it: a seq
+            # the page missed before then stays missing.
+            if self.sync_from < 0:
+                self.synced_upto = max(self.synced_upto, seq)
+            else:
+                self.seqs.update(range(self.sync_from + 1, seq + 1))
             self.last_seq = max(self.last_seq, seq)
             if self.closed_at is not None:
                 ledger.catch_ups.append((self.closed_fault, now - self.closed_at))
@@ -533,7 +542,7 @@ class Client:
         if self.connection is None:
             return False
         self.waiting_sync = asyncio.get_running_loop().create_future()
-        since = -1 if whole else self.last_seq
+        since = self.sync_from = -1 if whole else self.last_seq
         await self._send_raw({"action": "sync", "since": since})
         try:
             await asyncio.wait_for(self.waiting_sync, 20)
