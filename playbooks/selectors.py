@@ -4,14 +4,19 @@ for one stage that the room's coach panel can reuse."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
 from django.db import connections
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
+from common import outage
 from negotiation.models import Deal
 from playbooks.models import (
     ChecklistItem,
@@ -186,7 +191,16 @@ class StageCoaching:
 
 
 def stage_coaching(stage: str) -> StageCoaching | None:
-    """The coaching for a ``Deal.Stage`` value, or None if it is not loaded."""
+    """The coaching for a ``Deal.Stage`` value, or None if it is not loaded.
+
+    Each call gets a StageCoaching of its own (a page adds the viewer's team
+    plays to it); the content rows in it are the process's kept copies
+    (``kept_content``), which nothing may change."""
+    coaching = kept_content(("stage", stage), lambda: _stage_coaching(stage))
+    return None if coaching is None else replace(coaching, team_plays=[])
+
+
+def _stage_coaching(stage: str) -> StageCoaching | None:
     stages = list(Stage.objects.select_related("reference"))
     ordered = sorted(stages, key=lambda row: row.number)
     current = next((row for row in ordered if row.stage == stage), None)
@@ -201,6 +215,80 @@ def stage_coaching(stage: str) -> StageCoaching | None:
         previous=ordered[index - 1] if index > 0 else None,
         next=ordered[index + 1] if index + 1 < len(ordered) else None,
     )
+
+
+def context_playbook(context: str) -> ContextPlaybook | None:
+    """The playbook of a ``Deal.Context`` value (the process's kept copy)."""
+    return kept_content(
+        ("context", context),
+        lambda: ContextPlaybook.objects.filter(context=context).first(),
+    )
+
+
+# --- Content kept per process ------------------------------------------------
+#
+# The room's coach panel shows the stage's playbook content on every render
+# (a page load, a reconnect's catch-up, each change to a side's coaching): five
+# of the nine statements it made, for content that changes only when it is
+# loaded or edited in the admin. Each process keeps what it read, under the
+# content's version in the shared cache (Redis when deployed); any save or
+# delete of playbook content gives it a new version once committed
+# (``content_changed``, wired in ``PlaybooksConfig.ready``), so every process
+# reads it again on its next use.
+
+CONTENT_VERSION_KEY = "playbooks:content-version"
+# A version lasts this long at most, so a change whose new version never
+# reached the shared cache (saved while Redis was down) shows within it.
+CONTENT_VERSION_SECONDS = 300
+_kept: dict[tuple[str, str], tuple[str, Any]] = {}
+
+
+def _content_version() -> str | None:
+    """The version of the playbook content, or None if the shared cache
+    cannot be reached (the caller then reads the database)."""
+    try:
+        return cache.get_or_set(
+            CONTENT_VERSION_KEY,
+            lambda: uuid.uuid4().hex,
+            timeout=CONTENT_VERSION_SECONDS,
+        )
+    except Exception as error:
+        if not outage.is_connection_error(error):
+            raise
+        outage.redis.failed(error, "reading the playbooks' content version")
+        return None
+
+
+def kept_content[T](key: tuple[str, str], load: Callable[[], T]) -> T:
+    """``load()``'s result, read once per process and content version."""
+    version = _content_version()
+    if version is None:
+        return load()
+    kept = _kept.get(key)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    value = load()
+    _kept[key] = (version, value)
+    return value
+
+
+def forget_kept() -> None:
+    """This process reads the content again on its next use."""
+    _kept.clear()
+
+
+def content_changed() -> None:
+    """Playbook content was saved or deleted, and committed: every process
+    reads it again."""
+    try:
+        cache.set(
+            CONTENT_VERSION_KEY, uuid.uuid4().hex, timeout=CONTENT_VERSION_SECONDS
+        )
+    except Exception as error:
+        if not outage.is_connection_error(error):
+            raise
+        outage.redis.failed(error, "renewing the playbooks' content version")
+    _kept.clear()
 
 
 def stage_page(key: str, user: Viewer) -> StageCoaching:

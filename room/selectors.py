@@ -43,7 +43,7 @@ from negotiation.selectors import (
     side_scoring,
 )
 from playbooks.models import ChecklistItem, ContextPlaybook, PhraseTemplate
-from playbooks.selectors import StageCoaching, stage_coaching
+from playbooks.selectors import StageCoaching, context_playbook, stage_coaching
 from playbooks.templating import fill_template
 from room.attention import Attention, attention_for
 from room.coaching.culture import CultureTip, culture_tips
@@ -977,7 +977,7 @@ class RoomState:
         wanted = CONTEXT_PHASES_BY_STAGE[self.deal.stage]
         if self.lines_context is None or not wanted:
             return []
-        playbook = ContextPlaybook.objects.filter(context=self.lines_context).first()
+        playbook = context_playbook(self.lines_context)
         if playbook is None:
             return []
         return [

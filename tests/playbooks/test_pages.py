@@ -185,6 +185,8 @@ def test_page_queries_do_not_grow_with_the_team_plays(rep_client, team, rep, con
         reverse("playbooks:index") + "?q=trade",
     ]
     TeamPlay.objects.create(team=team, created_by=rep, title="One", body="trade")
+    for url in urls:  # the process reads the shared content once (kept_content)
+        queries(url)
     before = [queries(url) for url in urls]
     for n in range(8):
         TeamPlay.objects.create(
