@@ -56,7 +56,9 @@ Figures (one JSON object on stdout):
   second overwrote what its sender had not seen;
 - ``catch_up_s``: per reconnect, from the socket's close until the ``sync``
   frame of its next connection arrived (backoff included), p50/p95/max, all
-  and by fault;
+  and by fault; and its ``phases``: waiting before the attempt that worked,
+  that attempt's connect until ``hello``, and ``hello`` until the ``sync``
+  frame;
 - ``pg_outage``: the edits sent while PostgreSQL was down, how many were
   refused with ``try_again``, how many acknowledged in the end (the pool
   holds an edit up to its 10 s timeout, so one sent in a 3 s outage is
@@ -111,6 +113,8 @@ from bench.room_mix import Edit, RoomView, next_action  # noqa: E402
 
 HEARTBEAT_SECONDS = 25.0  # as static/js/room.js
 FINAL_CODES = {4401, 4403, 4404, 4409}  # room.js does not come back after these
+# A reconnect's parts, as ``Ledger.catch_up_phases`` holds them.
+PHASES = ("waiting", "connect_to_hello", "hello_to_sync")
 BAR = {"lost": 0, "duplicated": 0, "stale_silently_applied": 0, "catch_up_p95_s": 2.0}
 VERSIONED = {
     "term.set",
@@ -357,6 +361,9 @@ class Ledger:
     duplicated_frames: int = 0
     not_shown: int = 0
     catch_ups: list[tuple[str, float]] = field(default_factory=list)
+    # Per reconnect: (waiting before the attempt that worked, its connect
+    # until ``hello``, ``hello`` until the ``sync`` frame), in seconds.
+    catch_up_phases: list[tuple[float, float, float]] = field(default_factory=list)
     resent: int = 0
     closes: Counter = field(default_factory=Counter)
     fault: str = "none"  # the fault under way (labels catch-ups)
@@ -393,6 +400,9 @@ class Client:
         self.finished = False
         self.open = asyncio.Event()
         self.local_port: int | None = None
+        # When the attempt under way started, and when its hello came.
+        self.attempt_at = 0.0
+        self.hello_at = 0.0
         self.waiting_sync: asyncio.Future | None = None
         self.resends: set[asyncio.Future] = set()
 
@@ -425,6 +435,7 @@ class Client:
     async def _connect(self) -> None:
         from websockets.asyncio.client import connect
 
+        self.attempt_at = time.monotonic()
         self.connection = await connect(
             self.url,
             origin=self.origin,
@@ -439,6 +450,7 @@ class Client:
         hello = json.loads(await asyncio.wait_for(self.connection.recv(), 10))
         if hello.get("type") != "hello":
             raise RuntimeError(f"no hello: {hello}")
+        self.hello_at = time.monotonic()
         self.view.side = hello["side"]
         self.sync_from = self.last_seq
         await self.connection.send(
@@ -465,6 +477,13 @@ class Client:
             self.last_seq = max(self.last_seq, seq)
             if self.closed_at is not None:
                 ledger.catch_ups.append((self.closed_fault, now - self.closed_at))
+                ledger.catch_up_phases.append(
+                    (
+                        self.attempt_at - self.closed_at,
+                        self.hello_at - self.attempt_at,
+                        now - self.hello_at,
+                    )
+                )
                 self.closed_at = None
             self.open.set()
             if self.waiting_sync is not None and not self.waiting_sync.done():
@@ -652,6 +671,7 @@ async def run(
         for client in clients:  # the first connection is no reconnect
             client.closed_at = None
         ledger.catch_ups.clear()
+        ledger.catch_up_phases.clear()
         ledger.closes.clear()
         log(f"{len(clients)} sockets open through the proxy on :{proxy_port}")
         started = time.monotonic()
@@ -903,6 +923,14 @@ def report(
                     "p95": round(percentile(v, 0.95), 2),
                 }
                 for f, v in sorted(by_fault.items())
+            },
+            "phases": {
+                name: {
+                    "p50": round(percentile(values, 0.5), 2),
+                    "p95": round(percentile(values, 0.95), 2),
+                }
+                for index, name in enumerate(PHASES)
+                if (values := [phases[index] for phases in ledger.catch_up_phases])
             },
         },
         "closes": dict(ledger.closes),
