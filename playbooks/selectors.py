@@ -235,6 +235,12 @@ def context_playbook(context: str) -> ContextPlaybook | None:
 # delete of playbook content gives it a new version once committed
 # (``content_changed``, wired in ``PlaybooksConfig.ready``), so every process
 # reads it again on its next use.
+#
+# Measured with ``bench/room_render.py --runs 30`` on PostgreSQL, three pairs
+# back to back, before (178ca14) and after: the room page makes 38 → 33
+# statements (empty room) and 40 → 35 (500 events); the worst pair's median
+# page time is 94 → 81 ms (empty) and 125 → 99 ms (500 events). A catch-up's
+# presence and coach regions: 16–20 → 10–14 ms (200 renders, three times).
 
 CONTENT_VERSION_KEY = "playbooks:content-version"
 # A version lasts this long at most, so a change whose new version never
