@@ -42,9 +42,21 @@ def presence_join(
         # One participant's joins, one at a time (a no-op on SQLite, which
         # has one writer anyway), so two racing joins agree on the oldest.
         Participant.objects.select_for_update().filter(pk=participant.pk).exists()
-        RoomConnection.objects.update_or_create(
-            channel_name=channel_name,
-            defaults={"participant": participant, "seen_at": timezone.now()},
+        # One statement (INSERT … ON CONFLICT), where update_or_create()
+        # takes four (a savepoint, a locking read, the write, the release).
+        now = timezone.now()
+        RoomConnection.objects.bulk_create(
+            [
+                RoomConnection(
+                    participant=participant,
+                    channel_name=channel_name,
+                    connected_at=now,
+                    seen_at=now,
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["channel_name"],
+            update_fields=["participant", "seen_at"],
         )
         RoomConnection.objects.filter(
             participant__party__deal_id=deal_id, seen_at__lt=stale

@@ -8,6 +8,8 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from room.models import RoomConnection
@@ -34,6 +36,25 @@ def test_a_socket_joins_once_and_the_room_is_told(deal, host_access, told):
     assert RoomConnection.objects.get().participant == host_access.participant
     # The joining socket is named: it renders its own arrival, not this.
     assert told == [(deal.pk, {"type": "presence.changed", "joined": "c-1"})] * 2
+
+
+def test_a_join_writes_its_row_in_one_statement(deal, host_access, told):
+    """Every reconnect joins: the row is one INSERT … ON CONFLICT, with no
+    savepoint and no locking read of its own."""
+    with CaptureQueriesContext(connection) as queries:
+        presence.presence_join(
+            deal_id=deal.pk,
+            participant=host_access.participant,
+            channel_name="c-1",
+            limit=5,
+        )
+    sql = [q["sql"].upper() for q in queries.captured_queries]
+    on_the_table = [s for s in sql if "ROOMCONNECTION" in s]
+    # The row, the deal's stale rows, the participant's sockets beyond the limit.
+    assert len(on_the_table) == 3
+    assert on_the_table[0].startswith("INSERT")
+    # The one savepoint is the join's own transaction, nested in the test's.
+    assert len([s for s in sql if s.startswith("SAVEPOINT")]) == 1
 
 
 def test_leaving_forgets_the_socket_and_a_second_leave_tells_nobody(
