@@ -57,7 +57,6 @@ from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -355,14 +354,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(action, str) or not isinstance(data, dict):
             await self._refuse(client_msg_id, "bad_frame", "Malformed message.")
             return
-        if not await self._within_rate():
-            await self._refuse(
-                client_msg_id,
-                "rate_limited",
-                "Too many changes at once from your open windows; "
-                "wait a few seconds, then try again.",
-            )
-            return
         events: list[DealEvent] = []
         try:
             seq, update, events = await self._perform(action, data, client_msg_id)
@@ -400,19 +391,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self._coach(events)
         finally:
             await self._sent()
-
-    async def _within_rate(self) -> bool:
-        """Whether the participant may act now: its actions are counted across
-        all its sockets and processes (``participant_actions``; one Redis round
-        trip). Counted in a thread of its own, not in the database thread that
-        every socket of the process waits on. A manager reviewing (no
-        participant) cannot act, and its service says so; its socket counts
-        as its own owner."""
-        access = self.access
-        owner = access.participant.pk if access.participant else f"c{self.channel_name}"
-        return await sync_to_async(participant_actions().allow, thread_sensitive=False)(
-            owner
-        )
 
     async def _refuse(
         self, client_msg_id, code, message, errors=None, html: str | None = None
@@ -619,6 +597,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if access is None:
             raise actions.ActionRefused(
                 "forbidden", "You no longer have access to this room."
+            )
+        # A manager reviewing (no participant) cannot act; the service says so.
+        owner = access.participant.pk if access.participant else f"c{self.channel_name}"
+        if not participant_actions().allow(owner):
+            raise actions.ActionRefused(
+                "rate_limited",
+                "Too many changes at once from your open windows; "
+                "wait a few seconds, then try again.",
             )
         with delivered_by(self._send_soon) as delivery:
             result = actions.perform(access, action, data, client_msg_id)

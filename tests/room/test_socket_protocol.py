@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from decimal import Decimal
 
 import pytest
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
 
-from common.throttle import RateThrottle
 from negotiation.access import (
     DealAccess,
 )
@@ -92,38 +90,6 @@ async def test_a_connect_takes_one_trip_to_the_database_thread(deal, guest_cooki
 
     assert trips == ["_open", "_render"]
     assert presence["type"] == "presence"
-
-
-async def test_an_action_is_counted_off_the_database_thread(deal, host_cookie):
-    """The participant's action count (a Redis round trip when deployed) is
-    taken in a thread of its own: the database thread, which every socket of
-    the process waits on, only performs the action."""
-    threads: dict[str, threading.Thread] = {}
-    allow = RateThrottle.allow
-    perform = RoomConsumer.__dict__["_perform"]
-    run = perform.func
-
-    def counted(self, key):
-        threads["count"] = threading.current_thread()
-        return allow(self, key)
-
-    def performed(*args, **kwargs):
-        threads["perform"] = threading.current_thread()
-        return run(*args, **kwargs)
-
-    host = socket(deal.pk, host_cookie)
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(RateThrottle, "allow", counted)
-            patch.setattr(perform, "func", performed)
-            await connect(host)
-            client_msg_id = await act(host, "message.post", {"body": "Volume?"})
-            ack = await receive(host, "ack")
-    finally:
-        await host.disconnect()
-
-    assert ack["client_msg_id"] == client_msg_id
-    assert threads["count"] is not threads["perform"]
 
 
 async def test_an_event_written_while_a_socket_opens_reaches_it(
