@@ -772,7 +772,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         access = self._checked_access()
         if access is None:
             return None
-        return render_regions(access, regions, csrf_token=self._csrf())
+        return render_regions(access, regions, csrf_token=self._csrf(), memo=self.memo)
 
     @database_work
     def _render_catch_up(self, since: int) -> tuple[int, str] | None:

@@ -237,10 +237,15 @@ def room_context(
 
 
 def render_regions(
-    access: DealAccess, regions: Iterable[str], *, csrf_token: str = ""
+    access: DealAccess,
+    regions: Iterable[str],
+    *,
+    csrf_token: str = "",
+    memo: SocketMemo | None = None,
 ) -> str:
-    """The given regions as out-of-band fragments for this viewer's side."""
-    context = room_context(access, oob=True, csrf_token=csrf_token)
+    """The given regions as out-of-band fragments for this viewer's side
+    (with ``memo``, what the socket keeps across renders: ``SocketMemo``)."""
+    context = room_context(access, oob=True, csrf_token=csrf_token, memo=memo)
     return "".join(
         render_to_string(region_template(region), context) for region in regions
     )
@@ -275,7 +280,7 @@ def _render_whole(access: DealAccess, csrf_token: str, memo: SocketMemo | None) 
     change, or events skipped over): it reads everything again after."""
     if memo is not None:
         memo.forget()
-    return render_regions(access, ALL_REGIONS, csrf_token=csrf_token)
+    return render_regions(access, ALL_REGIONS, csrf_token=csrf_token, memo=memo)
 
 
 def render_catch_up(
@@ -309,7 +314,9 @@ def render_catch_up(
     if events:
         seq = max(seq, events[-1].seq)
         html = render_events(access, events, csrf_token=csrf_token, memo=memo)
-    return seq, html + render_regions(access, UNLOGGED_REGIONS, csrf_token=csrf_token)
+    return seq, html + render_regions(
+        access, UNLOGGED_REGIONS, csrf_token=csrf_token, memo=memo
+    )
 
 
 class _Renderer:

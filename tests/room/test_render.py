@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from negotiation.access import DealAccess
 from negotiation.models import Deal, DealEvent
 from negotiation.services import deals as deal_services
+from playbooks.loader import load_content
 from room import services
 from room.models import Concession
 from room.render import render_catch_up, render_events
@@ -137,6 +138,29 @@ def test_a_whole_room_catch_up_makes_the_socket_read_the_agenda_again(
     html = shared_position_seen_by(guest_access, host_access, memo)
 
     assert "Warranty" in html
+
+
+def test_a_catch_up_renders_the_coach_with_the_agenda_the_socket_keeps(
+    midgame, host_access, guest_access
+):
+    """A reconnect's catch-up also renders what changes without an event
+    (presence, the coach) with the socket's memo: the coach's filled-in
+    templates use the agenda the socket already holds."""
+    load_content()  # the coach's templates, whatever an earlier test emptied
+    memo = SocketMemo()
+    propose(host_access, 1)
+    midgame.refresh_from_db()
+    render_catch_up(guest_access, midgame.last_seq - 1, memo=memo)  # reads it
+    since = midgame.last_seq
+    propose(host_access, 2)
+    guest_access.deal.refresh_from_db()
+
+    with CaptureQueriesContext(connection) as queries:
+        _, html = render_catch_up(guest_access, since, memo=memo)
+
+    assert agenda_reads(queries) == []
+    assert 'id="region-coach"' in html
+    assert "2 days sooner" in html
 
 
 def test_the_sender_renders_its_new_trade_as_its_service_returned_it(
