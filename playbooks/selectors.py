@@ -240,7 +240,8 @@ def context_playbook(context: str) -> ContextPlaybook | None:
 # back to back, before (178ca14) and after: the room page makes 38 → 33
 # statements (empty room) and 40 → 35 (500 events); the worst pair's median
 # page time is 94 → 81 ms (empty) and 125 → 99 ms (500 events). A catch-up's
-# presence and coach regions: 16–20 → 10–14 ms (200 renders, three times).
+# presence and coach regions: 16–23 → 10–14 ms (a scratch loop of 200 renders
+# for a rep in Midgame, three rounds).
 
 CONTENT_VERSION_KEY = "playbooks:content-version"
 # A version lasts this long at most, so a change whose new version never
